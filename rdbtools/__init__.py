@@ -1,0 +1,38 @@
+"""rdbtools: streaming readers, writers and tools for Redis and Valkey RDB and AOF files.
+
+The spine: readers yield events (``rdbtools.events``), operations consume events,
+writers accept events, the command-line tools only wire them together.
+"""
+
+from __future__ import annotations
+
+from rdbtools.errors import (
+    ChecksumMismatch,
+    CorruptInput,
+    LimitExceeded,
+    ParseError,
+    RdbToolsError,
+    TruncatedInput,
+    UnsupportedType,
+    UnsupportedVersion,
+    WriteError,
+)
+from rdbtools.events import Record, records
+from rdbtools.rdb.reader import read_rdb
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChecksumMismatch",
+    "CorruptInput",
+    "LimitExceeded",
+    "ParseError",
+    "RdbToolsError",
+    "Record",
+    "TruncatedInput",
+    "UnsupportedType",
+    "UnsupportedVersion",
+    "WriteError",
+    "read_rdb",
+    "records",
+]

@@ -1,0 +1,106 @@
+"""The error hierarchy.
+
+``RdbToolsError`` is the root. Bad input raises ``ParseError`` (also a ``ValueError``)
+carrying ``source`` (a file name or ``"-"``), ``offset`` (byte position in that source)
+and ``key`` (the key being read, if any). Its message reads
+``dump.rdb@0x1a2f: bad ziplist end byte 0x00 (key b'user:1')``.
+
+Exit codes used by the command-line tools (see ``docs/cli.md``):
+
+====  =========================================================
+0     success (``diff``: no difference)
+1     ``diff``: the inputs differ
+2     usage error (bad options)
+3     input damaged: ``CorruptInput`` / ``TruncatedInput``
+4     ``ChecksumMismatch``
+5     ``UnsupportedVersion`` / ``UnsupportedType``
+6     ``LimitExceeded``
+7     ``WriteError``
+8     input file could not be opened or written (OS error)
+====  =========================================================
+"""
+
+from __future__ import annotations
+
+
+class RdbToolsError(Exception):
+    """The root of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class ParseError(RdbToolsError, ValueError):
+    """The input is not what its format says it must be."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        offset: int | None = None,
+        key: bytes | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.offset = offset
+        self.key = key
+
+    def located(self, source: str | None, offset: int | None, key: bytes | None) -> ParseError:
+        """Fill in where the error happened (only what is not known yet) and return self."""
+        if self.source is None:
+            self.source = source
+        if self.offset is None:
+            self.offset = offset
+        if self.key is None:
+            self.key = key
+        return self
+
+    def __str__(self) -> str:
+        where = self.source if self.source is not None else "<input>"
+        if self.offset is not None:
+            where += f"@{self.offset:#x}"
+        text = f"{where}: {self.message}"
+        if self.key is not None:
+            text += f" (key {self.key!r})"
+        return text
+
+
+class TruncatedInput(ParseError):
+    """The input ended before the format said it would."""
+
+
+class CorruptInput(ParseError):
+    """A byte or a structure that the format does not allow."""
+
+
+class ChecksumMismatch(ParseError):
+    """The CRC64 stored in the file differs from the one computed over its bytes."""
+
+    exit_code = 4
+
+
+class UnsupportedVersion(ParseError):
+    """An RDB version newer than any this package knows."""
+
+    exit_code = 5
+
+
+class UnsupportedType(ParseError):
+    """A type byte or opcode whose layout this package does not know."""
+
+    exit_code = 5
+
+
+class LimitExceeded(ParseError):
+    """A length larger than the configured limit (or than the input could hold)."""
+
+    exit_code = 6
+
+
+class WriteError(RdbToolsError, ValueError):
+    """A writer was given something it cannot write (the message names the key)."""
+
+    exit_code = 7

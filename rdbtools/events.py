@@ -1,0 +1,440 @@
+"""The event model: what every reader yields and every writer and operation accepts.
+
+Readers turn bytes into a flat stream of these events. File-level records (``Header``,
+``Aux``, ``SelectDb`` ...) stand alone; a key arrives as ``KeyStart``, then zero or more
+bounded value batches (``StringValue``, ``ListItems``, ``SetMembers``, ``ZSetMembers``,
+``HashFields``, ``StreamEntries``, ``StreamMeta``, ``StreamGroup``, ``ModuleValue``), then
+``KeyEnd``. Values stay ``bytes``; decoding text is the business of output formats.
+Every event carries ``offset``: the byte position in its source where it starts.
+
+``records()`` folds the key events of a stream into whole ``Record`` objects for callers
+that want one value at a time; it is built on the event stream, not on a second parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Union
+
+StreamId = tuple[int, int]
+"""A stream entry id ``(ms, seq)``."""
+
+
+# --------------------------------------------------------------------------- file level
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """``REDIS0011`` / ``VALKEY080``: the magic (``"REDIS"`` or ``"VALKEY"``) and version."""
+
+    version: int
+    magic: str
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Aux:
+    """Opcode 0xFA AUX: a ``name`` / ``value`` pair of rdb-strings."""
+
+    name: bytes
+    value: bytes
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SelectDb:
+    """Opcode 0xFE SELECTDB: following keys belong to database ``db``."""
+
+    db: int
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResizeDb:
+    """Opcode 0xFB RESIZEDB: size hints for the current database."""
+
+    keys: int
+    expires: int
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function library: opcode 0xF5 FUNCTION2 (``code`` only) or 0xF6 FUNCTION_PRE_GA
+    (Redis 7.0 release candidates: ``name``, ``engine``, ``description`` and ``code``)."""
+
+    code: bytes
+    offset: int = 0
+    name: bytes | None = None
+    engine: bytes | None = None
+    description: bytes | None = None
+    pre_ga: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleAux:
+    """Opcode 0xF7 MODULE_AUX. ``payload`` is the module-opcode stream after ``when``,
+    including the terminating EOF opcode, kept verbatim so it can be written back."""
+
+    module_id: int
+    module_name: str
+    module_version: int
+    when: int
+    payload: bytes
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SlotInfo:
+    """Opcode 0xF4 SLOT_INFO (Redis 7.4+ cluster mode)."""
+
+    slot: int
+    keys: int
+    expires: int
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SlotImport:
+    """Opcode 0xF3 in Valkey-magic files: SLOT_IMPORT, an in-progress slot migration."""
+
+    job_name: bytes
+    ranges: tuple[tuple[int, int], ...]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """Opcode 0xFF EOF and the checksum trailer.
+
+    ``checksum_state`` is one of ``"ok"`` (stored CRC64 equals the computed one),
+    ``"zero"`` (eight zero bytes: the writer did not compute it), ``"absent"`` (RDB
+    version < 5 has no trailer), ``"skipped"`` (verification turned off). A mismatch is
+    never an event: it raises ``ChecksumMismatch``.
+    """
+
+    checksum: int | None
+    computed: int | None
+    checksum_state: str
+    offset: int = 0
+
+
+# --------------------------------------------------------------------------- per key
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStart:
+    """The start of a key record.
+
+    ``type`` is the logical type (``string list set zset hash stream module``),
+    ``encoding`` the encoding stored in the file (``raw int lzf linkedlist ziplist
+    quicklist intset listpack listpackex hashtable skiplist zipmap stream module``),
+    ``rdb_type`` the type byte. ``length`` is the element count when the file states it
+    before the elements (``None`` otherwise). ``offset`` is where the key's record starts
+    (its first attribute opcode, else its type byte).
+    """
+
+    db: int
+    key: bytes
+    type: str
+    encoding: str
+    rdb_type: int
+    expire_ms: int | None = None
+    idle: int | None = None
+    freq: int | None = None
+    length: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StringValue:
+    """A piece of a string value; a big string arrives in several pieces, in order."""
+
+    data: bytes
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListItems:
+    """Consecutive list elements, head to tail."""
+
+    items: tuple[bytes, ...]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SetMembers:
+    """Set members (no order)."""
+
+    members: tuple[bytes, ...]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ZSetMembers:
+    """Sorted-set ``(member, score)`` pairs in file order."""
+
+    members: tuple[tuple[bytes, float], ...]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HashFields:
+    """Hash ``(field, value, field_expire_ms)`` triples; ``field_expire_ms`` is ``None``
+    when the field has no TTL."""
+
+    fields: tuple[tuple[bytes, bytes, int | None], ...]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntry:
+    """One live stream entry: its id and its ``(field, value)`` pairs."""
+
+    id: StreamId
+    fields: tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntries:
+    """Live entries of a stream, ascending by id (deleted entries are not reported)."""
+
+    entries: tuple[StreamEntry, ...]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMeta:
+    """Stream metadata that follows the entries. Fields a version does not store are
+    ``None`` (``first_id``, ``max_deleted_id``, ``entries_added`` before stream v2)."""
+
+    length: int
+    last_id: StreamId
+    first_id: StreamId | None = None
+    max_deleted_id: StreamId | None = None
+    entries_added: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPending:
+    """A group PEL entry: id, owning consumer (``None`` if no consumer claims it),
+    last delivery time (ms) and delivery count."""
+
+    id: StreamId
+    consumer: bytes | None
+    delivery_time_ms: int
+    delivery_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConsumer:
+    """A consumer: name, seen time, active time (stream v3+, else ``None``) and the ids
+    of its pending entries."""
+
+    name: bytes
+    seen_time_ms: int
+    active_time_ms: int | None
+    pending: tuple[StreamId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGroup:
+    """A consumer group with its PEL and consumers. ``entries_read`` is ``None`` before
+    stream v2 and ``-1`` when the server did not know it."""
+
+    name: bytes
+    last_delivered_id: StreamId
+    entries_read: int | None
+    pending: tuple[StreamPending, ...]
+    consumers: tuple[StreamConsumer, ...]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamIdmp:
+    """Redis 8.6 stream v4 (type 26) idempotent-producer state, kept for round trips."""
+
+    duration: int
+    max_entries: int
+    producers: tuple[tuple[bytes, tuple[tuple[bytes, StreamId], ...]], ...]
+    iids_added: int
+    iids_duplicates: int
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleValue:
+    """A module value (type 7, or 6 from 4.0 release candidates). ``payload`` is the
+    module-opcode stream after the module id, including the terminating EOF opcode, kept
+    verbatim so the value can be written back unchanged."""
+
+    module_id: int
+    module_name: str
+    module_version: int
+    payload: bytes
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEnd:
+    """The end of a key record. The record occupies ``size`` bytes from ``KeyStart.offset``
+    (attribute opcodes and type byte included); the value alone is the bytes from
+    ``value_offset`` to ``KeyStart.offset + size``."""
+
+    key: bytes
+    size: int
+    value_offset: int
+    offset: int = 0
+
+
+# --------------------------------------------------------------------------- AOF
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One AOF command: its arguments, the database it applies to, where it starts, and
+    the latest ``#TS:`` annotation before it (unix seconds) if any."""
+
+    db: int
+    args: tuple[bytes, ...]
+    offset: int = 0
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AofPart:
+    """A boundary between the files of a multi-part AOF (``kind`` base/incr/single)."""
+
+    path: str
+    kind: str
+    offset: int = 0
+
+
+ValueEvent = Union[
+    StringValue,
+    ListItems,
+    SetMembers,
+    ZSetMembers,
+    HashFields,
+    StreamEntries,
+    StreamMeta,
+    StreamGroup,
+    StreamIdmp,
+    ModuleValue,
+]
+FileEvent = Union[Header, Aux, SelectDb, ResizeDb, Function, ModuleAux, SlotInfo, SlotImport, End]
+Event = Union[FileEvent, KeyStart, ValueEvent, KeyEnd, Command, AofPart]
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class StreamValue:
+    """A whole stream, as ``records()`` folds it."""
+
+    entries: tuple[StreamEntry, ...]
+    meta: StreamMeta | None
+    groups: tuple[StreamGroup, ...]
+    idmp: StreamIdmp | None = None
+
+
+RecordValue = Union[
+    bytes,
+    list[bytes],
+    list[tuple[bytes, float]],
+    list[tuple[bytes, bytes, "int | None"]],
+    StreamValue,
+    ModuleValue,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One whole key. ``value`` is: ``bytes`` (string); ``list[bytes]`` (list, set);
+    ``list[(member, score)]`` (zset); ``list[(field, value, field_expire_ms)]`` (hash);
+    ``StreamValue`` (stream); ``ModuleValue`` (module)."""
+
+    db: int
+    key: bytes
+    type: str
+    encoding: str
+    value: RecordValue
+    expire_ms: int | None = None
+    idle: int | None = None
+    freq: int | None = None
+    rdb_type: int = 0
+    offset: int = 0
+    size: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def records(events: Iterable[Event]) -> Iterator[Record]:
+    """Fold key events into whole ``Record`` objects (file-level events are dropped).
+
+    This holds one whole key in memory at a time: use the event stream directly where a
+    key may be too big for that.
+    """
+    start: KeyStart | None = None
+    parts: list[object] = []
+    strings: list[bytes] = []
+    entries: list[StreamEntry] = []
+    groups: list[StreamGroup] = []
+    meta: StreamMeta | None = None
+    idmp: StreamIdmp | None = None
+    module: ModuleValue | None = None
+    for ev in events:
+        tp = type(ev)
+        if tp is KeyStart:
+            assert isinstance(ev, KeyStart)
+            start = ev
+            parts, strings, entries, groups = [], [], [], []
+            meta = idmp = module = None
+        elif tp is StringValue:
+            strings.append(ev.data)  # type: ignore[union-attr]
+        elif tp is ListItems:
+            parts.extend(ev.items)  # type: ignore[union-attr]
+        elif tp is SetMembers:
+            parts.extend(ev.members)  # type: ignore[union-attr]
+        elif tp is ZSetMembers:
+            parts.extend(ev.members)  # type: ignore[union-attr]
+        elif tp is HashFields:
+            parts.extend(ev.fields)  # type: ignore[union-attr]
+        elif tp is StreamEntries:
+            entries.extend(ev.entries)  # type: ignore[union-attr]
+        elif tp is StreamMeta:
+            meta = ev  # type: ignore[assignment]
+        elif tp is StreamGroup:
+            groups.append(ev)  # type: ignore[arg-type]
+        elif tp is StreamIdmp:
+            idmp = ev  # type: ignore[assignment]
+        elif tp is ModuleValue:
+            module = ev  # type: ignore[assignment]
+        elif tp is KeyEnd and start is not None:
+            assert isinstance(ev, KeyEnd)
+            value: RecordValue
+            if start.type == "string":
+                value = b"".join(strings)
+            elif start.type == "stream":
+                value = StreamValue(tuple(entries), meta, tuple(groups), idmp)
+            elif start.type == "module":
+                assert module is not None
+                value = module
+            else:
+                value = parts  # type: ignore[assignment]
+            yield Record(
+                db=start.db,
+                key=start.key,
+                type=start.type,
+                encoding=start.encoding,
+                value=value,
+                expire_ms=start.expire_ms,
+                idle=start.idle,
+                freq=start.freq,
+                rdb_type=start.rdb_type,
+                offset=start.offset,
+                size=ev.size,
+            )
+            start = None

@@ -1,0 +1,38 @@
+"""LZF decompression (liblzf 3.x, FORMAT.md §2.3) over python-lzf's C implementation."""
+
+from __future__ import annotations
+
+import lzf as _lzf
+
+from rdbtools.errors import CorruptInput
+
+MAX_RATIO = 132
+"""An LZF back reference of 2 input bytes yields at most 264 output bytes (and a literal
+run never expands), so no valid stream inflates by more than 132x. A stated
+uncompressed length beyond that is corrupt, and is refused before anything is
+allocated."""
+
+
+def decompress(data: bytes, ulen: int) -> bytes:
+    """Inflate ``data`` to exactly ``ulen`` bytes (Redis rejects any other length)."""
+    if ulen > len(data) * MAX_RATIO + 64:
+        raise CorruptInput(f"LZF string claims {ulen} bytes from {len(data)} compressed")
+    if ulen == 0:
+        raise CorruptInput("LZF string with uncompressed length 0")
+    try:
+        out = _lzf.decompress(data, ulen)
+    except Exception as exc:  # noqa: BLE001 - the C module raises ValueError/others
+        raise CorruptInput(f"bad LZF data: {exc}") from None
+    if out is None or len(out) != ulen:
+        raise CorruptInput(f"LZF data inflates to {0 if out is None else len(out)} bytes, "
+                           f"not the stated {ulen}")
+    return bytes(out)
+
+
+def compress(data: bytes, budget: int) -> bytes | None:
+    """Compress ``data`` into at most ``budget`` bytes, or ``None`` if it does not fit
+    (Redis gives the compressor ``len - 4`` and stores plain text when it fails)."""
+    if budget <= 0:
+        return None
+    out = _lzf.compress(data, budget)
+    return None if out is None else bytes(out)

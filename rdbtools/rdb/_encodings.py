@@ -1,0 +1,246 @@
+"""Decoders of the compact blobs stored inside rdb-strings: listpack, ziplist, intset and
+zipmap (FORMAT.md §4.A–§4.D). Pure functions from ``bytes`` to a list of elements.
+
+Integer entries stand for their decimal text (``-5`` is ``b"-5"``); pass ``ints=True``
+to get them as ``int`` instead (stream node internals are numbers). Any structural
+problem raises ``CorruptInput`` with the position inside the blob in the message; the
+caller attaches the blob's file offset and the key.
+"""
+
+from __future__ import annotations
+
+from struct import Struct, error as StructError
+
+from rdbtools.errors import CorruptInput
+
+_LP_HEADER = Struct("<IH").unpack_from
+_ZL_HEADER = Struct("<IIH").unpack_from
+_IS_HEADER = Struct("<II").unpack_from
+_LE16S = Struct("<h").unpack_from
+_LE32 = Struct("<I").unpack_from
+_LE32S = Struct("<i").unpack_from
+_LE64S = Struct("<q").unpack_from
+_BE32 = Struct(">I").unpack_from
+
+_UINT7_TEXT = [b"%d" % i for i in range(128)]
+_INT13 = [u - 8192 if u >= 4096 else u for u in range(8192)]
+_INT13_TEXT = [b"%d" % v for v in _INT13]
+
+Element = bytes | int
+
+
+def _backlen_size(n: int) -> int:
+    """Bytes taken by a listpack backlen for an entry of ``n`` bytes (FORMAT.md §4.B:
+    1 if n <= 127, 2 if n < 16383, 3 if n < 2097151, 4 if n < 268435455, else 5)."""
+    if n <= 127:
+        return 1
+    if n < 16383:
+        return 2
+    if n < 2097151:
+        return 3
+    if n < 268435455:
+        return 4
+    return 5
+
+
+def listpack(blob: bytes, ints: bool = False) -> list[Element]:
+    """Decode a listpack: ``<u32 total_bytes> <u16 count> <entry>* <0xFF>``; each entry is
+    ``<encoding+data> <backlen>`` (FORMAT.md §4.B). ``count`` 0xFFFF means unknown."""
+    n = len(blob)
+    try:
+        if n < 7:
+            raise CorruptInput(f"listpack of {n} bytes is shorter than its header")
+        total, count = _LP_HEADER(blob, 0)
+        if total != n:
+            raise CorruptInput(f"listpack header says {total} bytes, blob holds {n}")
+        if blob[-1] != 0xFF:
+            raise CorruptInput(f"listpack does not end with 0xff (last byte {blob[-1]:#04x})")
+        out: list[Element] = []
+        app = out.append
+        p = 6
+        end = n - 1
+        while p < end:
+            b = blob[p]
+            if b < 0x80:  # 7-bit unsigned int
+                app(b if ints else _UINT7_TEXT[b])
+                p += 2
+            elif b < 0xC0:  # 6-bit length string
+                q = p + 1 + (b & 0x3F)
+                app(blob[p + 1 : q])
+                p = q + 1
+            elif b < 0xE0:  # 13-bit signed int
+                u = ((b & 0x1F) << 8) | blob[p + 1]
+                app(_INT13[u] if ints else _INT13_TEXT[u])
+                p += 3
+            elif b < 0xF0:  # 12-bit length string
+                ln = ((b & 0x0F) << 8) | blob[p + 1]
+                q = p + 2 + ln
+                app(blob[p + 2 : q])
+                p = q + (1 if ln <= 125 else 2)
+            elif b == 0xF0:  # 32-bit length string
+                ln = _LE32(blob, p + 1)[0]
+                q = p + 5 + ln
+                if q > end:
+                    raise CorruptInput(f"listpack string of {ln} bytes at +{p} overruns")
+                app(blob[p + 5 : q])
+                p = q + _backlen_size(ln + 5)
+            else:
+                if b == 0xF1:
+                    v = _LE16S(blob, p + 1)[0]
+                    p += 4
+                elif b == 0xF2:
+                    v = int.from_bytes(blob[p + 1 : p + 4], "little", signed=True)
+                    p += 5
+                elif b == 0xF3:
+                    v = _LE32S(blob, p + 1)[0]
+                    p += 6
+                elif b == 0xF4:
+                    v = _LE64S(blob, p + 1)[0]
+                    p += 10
+                else:
+                    raise CorruptInput(f"bad listpack entry encoding {b:#04x} at +{p}")
+                app(v if ints else b"%d" % v)
+        if p != end:
+            raise CorruptInput(f"listpack entries overrun its end (+{p} vs +{end})")
+        if count != 0xFFFF and count != len(out):
+            raise CorruptInput(f"listpack header counts {count} entries, found {len(out)}")
+        return out
+    except (IndexError, StructError):
+        raise CorruptInput("listpack entry runs past the end of the blob") from None
+
+
+def ziplist(blob: bytes) -> list[bytes]:
+    """Decode a ziplist: ``<u32 zlbytes> <u32 zltail> <u16 zllen> <entry>* <0xFF>``; each
+    entry is ``<prevlen: 1 byte, or 0xFE + u32> <encoding> [data]`` (FORMAT.md §4.A)."""
+    n = len(blob)
+    try:
+        if n < 11:
+            raise CorruptInput(f"ziplist of {n} bytes is shorter than its header")
+        zlbytes, zltail, zllen = _ZL_HEADER(blob, 0)
+        if zlbytes != n:
+            raise CorruptInput(f"ziplist header says {zlbytes} bytes, blob holds {n}")
+        if blob[-1] != 0xFF:
+            raise CorruptInput(f"ziplist does not end with 0xff (last byte {blob[-1]:#04x})")
+        out: list[bytes] = []
+        app = out.append
+        p = 10
+        end = n - 1
+        prev = 0
+        last = 10
+        while p < end:
+            start = p
+            b = blob[p]
+            if b < 0xFE:
+                prevlen = b
+                p += 1
+            elif b == 0xFE:
+                prevlen = _LE32(blob, p + 1)[0]
+                p += 5
+            else:
+                raise CorruptInput(f"ziplist entry at +{p} starts with 0xff")
+            if prevlen != prev:
+                raise CorruptInput(f"ziplist entry at +{p} has prevlen {prevlen}, not {prev}")
+            e = blob[p]
+            t = e >> 6
+            if t == 0:
+                q = p + 1 + (e & 0x3F)
+                app(blob[p + 1 : q])
+                p = q
+            elif t == 1:
+                q = p + 2 + (((e & 0x3F) << 8) | blob[p + 1])
+                app(blob[p + 2 : q])
+                p = q
+            elif e == 0x80:
+                q = p + 5 + _BE32(blob, p + 1)[0]
+                app(blob[p + 5 : q])
+                p = q
+            elif e == 0xC0:
+                app(b"%d" % _LE16S(blob, p + 1)[0])
+                p += 3
+            elif e == 0xD0:
+                app(b"%d" % _LE32S(blob, p + 1)[0])
+                p += 5
+            elif e == 0xE0:
+                app(b"%d" % _LE64S(blob, p + 1)[0])
+                p += 9
+            elif e == 0xF0:
+                app(b"%d" % int.from_bytes(blob[p + 1 : p + 4], "little", signed=True))
+                p += 4
+            elif e == 0xFE:
+                app(_UINT7_TEXT[blob[p + 1]] if blob[p + 1] < 128 else b"%d" % (blob[p + 1] - 256))
+                p += 2
+            elif 0xF1 <= e <= 0xFD:
+                app(_UINT7_TEXT[(e & 0x0F) - 1])
+                p += 1
+            else:
+                raise CorruptInput(f"bad ziplist entry encoding {e:#04x} at +{p}")
+            prev = p - start
+            last = start
+        if p != end:
+            raise CorruptInput(f"ziplist entries overrun its end (+{p} vs +{end})")
+        if zltail != last:
+            raise CorruptInput(f"ziplist tail offset {zltail} does not point at the last "
+                               f"entry (+{last})")
+        if zllen != 0xFFFF and zllen != len(out):
+            raise CorruptInput(f"ziplist header counts {zllen} entries, found {len(out)}")
+        return out
+    except (IndexError, StructError):
+        raise CorruptInput("ziplist entry runs past the end of the blob") from None
+
+
+_INTSET_FORMAT = {2: "h", 4: "i", 8: "q"}
+
+
+def intset(blob: bytes) -> list[bytes]:
+    """Decode an intset: ``<u32 width 2|4|8> <u32 count> <count LE signed ints>``
+    (FORMAT.md §4.C); the blob is exactly ``8 + count * width`` bytes, count >= 1."""
+    if len(blob) < 8:
+        raise CorruptInput(f"intset of {len(blob)} bytes is shorter than its header")
+    width, count = _IS_HEADER(blob, 0)
+    fmt = _INTSET_FORMAT.get(width)
+    if fmt is None:
+        raise CorruptInput(f"intset with element width {width}")
+    if 8 + count * width != len(blob):
+        raise CorruptInput(f"intset of {count} x {width} bytes in a {len(blob)}-byte blob")
+    if count == 0:
+        raise CorruptInput("empty intset")
+    return [b"%d" % v for v in Struct(f"<{count}{fmt}").unpack_from(blob, 8)]
+
+
+def zipmap(blob: bytes) -> list[bytes]:
+    """Decode a zipmap: ``<zmlen> { <len> key <len> <free> value <free bytes> }* <0xFF>``;
+    a ``<len>`` is one byte < 254, or 0xFE + u32 (FORMAT.md §4.D). Returns field, value,
+    field, value ..."""
+    n = len(blob)
+    out: list[bytes] = []
+    try:
+        p = 1
+        while True:
+            b = blob[p]
+            if b == 0xFF:
+                break
+            for is_value in (False, True):
+                b = blob[p]
+                if b < 254:
+                    ln = b
+                    p += 1
+                elif b == 254:
+                    ln = _LE32(blob, p + 1)[0]
+                    p += 5
+                else:
+                    raise CorruptInput(f"zipmap value length missing at +{p}")
+                free = 0
+                if is_value:
+                    free = blob[p]
+                    p += 1
+                if p + ln > n - 1:
+                    raise CorruptInput(f"zipmap entry of {ln} bytes at +{p} overruns")
+                out.append(blob[p : p + ln])
+                p += ln + free
+        if p != n - 1:
+            raise CorruptInput(f"zipmap ends at +{p}, blob at +{n - 1}")
+        if blob[0] < 254 and blob[0] != len(out) // 2:
+            raise CorruptInput(f"zipmap header counts {blob[0]} pairs, found {len(out) // 2}")
+        return out
+    except (IndexError, StructError):
+        raise CorruptInput("zipmap entry runs past the end of the blob") from None
