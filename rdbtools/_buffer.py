@@ -227,6 +227,15 @@ class Input:
         elif b == 0x81:
             n = _BE64(buf, p + 1)[0]
             p += 9
+        elif b == 0xC0:
+            self.pos = p + 2
+            return INT8_TEXT[buf[p + 1]]
+        elif b == 0xC1:
+            self.pos = p + 3
+            return b"%d" % _LE16S(buf, p + 1)[0]
+        elif b == 0xC2:
+            self.pos = p + 5
+            return b"%d" % _LE32S(buf, p + 1)[0]
         elif t == 3:
             return self._read_special(b)
         else:

@@ -9,7 +9,8 @@ caller attaches the blob's file offset and the key.
 
 from __future__ import annotations
 
-from struct import Struct, error as StructError
+from struct import Struct
+from struct import error as StructError
 
 from rdbtools.errors import CorruptInput
 

@@ -371,7 +371,7 @@ def _raw_id(inp: Input) -> StreamId:
 
 
 def _text(x: bytes | int) -> bytes:
-    return x if type(x) is bytes else b"%d" % x  # type: ignore[str-bytes-safe]
+    return x if isinstance(x, bytes) else b"%d" % x
 
 
 def _stream_node(key: bytes, items: list[bytes | int]) -> list[StreamEntry]:

@@ -1,0 +1,354 @@
+"""One key as one JSON object, written while its events arrive.
+
+``KeyJson`` turns ``KeyStart``, the key's value events and ``KeyEnd`` into the object the
+JSON Lines and JSON writers share (schema: ``docs/jsonl-schema.md``). Lists, sets, sorted
+sets and stream entries are written batch by batch; a string and a hash are held in a
+``Spool`` (memory up to a budget, then a temporary file) because their JSON form depends
+on the whole value: a string is a JSON string only if all its bytes are valid UTF-8, and
+a hash is an object only if every field name is.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+from collections.abc import Callable, Iterable
+
+from rdbtools.errors import WriteError
+from rdbtools.events import (
+    HashFields,
+    KeyEnd,
+    KeyStart,
+    ListItems,
+    ModuleValue,
+    SetMembers,
+    StreamEntries,
+    StreamEntry,
+    StreamGroup,
+    StreamIdmp,
+    StreamMeta,
+    StringValue,
+    ValueEvent,
+    ZSetMembers,
+)
+from rdbtools.formats._jsontext import (
+    b64,
+    jbytes,
+    jid,
+    jopt_bytes,
+    jopt_id,
+    jopt_int,
+    jscore,
+    quote,
+)
+from rdbtools.formats._spool import Spool
+
+_B64_CHUNK = 3 * (1 << 16)
+"""Bytes base64-encoded at a time when a spilled string is written (a multiple of 3)."""
+
+_EVENTS_OF_TYPE: dict[str, tuple[type, ...]] = {
+    "string": (StringValue,),
+    "list": (ListItems,),
+    "set": (SetMembers,),
+    "zset": (ZSetMembers,),
+    "hash": (HashFields,),
+    "stream": (StreamEntries, StreamMeta, StreamGroup, StreamIdmp),
+    "module": (ModuleValue,),
+}
+
+
+def _entry(entry: StreamEntry) -> str:
+    pairs = ",".join(f"[{jbytes(f)},{jbytes(v)}]" for f, v in entry.fields)
+    return f"[{jid(entry.id)},[{pairs}]]"
+
+
+def _group(group: StreamGroup) -> str:
+    pending = ",".join(
+        f"[{jid(p.id)},{jopt_bytes(p.consumer)},{p.delivery_time_ms},{p.delivery_count}]"
+        for p in group.pending
+    )
+    consumers = ",".join(
+        f'{{"name":{jbytes(c.name)},"seen_time_ms":{c.seen_time_ms},'
+        f'"active_time_ms":{jopt_int(c.active_time_ms)},'
+        f'"pending":[{",".join(jid(i) for i in c.pending)}]}}'
+        for c in group.consumers
+    )
+    return (
+        f'{{"name":{jbytes(group.name)},"last_delivered_id":{jid(group.last_delivered_id)},'
+        f'"entries_read":{jopt_int(group.entries_read)},"pending":[{pending}],'
+        f'"consumers":[{consumers}]}}'
+    )
+
+
+def _idmp(idmp: StreamIdmp) -> str:
+    producers = ",".join(
+        f'{{"name":{jbytes(name)},"iids":[{",".join(f"[{jbytes(i)},{jid(s)}]" for i, s in iids)}]}}'
+        for name, iids in idmp.producers
+    )
+    return (
+        f'{{"duration":{idmp.duration},"max_entries":{idmp.max_entries},'
+        f'"producers":[{producers}],"iids_added":{idmp.iids_added},'
+        f'"iids_duplicates":{idmp.iids_duplicates}}}'
+    )
+
+
+class KeyJson:
+    """Writes the keys of an event stream as JSON objects through ``emit``.
+
+    Call ``start`` with a ``KeyStart``, ``value`` with each value event, ``end`` with the
+    ``KeyEnd``; ``emit`` receives the text in order (no trailing newline).
+    """
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self._emit = emit
+        self._key: KeyStart | None = None
+        self._first = True
+        self._chunks: Spool[bytes] = Spool()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._utf8_ok = True
+        self._fields: Spool[tuple[str, str, int | None]] = Spool()
+        self._names_utf8 = True
+        self._has_ttl = False
+        self._stream_entries_open = False
+        self._stream_meta = False
+        self._stream_groups = 0  # 0 none yet, 1 open, 2 closed
+        self._stream_idmp = False
+        self._module = False
+
+    @property
+    def in_key(self) -> bool:
+        """Whether a key has started and not ended."""
+        return self._key is not None
+
+    def start(self, ks: KeyStart) -> None:
+        """Begin a key: write its attributes and open its value."""
+        if ks.type not in _EVENTS_OF_TYPE:
+            raise WriteError(f"key {ks.key!r}: unknown type {ks.type!r}")
+        self._key = ks
+        self._first = True
+        head = (
+            f'{{"db":{ks.db},"key":{jbytes(ks.key)},"type":"{ks.type}",'
+            f'"encoding":{quote(ks.encoding)},"expire_at_ms":{jopt_int(ks.expire_ms)}'
+        )
+        if ks.idle is not None:
+            head += f',"idle":{ks.idle}'
+        if ks.freq is not None:
+            head += f',"freq":{ks.freq}'
+        if ks.type in ("list", "set", "zset"):
+            head += ',"value":['
+        elif ks.type == "string":
+            self._utf8.reset()
+            self._utf8_ok = True
+        elif ks.type == "hash":
+            self._names_utf8 = True
+            self._has_ttl = False
+        elif ks.type == "stream":
+            head += ',"value":{"entries":['
+            self._stream_entries_open = True
+            self._stream_meta = False
+            self._stream_groups = 0
+            self._stream_idmp = False
+        else:
+            self._module = False
+        self._emit(head)
+
+    def value(self, ev: ValueEvent) -> None:
+        """Write (or hold) one value batch of the current key."""
+        ks = self._key
+        if ks is None:
+            raise WriteError(f"{type(ev).__name__} outside a key")
+        if not isinstance(ev, _EVENTS_OF_TYPE[ks.type]):
+            raise WriteError(f"key {ks.key!r}: {type(ev).__name__} in a {ks.type} key")
+        if isinstance(ev, ListItems):
+            self._array(jbytes(x) for x in ev.items)
+        elif isinstance(ev, SetMembers):
+            self._array(jbytes(x) for x in ev.members)
+        elif isinstance(ev, ZSetMembers):
+            self._array(f"[{jbytes(m)},{jscore(s)}]" for m, s in ev.members)
+        elif isinstance(ev, StringValue):
+            self._string_piece(ev.data)
+        elif isinstance(ev, HashFields):
+            self._hash_fields(ev)
+        elif isinstance(ev, ModuleValue):
+            if self._module:
+                raise WriteError(f"key {ks.key!r}: two module values")
+            self._module = True
+            self._emit(
+                f',"value":{{"module":{quote(ev.module_name)},'
+                f'"module_version":{ev.module_version},"payload":{b64(ev.payload)}}}'
+            )
+        else:
+            self._stream_part(ks, ev)
+
+    def end(self, ke: KeyEnd) -> None:
+        """Finish the current key: write what was held and close the object."""
+        ks = self._key
+        if ks is None:
+            raise WriteError(f"KeyEnd for {ke.key!r} outside a key")
+        try:
+            if ks.type in ("list", "set", "zset"):
+                self._emit("]}")
+            elif ks.type == "string":
+                self._emit(',"value":')
+                self._string_end()
+                self._emit("}")
+            elif ks.type == "hash":
+                self._hash_end()
+            elif ks.type == "stream":
+                self._stream_end()
+            elif not self._module:
+                self._emit(',"value":null}')
+            else:
+                self._emit("}")
+        finally:
+            self._key = None
+            self._chunks.close()
+            self._fields.close()
+
+    # ------------------------------------------------------------------ arrays
+
+    def _array(self, items: Iterable[str]) -> None:
+        text = ",".join(items)
+        if not text:
+            return
+        if self._first:
+            self._first = False
+            self._emit(text)
+        else:
+            self._emit("," + text)
+
+    # ------------------------------------------------------------------ strings
+
+    def _string_piece(self, data: bytes) -> None:
+        if self._utf8_ok:
+            try:
+                self._utf8.decode(data)
+            except UnicodeDecodeError:
+                self._utf8_ok = False
+        self._chunks.append(data, len(data))
+
+    def _string_end(self) -> None:
+        if self._utf8_ok:
+            try:
+                self._utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self._utf8_ok = False
+        only = self._chunks.only_item()
+        if only is not None or self._chunks.count == 0:
+            self._emit(jbytes(only or b""))
+        elif self._utf8_ok:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            self._emit('"')
+            for piece in self._chunks:
+                self._emit(quote(decoder.decode(piece))[1:-1])
+            self._emit('"')
+        else:
+            self._emit('{"b64":"')
+            carry = b""
+            for piece in self._chunks:
+                data = carry + piece
+                cut = len(data) - len(data) % 3
+                for pos in range(0, cut, _B64_CHUNK):
+                    self._emit(base64.b64encode(data[pos : min(pos + _B64_CHUNK, cut)]).decode())
+                carry = data[cut:]
+            self._emit(base64.b64encode(carry).decode() + '"}')
+
+    # ------------------------------------------------------------------ hashes
+
+    def _hash_fields(self, ev: HashFields) -> None:
+        for name, value, ttl in ev.fields:
+            try:
+                name_text = quote(name.decode("utf-8"))
+            except UnicodeDecodeError:
+                name_text = b64(name)
+                self._names_utf8 = False
+            if ttl is not None:
+                self._has_ttl = True
+            self._fields.append((name_text, jbytes(value), ttl), len(name) + len(value) + 64)
+
+    def _hash_end(self) -> None:
+        as_object = self._names_utf8
+        if as_object:
+            self._emit(',"value":{')
+            self._joined(f"{n}:{v}" for n, v, _ in self._fields)
+            self._emit("}")
+        else:
+            self._emit(',"value":[')
+            self._joined(f"[{n},{v}]" for n, v, _ in self._fields)
+            self._emit("]")
+        if self._has_ttl:
+            if as_object:
+                self._emit(',"field_expires":{')
+                self._joined(f"{n}:{t}" for n, _, t in self._fields if t is not None)
+                self._emit("}}")
+            else:
+                self._emit(',"field_expires":[')
+                self._joined(f"[{n},{t}]" for n, _, t in self._fields if t is not None)
+                self._emit("]}")
+        else:
+            self._emit("}")
+
+    def _joined(self, parts: Iterable[str], batch: int = 1024) -> None:
+        """Emit ``parts`` comma-separated, ``batch`` at a time."""
+        first = True
+        pending: list[str] = []
+        for part in parts:
+            pending.append(part)
+            if len(pending) >= batch:
+                self._emit(("" if first else ",") + ",".join(pending))
+                first = False
+                pending = []
+        if pending:
+            self._emit(("" if first else ",") + ",".join(pending))
+
+    # ------------------------------------------------------------------ streams
+
+    def _close_entries(self) -> None:
+        if self._stream_entries_open:
+            self._emit("]")
+            self._stream_entries_open = False
+
+    def _stream_part(self, ks: KeyStart, ev: ValueEvent) -> None:
+        if isinstance(ev, StreamEntries):
+            if not self._stream_entries_open:
+                raise WriteError(f"key {ks.key!r}: stream entries after stream metadata")
+            self._array(_entry(e) for e in ev.entries)
+        elif isinstance(ev, StreamMeta):
+            if self._stream_meta or self._stream_groups:
+                raise WriteError(f"key {ks.key!r}: stream metadata out of order")
+            self._close_entries()
+            self._stream_meta = True
+            self._emit(
+                f',"last_id":{jid(ev.last_id)},"first_id":{jopt_id(ev.first_id)},'
+                f'"max_deleted_id":{jopt_id(ev.max_deleted_id)},'
+                f'"entries_added":{jopt_int(ev.entries_added)}'
+            )
+        elif isinstance(ev, StreamGroup):
+            if self._stream_groups == 2:
+                raise WriteError(f"key {ks.key!r}: stream group after idempotency state")
+            self._close_entries()
+            self._emit((',"groups":[' if self._stream_groups == 0 else ",") + _group(ev))
+            self._stream_groups = 1
+        elif isinstance(ev, StreamIdmp):
+            if self._stream_idmp:
+                raise WriteError(f"key {ks.key!r}: two stream idempotency states")
+            self._close_entries()
+            self._close_groups()
+            self._stream_idmp = True
+            self._emit(f',"idmp":{_idmp(ev)}')
+
+    def _close_groups(self) -> None:
+        if self._stream_groups == 0:
+            self._emit(',"groups":[]')
+        elif self._stream_groups == 1:
+            self._emit("]")
+        self._stream_groups = 2
+
+    def _stream_end(self) -> None:
+        self._close_entries()
+        if not self._stream_meta:
+            self._emit(
+                ',"last_id":null,"first_id":null,"max_deleted_id":null,"entries_added":null'
+            )
+        self._close_groups()
+        self._emit("}}")

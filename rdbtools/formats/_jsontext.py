@@ -1,0 +1,66 @@
+"""JSON text fragments for the values the event model carries.
+
+Byte strings become a JSON string when they are valid UTF-8, else ``{"b64": "..."}``;
+scores become JSON numbers, or the strings ``"inf"``, ``"-inf"`` and ``"nan"``; stream
+ids become ``"ms-seq"`` strings. Every function returns a ready-to-write ``str``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json.encoder
+import math
+from collections.abc import Callable
+
+from rdbtools.events import StreamId
+
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+"""JSON string literal of a ``str`` (the C accelerator), non-ASCII kept as is."""
+
+
+def quote(text: str) -> str:
+    """A JSON string literal for ``text``."""
+    return _quote(text)
+
+
+def jbytes(data: bytes) -> str:
+    """A byte string: a JSON string when ``data`` is valid UTF-8, else ``{"b64": ...}``."""
+    try:
+        return _quote(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return b64(data)
+
+
+def b64(data: bytes) -> str:
+    """The marked form ``{"b64": "<base64>"}`` of ``data``."""
+    return '{"b64":"' + base64.b64encode(data).decode("ascii") + '"}'
+
+
+def jopt_bytes(data: bytes | None) -> str:
+    """``jbytes`` or ``null``."""
+    return "null" if data is None else jbytes(data)
+
+
+def jscore(score: float) -> str:
+    """A sorted-set score: the shortest round-trip JSON number, or ``"inf"``, ``"-inf"``,
+    ``"nan"``."""
+    if math.isfinite(score):
+        return repr(score)
+    if math.isnan(score):
+        return '"nan"'
+    return '"inf"' if score > 0 else '"-inf"'
+
+
+def jid(sid: StreamId) -> str:
+    """A stream id as the JSON string ``"ms-seq"``."""
+    return f'"{sid[0]}-{sid[1]}"'
+
+
+def jopt_id(sid: StreamId | None) -> str:
+    """``jid`` or ``null``."""
+    return "null" if sid is None else jid(sid)
+
+
+def jopt_int(value: int | None) -> str:
+    """An integer or ``null``."""
+    return "null" if value is None else str(value)

@@ -1,0 +1,91 @@
+"""Key filters over an event stream.
+
+``filter_events`` passes file-level events through and drops every key (its ``KeyStart``,
+value events and ``KeyEnd``) that ``KeyFilter`` rejects. All given conditions must hold;
+``dbs`` and ``types`` match any of their members.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rdbtools.events import Event, KeyEnd, KeyStart
+from rdbtools.ops._glob import compile_glob
+
+TYPES = ("string", "list", "set", "zset", "hash", "stream", "module")
+"""The logical key types."""
+
+
+def now_ms() -> int:
+    """The current time in Unix milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    """Which keys to keep.
+
+    ``dbs``: database numbers (``None``: all). ``key_glob``: a Redis-style glob the whole
+    key must match. ``key_regex``: a bytes regular expression found anywhere in the key
+    (``re.search``; anchor it with ``^``/``$`` or ``\\A``/``\\Z``). ``types``: logical
+    types. ``no_expired``: drop keys whose TTL is before ``now_ms`` (a key expiring at
+    exactly ``now_ms`` is still alive, as in Redis); ``now_ms`` ``None`` means the time
+    when filtering starts. Hash field TTLs are not filtered.
+    """
+
+    dbs: frozenset[int] | None = None
+    key_glob: bytes | None = None
+    key_regex: bytes | None = None
+    types: frozenset[str] | None = None
+    no_expired: bool = False
+    now_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.types is not None:
+            unknown = sorted(set(self.types) - set(TYPES))
+            if unknown:
+                raise ValueError(f"unknown key type(s): {', '.join(unknown)}")
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the filter keeps every key."""
+        return (
+            self.dbs is None
+            and self.key_glob is None
+            and self.key_regex is None
+            and self.types is None
+            and not self.no_expired
+        )
+
+
+def filter_events(events: Iterable[Event], key_filter: KeyFilter) -> Iterator[Event]:
+    """Yield ``events`` without the keys ``key_filter`` rejects."""
+    if key_filter.is_empty:
+        yield from events
+        return
+    glob = compile_glob(key_filter.key_glob) if key_filter.key_glob is not None else None
+    regex = re.compile(key_filter.key_regex) if key_filter.key_regex is not None else None
+    dbs, types = key_filter.dbs, key_filter.types
+    expired_before = key_filter.now_ms if key_filter.now_ms is not None else now_ms()
+    no_expired = key_filter.no_expired
+    dropping = False
+    for ev in events:
+        if dropping:
+            if type(ev) is KeyEnd:
+                dropping = False
+            continue
+        if type(ev) is KeyStart:
+            assert isinstance(ev, KeyStart)
+            dropping = not (
+                (dbs is None or ev.db in dbs)
+                and (types is None or ev.type in types)
+                and (glob is None or glob.fullmatch(ev.key) is not None)
+                and (regex is None or regex.search(ev.key) is not None)
+                and not (no_expired and ev.expire_ms is not None and ev.expire_ms < expired_before)
+            )
+            if dropping:
+                continue
+        yield ev
