@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
 
 StreamId = tuple[int, int]
 """A stream entry id ``(ms, seq)``."""
@@ -312,20 +311,20 @@ class AofPart:
     offset: int = 0
 
 
-ValueEvent = Union[
-    StringValue,
-    ListItems,
-    SetMembers,
-    ZSetMembers,
-    HashFields,
-    StreamEntries,
-    StreamMeta,
-    StreamGroup,
-    StreamIdmp,
-    ModuleValue,
-]
-FileEvent = Union[Header, Aux, SelectDb, ResizeDb, Function, ModuleAux, SlotInfo, SlotImport, End]
-Event = Union[FileEvent, KeyStart, ValueEvent, KeyEnd, Command, AofPart]
+ValueEvent = (
+    StringValue
+    | ListItems
+    | SetMembers
+    | ZSetMembers
+    | HashFields
+    | StreamEntries
+    | StreamMeta
+    | StreamGroup
+    | StreamIdmp
+    | ModuleValue
+)
+FileEvent = Header | Aux | SelectDb | ResizeDb | Function | ModuleAux | SlotInfo | SlotImport | End
+Event = FileEvent | KeyStart | ValueEvent | KeyEnd | Command | AofPart
 
 
 # --------------------------------------------------------------------------- records
@@ -341,14 +340,14 @@ class StreamValue:
     idmp: StreamIdmp | None = None
 
 
-RecordValue = Union[
-    bytes,
-    list[bytes],
-    list[tuple[bytes, float]],
-    list[tuple[bytes, bytes, "int | None"]],
-    StreamValue,
-    ModuleValue,
-]
+RecordValue = (
+    bytes
+    | list[bytes]
+    | list[tuple[bytes, float]]
+    | list[tuple[bytes, bytes, int | None]]
+    | StreamValue
+    | ModuleValue
+)
 
 
 @dataclass(frozen=True, slots=True)
