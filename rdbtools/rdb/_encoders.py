@@ -135,15 +135,10 @@ def listpack_from_encoded(body: bytes, count: int) -> bytes:
     return _LE32(len(body) + 7) + _LE16(count if count < 65535 else 65535) + body + b"\xff"
 
 
-def lp_entry_size(s: bytes) -> int:
-    """Bytes ``lp_entry(s)`` takes."""
-    return len(lp_entry(s))
-
-
 # --------------------------------------------------------------------------- ziplist
 
 
-def _zl_encoding(s: bytes) -> bytes:
+def zl_encoding(s: bytes) -> bytes:
     """Encoding header and data of a ziplist entry (FORMAT.md §4.A): canonical integers
     under 32 bytes as 0..12 immediate, int8, int16, int24, int32 or int64; strings with
     a 6-bit, 14-bit BE or 32-bit BE length."""
@@ -176,7 +171,7 @@ def ziplist(entries: list[bytes]) -> bytes:
     offset = 10
     tail = 10
     for e in entries:
-        enc = _zl_encoding(e)
+        enc = zl_encoding(e)
         prevlen = bytes((prev,)) if prev < 254 else b"\xfe" + _LE32(prev)
         entry = prevlen + enc
         parts.append(entry)

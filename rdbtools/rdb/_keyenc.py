@@ -1,0 +1,441 @@
+"""Per-key value encoders for the RDB writer: each takes a key's value events and picks
+the encoding the target version's server would (FORMAT.md §4.11, §9), writing the value
+bytes into a ``Spool`` so that a key of any size streams through.
+
+An encoder's ``finish()`` returns ``(type_byte, head, spool, tail)``: the value is
+``head + spool bytes + tail`` (``head`` carries counts that are only known at the end).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from struct import Struct
+
+from rdbtools import _spec as S
+from rdbtools.errors import WriteError
+from rdbtools.events import (
+    Event,
+    HashFields,
+    KeyStart,
+    ListItems,
+    ModuleValue,
+    SetMembers,
+    StringValue,
+    ZSetMembers,
+)
+from rdbtools.rdb import _encoders as C
+from rdbtools.rdb._spool import Spool
+from rdbtools.rdb._targets import Target, Thresholds
+
+_LE64S = Struct("<q").pack
+_LE64U = Struct("<Q").pack
+_LE_DOUBLE = Struct("<d").pack
+
+class EmptyKey(Exception):
+    """The key holds no element: servers refuse (or skip) empty collections."""
+
+
+Loss = Callable[[str], None]
+"""Reports one loss for the current key (may raise ``WriteError`` in strict mode)."""
+Finished = tuple[int, bytes, Spool, bytes]
+
+
+class KeyEncoder:
+    """Base: collects a key's events; subclasses encode."""
+
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        self.start = start
+        self.target = target
+        self.th = th
+        self.loss = loss
+        self.spool = Spool()
+
+    def add(self, ev: Event) -> None:
+        raise WriteError(f"unexpected {type(ev).__name__} in a {self.start.type} key",
+                         )
+
+    def finish(self) -> Finished:
+        raise NotImplementedError
+
+    def fail(self, message: str) -> WriteError:
+        return WriteError(f"{message} (key {self.start.key!r})")
+
+
+# --------------------------------------------------------------------------- strings
+
+
+class StringEncoder(KeyEncoder):
+    """Type 0: one rdb-string (INT / LZF choices as ``rdbSaveRawString``); a string too big
+    for memory is written plain."""
+
+    def add(self, ev: Event) -> None:
+        if not isinstance(ev, StringValue):
+            super().add(ev)
+            return
+        self.spool.write(ev.data)
+
+    def finish(self) -> Finished:
+        if self.spool.spilled:
+            return S.TYPE_STRING, C.enc_len(self.spool.size), self.spool, b""
+        data = self.spool.getvalue()
+        self.spool.close()
+        return S.TYPE_STRING, C.enc_string(data, self.th.rdbcompression), self.spool, b""
+
+
+# --------------------------------------------------------------------------- lists
+
+
+class ListEncoder(KeyEncoder):
+    """RDB 6: ziplist (10) while small, else linked list (1). RDB 7-9: quicklist (14) of
+    ziplists. RDB 10+: quicklist 2 (18) of listpacks, PLAIN nodes for big elements. A
+    node takes elements while its estimated size stays within the node limit, as the
+    server's ``_quicklistNodeAllowInsert`` decides for elements pushed one by one."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.count = 0
+        self.nodes = 0
+        self.node: list[bytes] = []
+        self.node_size = 0
+        self.prev_entry = 0
+        self.linked = False
+        self.small: list[bytes] | None = [] if not self.target.has_quicklist else None
+        lvl = self.target.level
+        self.plain_min = (self.th.list_max_listpack_bytes + 1 if lvl >= 12
+                          else 1 << 30 if lvl >= 10 else None)
+
+    def add(self, ev: Event) -> None:
+        if not isinstance(ev, ListItems):
+            super().add(ev)
+            return
+        for item in ev.items:
+            self.count += 1
+            if self.linked:
+                self.spool.write(C.enc_string(item, self.th.rdbcompression))
+            elif self.small is not None:
+                self._add_unquicklisted(item)
+            elif self.target.has_listpacks:
+                self._add_listpack_node(item)
+            else:
+                self._add_ziplist_node(item)
+
+    def _add_unquicklisted(self, item: bytes) -> None:
+        small = self.small
+        assert small is not None
+        if (len(small) < self.th.list_max_ziplist_entries
+                and len(item) <= self.th.list_max_ziplist_value):
+            small.append(item)
+            return
+        for e in small:
+            self.spool.write(C.enc_string(e, self.th.rdbcompression))
+        self.small = None
+        self.spool.write(C.enc_string(item, self.th.rdbcompression))
+        self.linked = True
+
+    def _add_ziplist_node(self, item: bytes) -> None:
+        n = len(item)
+        overhead = (1 if n < 254 else 5) + (1 if n < 64 else 2 if n < 16384 else 5)
+        if self.node and self.node_size + n + overhead > self.th.list_max_listpack_bytes:
+            self._close_node()
+        if not self.node:
+            self.node_size = 11
+            self.prev_entry = 0
+        entry = (1 if self.prev_entry < 254 else 5) + len(C.zl_encoding(item))
+        self.node.append(item)
+        self.node_size += entry
+        self.prev_entry = entry
+
+    def _add_listpack_node(self, item: bytes) -> None:
+        n = len(item)
+        if self.plain_min is not None and n >= self.plain_min:
+            self._close_node()
+            self.spool.write(C.enc_len(S.QUICKLIST_NODE_PLAIN)
+                             + C.enc_string(item, self.th.rdbcompression))
+            self.nodes += 1
+            return
+        # 7.2+ keeps a short list as one listpack and converts it when an element would
+        # take it past the limit: no per-element overhead for that first node.
+        overhead = 0 if self.target.level >= 11 and self.nodes == 0 else 8
+        if self.node and self.node_size + n + overhead > self.th.list_max_listpack_bytes:
+            self._close_node()
+        if not self.node:
+            self.node_size = 7
+        entry = C.lp_entry(item)
+        self.node.append(entry)
+        self.node_size += len(entry)
+
+    def _close_node(self) -> None:
+        if not self.node:
+            return
+        if self.target.has_listpacks:
+            blob = C.listpack_from_encoded(b"".join(self.node), len(self.node))
+            self.spool.write(C.enc_len(S.QUICKLIST_NODE_PACKED)
+                             + C.enc_string(blob, self.th.rdbcompression))
+        else:
+            self.spool.write(C.enc_string(C.ziplist(self.node), self.th.rdbcompression))
+        self.nodes += 1
+        self.node = []
+
+    def finish(self) -> Finished:
+        if self.count == 0:
+            raise EmptyKey
+        if self.small is not None:
+            blob = C.enc_string(C.ziplist(self.small), self.th.rdbcompression)
+            return S.TYPE_LIST_ZIPLIST, blob, self.spool, b""
+        if self.linked:
+            return S.TYPE_LIST, C.enc_len(self.count), self.spool, b""
+        self._close_node()
+        tp = S.TYPE_LIST_QUICKLIST_2 if self.target.has_listpacks else S.TYPE_LIST_QUICKLIST
+        return tp, C.enc_len(self.nodes), self.spool, b""
+
+
+# --------------------------------------------------------------------------- sets
+
+
+class SetEncoder(KeyEncoder):
+    """Intset (11) when every member is a canonical int64 and there are at most
+    ``set-max-intset-entries``; RDB 11+: listpack (20) within the listpack limits; else
+    hash table (2)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.small: list[bytes] | None = []
+        self.count = 0
+        self.ints = True
+        self.longest = 0
+        self.cap = max(self.th.set_max_intset_entries,
+                       self.th.set_max_listpack_entries if self.target.has_set_listpack else 0)
+
+    def add(self, ev: Event) -> None:
+        if not isinstance(ev, SetMembers):
+            super().add(ev)
+            return
+        for m in ev.members:
+            self.count += 1
+            if self.small is None:
+                self.spool.write(C.enc_string(m, self.th.rdbcompression))
+                continue
+            self.small.append(m)
+            if self.ints and C.canonical_int(m) is None:
+                self.ints = False
+            self.longest = max(self.longest, len(m))
+            if not self._compact_possible():
+                for e in self.small:
+                    self.spool.write(C.enc_string(e, self.th.rdbcompression))
+                self.small = None
+
+    def _compact_possible(self) -> bool:
+        n = self.count
+        if self.ints and n <= self.th.set_max_intset_entries:
+            return True
+        return (self.target.has_set_listpack and n <= self.th.set_max_listpack_entries
+                and self.longest <= self.th.set_max_listpack_value)
+
+    def finish(self) -> Finished:
+        if self.count == 0:
+            raise EmptyKey
+        comp = self.th.rdbcompression
+        if self.small is not None:
+            if self.ints and self.count <= self.th.set_max_intset_entries:
+                blob = C.intset([int(m) for m in self.small])
+                return S.TYPE_SET_INTSET, C.enc_string(blob, comp), self.spool, b""
+            if self.target.has_set_listpack:
+                blob = C.listpack(self.small)
+                return S.TYPE_SET_LISTPACK, C.enc_string(blob, comp), self.spool, b""
+            for e in self.small:
+                self.spool.write(C.enc_string(e, comp))
+        return S.TYPE_SET, C.enc_len(self.count), self.spool, b""
+
+
+# --------------------------------------------------------------------------- sorted sets
+
+
+def _score_text(level: int) -> Callable[[float], bytes]:
+    return C.score_72 if level >= 11 else C.score_70 if level >= 10 else C.score_pre70
+
+
+def _string_double(x: float) -> bytes:
+    """Type-3 score: 253 NaN, 254 +inf, 255 -inf, else a length byte and the text
+    (integral values within +-2**52 as integers, else ``%.17g``)."""
+    if math.isinf(x):
+        return b"\xfe" if x > 0 else b"\xff"
+    if -4503599627370495 < x < 4503599627370496 and x == int(x):
+        text = b"%d" % int(x)
+    else:
+        text = b"%.17g" % x
+    return bytes((len(text),)) + text
+
+
+class ZSetEncoder(KeyEncoder):
+    """Listpack (17, RDB 10+) or ziplist (12) sorted by score then member while within the
+    listpack limits; else skiplist: binary scores (5, RDB 8+) or string scores (3)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.small: list[tuple[bytes, float]] | None = []
+        self.count = 0
+
+    def add(self, ev: Event) -> None:
+        if not isinstance(ev, ZSetMembers):
+            super().add(ev)
+            return
+        for m, score in ev.members:
+            if math.isnan(score):
+                raise self.fail(f"sorted-set member {m!r} has a NaN score")
+            self.count += 1
+            if self.small is None:
+                self._write_member(m, score)
+                continue
+            self.small.append((m, score))
+            if (self.count > self.th.zset_max_listpack_entries
+                    or len(m) > self.th.zset_max_listpack_value):
+                for mm, ss in self.small:
+                    self._write_member(mm, ss)
+                self.small = None
+
+    def _write_member(self, m: bytes, score: float) -> None:
+        enc = C.enc_string(m, self.th.rdbcompression)
+        if self.target.has_binary_zset:
+            self.spool.write(enc + _LE_DOUBLE(score))
+        else:
+            self.spool.write(enc + _string_double(score))
+
+    def finish(self) -> Finished:
+        if self.count == 0:
+            raise EmptyKey
+        if self.small is not None:
+            text = _score_text(self.target.level)
+            flat: list[bytes] = []
+            for m, score in sorted(self.small, key=lambda p: (p[1], p[0])):
+                flat += (m, text(score))
+            if self.target.has_listpacks:
+                tp, blob = S.TYPE_ZSET_LISTPACK, C.listpack(flat)
+            else:
+                tp, blob = S.TYPE_ZSET_ZIPLIST, C.ziplist(flat)
+            return tp, C.enc_string(blob, self.th.rdbcompression), self.spool, b""
+        tp = S.TYPE_ZSET_2 if self.target.has_binary_zset else S.TYPE_ZSET
+        return tp, C.enc_len(self.count), self.spool, b""
+
+
+# --------------------------------------------------------------------------- hashes
+
+
+class HashEncoder(KeyEncoder):
+    """Listpack (16, RDB 10+) or ziplist (13) within the limits, else hash table (4).
+    Field TTLs: RDB 12 listpack-ex (25) or hash with metadata (24); Valkey HASH_2 (22);
+    older targets drop them (reported). Hashes with field TTLs are held whole: their
+    encodings put the earliest expiry first."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.small: list[tuple[bytes, bytes, int | None]] | None = []
+        self.count = 0
+        self.ttls = False
+        self.dropped_ttls = 0
+
+    def add(self, ev: Event) -> None:
+        if not isinstance(ev, HashFields):
+            super().add(ev)
+            return
+        for f, v, ttl in ev.fields:
+            self.count += 1
+            if ttl is not None:
+                if not self.target.has_field_ttls:
+                    self.dropped_ttls += 1
+                    ttl = None
+                else:
+                    self.ttls = True
+            if self.small is None:
+                self.spool.write(C.enc_string(f, self.th.rdbcompression)
+                                 + C.enc_string(v, self.th.rdbcompression))
+                continue
+            self.small.append((f, v, ttl))
+            if self.ttls:
+                continue
+            if (self.count > self.th.hash_max_listpack_entries
+                    or len(f) > self.th.hash_max_listpack_value
+                    or len(v) > self.th.hash_max_listpack_value):
+                for ff, vv, _ in self.small:
+                    self.spool.write(C.enc_string(ff, self.th.rdbcompression)
+                                     + C.enc_string(vv, self.th.rdbcompression))
+                self.small = None
+
+    def _fits_listpack(self, fields: list[tuple[bytes, bytes, int | None]]) -> bool:
+        lim = self.th.hash_max_listpack_value
+        return len(fields) <= self.th.hash_max_listpack_entries and all(
+            len(f) <= lim and len(v) <= lim for f, v, _ in fields)
+
+    def finish(self) -> Finished:
+        if self.count == 0:
+            raise EmptyKey
+        if self.dropped_ttls:
+            self.loss(f"{self.dropped_ttls} field TTL(s) dropped: RDB {self.target.version} "
+                      "has no hash field expiry")
+        comp = self.th.rdbcompression
+        fields = self.small
+        if fields is None:
+            return S.TYPE_HASH, C.enc_len(self.count), self.spool, b""
+        want_ex = self.ttls or (self.start.encoding == "listpackex"
+                                and self.target.has_field_ttls and not self.target.valkey)
+        if want_ex and self.target.valkey:
+            return self._valkey_hash2(fields)
+        if want_ex:
+            return self._redis_field_ttls(fields)
+        if self._fits_listpack(fields):
+            flat = [x for f, v, _ in fields for x in (f, v)]
+            if self.target.has_listpacks:
+                return S.TYPE_HASH_LISTPACK, C.enc_string(C.listpack(flat), comp), self.spool, b""
+            return S.TYPE_HASH_ZIPLIST, C.enc_string(C.ziplist(flat), comp), self.spool, b""
+        for f, v, _ in fields:
+            self.spool.write(C.enc_string(f, comp) + C.enc_string(v, comp))
+        return S.TYPE_HASH, C.enc_len(self.count), self.spool, b""
+
+    def _redis_field_ttls(self, fields: list[tuple[bytes, bytes, int | None]]) -> Finished:
+        """Type 25: ``<u64 minExpire> <listpack f, v, expire_at>`` with TTL'd fields first
+        by ascending expiry; type 24: ``<u64 minExpire> <len N> {<len ttl> f v}`` with
+        ``ttl = expire - minExpire + 1`` (0 = none)."""
+        comp = self.th.rdbcompression
+        expiries = [t for _, _, t in fields if t is not None]
+        min_expire = min(expiries) if expiries else 0
+        if self._fits_listpack(fields):
+            timed = sorted((p for p in fields if p[2] is not None), key=lambda p: p[2] or 0)
+            ordered = timed + [p for p in fields if p[2] is None]
+            flat = [x for f, v, t in ordered for x in (f, v, b"%d" % (t or 0))]
+            head = _LE64U(min_expire) + C.enc_string(C.listpack(flat), comp)
+            return S.TYPE_HASH_LISTPACK_EX, head, self.spool, b""
+        for f, v, t in fields:
+            rel = 0 if t is None else t - min_expire + 1
+            self.spool.write(C.enc_len(rel) + C.enc_string(f, comp) + C.enc_string(v, comp))
+        return S.TYPE_HASH_METADATA, _LE64U(min_expire) + C.enc_len(len(fields)), self.spool, b""
+
+    def _valkey_hash2(self, fields: list[tuple[bytes, bytes, int | None]]) -> Finished:
+        """Valkey type 22: ``<len N> {f v <i64 expiry, -1 = none>}``."""
+        comp = self.th.rdbcompression
+        for f, v, t in fields:
+            self.spool.write(C.enc_string(f, comp) + C.enc_string(v, comp)
+                             + _LE64S(-1 if t is None else t))
+        return S.TYPE_VALKEY_HASH_2, C.enc_len(len(fields)), self.spool, b""
+
+
+# --------------------------------------------------------------------------- modules
+
+
+class ModuleEncoder(KeyEncoder):
+    """Type 7: the module id and its opcode stream, copied byte for byte."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.value: ModuleValue | None = None
+
+    def add(self, ev: Event) -> None:
+        if not isinstance(ev, ModuleValue):
+            super().add(ev)
+            return
+        self.value = ev
+
+    def finish(self) -> Finished:
+        if self.value is None:
+            raise self.fail("a module key without its value")
+        self.spool.write(self.value.payload)
+        return S.TYPE_MODULE_2, C.enc_len(self.value.module_id), self.spool, b""

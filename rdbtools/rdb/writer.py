@@ -1,0 +1,320 @@
+"""The RDB writer: accepts the events the readers yield and writes an RDB file of any
+target version from 6 (Redis 2.6) to 12 (Redis 7.4/8.x), or Valkey 9 ``VALKEY080``
+(FORMAT.md §11.2).
+
+Each key is encoded as the target's server would encode it (``_keyenc``,
+``_streamenc``); what the target cannot hold is converted or dropped and reported in
+the ``LossReport`` (``strict=True`` makes any loss a ``WriteError``). Output is
+streamed: the writer keeps one key at a time, and a big key spills to a temporary file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from struct import Struct
+from typing import BinaryIO
+
+from rdbtools import _spec as S
+from rdbtools import crc64
+from rdbtools.errors import WriteError
+from rdbtools.events import (
+    Aux,
+    End,
+    Event,
+    Function,
+    Header,
+    KeyEnd,
+    KeyStart,
+    ModuleAux,
+    ResizeDb,
+    SelectDb,
+    SlotImport,
+    SlotInfo,
+)
+from rdbtools.rdb import _encoders as C
+from rdbtools.rdb._keyenc import (
+    EmptyKey,
+    HashEncoder,
+    KeyEncoder,
+    ListEncoder,
+    ModuleEncoder,
+    SetEncoder,
+    StringEncoder,
+    ZSetEncoder,
+)
+from rdbtools.rdb._streamenc import StreamEncoder
+from rdbtools.rdb._targets import Target, Thresholds
+
+_LE64S = Struct("<q").pack
+_LE64U = Struct("<Q").pack
+FLUSH_AT = 1 << 20
+
+ENCODERS: dict[str, type[KeyEncoder]] = {
+    "string": StringEncoder,
+    "list": ListEncoder,
+    "set": SetEncoder,
+    "zset": ZSetEncoder,
+    "hash": HashEncoder,
+    "stream": StreamEncoder,
+    "module": ModuleEncoder,
+}
+
+GENERATED_AUX = frozenset({b"redis-ver", b"valkey-ver", b"redis-bits", b"ctime", b"used-mem",
+                           b"aof-base", b"aof-preamble"})
+"""AUX fields the writer writes itself; the source's values of these are not copied."""
+
+
+@dataclass(slots=True)
+class Loss:
+    """One thing the target could not hold."""
+
+    what: str
+    db: int | None = None
+    key: bytes | None = None
+
+    def __str__(self) -> str:
+        if self.key is None:
+            return self.what
+        return f"db {self.db} key {self.key!r}: {self.what}"
+
+
+@dataclass(slots=True)
+class LossReport:
+    """What a conversion converted away or dropped."""
+
+    losses: list[Loss] = field(default_factory=list)
+    dropped_keys: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.losses)
+
+    def lines(self) -> list[str]:
+        return [str(x) for x in self.losses]
+
+
+class RdbWriter:
+    """Write events as an RDB file to ``fp``.
+
+    ``version`` is 6..12 or ``"valkey"``; ``aux`` adds AUX fields; ``thresholds`` sets the
+    encoding limits (server defaults otherwise); ``checksum=False`` stores a zero CRC;
+    ``strict=True`` raises ``WriteError`` at the first loss. Call ``close()`` (or use
+    ``write_all``) to finish the file; nothing after the last complete write is valid
+    RDB until then.
+    """
+
+    def __init__(
+        self,
+        fp: BinaryIO,
+        version: int | str = 11,
+        *,
+        thresholds: Thresholds | None = None,
+        aux: dict[bytes, bytes] | None = None,
+        checksum: bool = True,
+        strict: bool = False,
+        ctime: int | None = None,
+    ) -> None:
+        self.fp = fp
+        self.target = Target.of(version)
+        self.th = thresholds or Thresholds()
+        self.checksum = checksum
+        self.strict = strict
+        self.report = LossReport()
+        self.crc = 0
+        self.out = bytearray()
+        self.db: int | None = None
+        self.resize: dict[int, tuple[int, int]] = {}
+        self.pending_db: int | None = None
+        self.key: KeyEncoder | None = None
+        self.skip_key: KeyStart | None = None
+        self.closed = False
+        self._begin(aux or {}, ctime)
+
+    # ------------------------------------------------------------------ output
+
+    def _emit(self, data: bytes) -> None:
+        self.out += data
+        if len(self.out) >= FLUSH_AT:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.out:
+            if self.checksum:
+                self.crc = crc64.update(self.out, self.crc)
+            self.fp.write(self.out)
+            self.out = bytearray()
+
+    def _begin(self, aux: dict[bytes, bytes], ctime: int | None) -> None:
+        t = self.target
+        self._emit(t.header)
+        if not t.has_aux:
+            if aux:
+                self.lose("AUX fields dropped: RDB < 7 has none")
+            return
+        fields = {b"valkey-ver" if t.valkey else b"redis-ver": t.server_version.encode(),
+                  b"redis-bits": b"64",
+                  b"ctime": b"%d" % (int(time.time()) if ctime is None else ctime),
+                  b"used-mem": b"0"}
+        if t.level >= 10:
+            fields[b"aof-base"] = b"0"
+        fields.update(aux)
+        for name, value in fields.items():
+            self._aux(name, value)
+
+    def _aux(self, name: bytes, value: bytes) -> None:
+        self._emit(b"\xfa" + C.enc_string(name) + C.enc_string(value))
+
+    # ------------------------------------------------------------------ losses
+
+    def lose(self, what: str, key: KeyStart | None = None) -> None:
+        loss = Loss(what, key.db if key else None, key.key if key else None)
+        if self.strict:
+            raise WriteError(f"RDB {self.target.version} cannot hold this: {loss}")
+        self.report.losses.append(loss)
+
+    # ------------------------------------------------------------------ events
+
+    def write(self, ev: Event) -> None:
+        """Write one event (events must come in reader order: a key's value events
+        between its ``KeyStart`` and ``KeyEnd``)."""
+        if self.closed:
+            raise WriteError("write after close")
+        tp = type(ev)
+        key = self.key
+        if key is not None:
+            if tp is KeyEnd:
+                self._finish_key(key)
+            else:
+                key.add(ev)
+            return
+        if self.skip_key is not None:
+            if tp is KeyEnd:
+                self.skip_key = None
+            return
+        if tp is KeyStart:
+            assert isinstance(ev, KeyStart)
+            self._start_key(ev)
+        elif tp is SelectDb:
+            assert isinstance(ev, SelectDb)
+            self.pending_db = ev.db
+        elif tp is ResizeDb:
+            assert isinstance(ev, ResizeDb)
+            if self.pending_db is not None:
+                self.resize[self.pending_db] = (ev.keys, ev.expires)
+        elif tp is Aux:
+            assert isinstance(ev, Aux)
+            if ev.name not in GENERATED_AUX and self.target.has_aux:
+                self._aux(ev.name, ev.value)
+        elif tp is Function:
+            assert isinstance(ev, Function)
+            self._function(ev)
+        elif tp is ModuleAux:
+            assert isinstance(ev, ModuleAux)
+            self._module_aux(ev)
+        elif tp is SlotInfo:
+            assert isinstance(ev, SlotInfo)
+            if self.target.has_slot_info:
+                self._emit(b"\xf4" + C.enc_len(ev.slot) + C.enc_len(ev.keys)
+                           + C.enc_len(ev.expires))
+        elif tp is SlotImport:
+            self.lose("a Valkey slot-import record dropped")
+        elif tp in (Header, End):
+            pass
+        else:
+            raise WriteError(f"the RDB writer does not take {tp.__name__} events")
+
+    def write_all(self, events: Iterable[Event]) -> LossReport:
+        """Write every event, then ``close()``; return the loss report."""
+        for ev in events:
+            self.write(ev)
+        self.close()
+        return self.report
+
+    def _function(self, ev: Function) -> None:
+        """FUNCTION2 (0xF5): the library code as one rdb-string (RDB 10+)."""
+        if not self.target.has_functions:
+            self.lose(f"function library dropped: RDB {self.target.version} has no functions")
+            return
+        code = ev.code
+        if ev.pre_ga and ev.name is not None and not code.startswith(b"#!"):
+            engine = (ev.engine or b"lua").lower()
+            code = b"#!" + engine + b" name=" + ev.name + b"\n" + code
+        self._emit(b"\xf5" + C.enc_string(code))
+
+    def _module_aux(self, ev: ModuleAux) -> None:
+        """MODULE_AUX (0xF7): module id, UINT opcode 2, ``when``, the opcode stream."""
+        if not self.target.has_module_aux:
+            self.lose(f"module aux data of {ev.module_name!r} dropped: RDB < 9")
+            return
+        self._emit(b"\xf7" + C.enc_len(ev.module_id) + C.enc_len(2) + C.enc_len(ev.when)
+                   + ev.payload)
+
+    def _start_key(self, ks: KeyStart) -> None:
+        t = self.target
+        if ks.type == "stream" and not t.has_streams:
+            self.lose("stream key dropped: RDB < 9 has no streams", ks)
+            self.report.dropped_keys += 1
+            self.skip_key = ks
+            return
+        if ks.type == "module" and (not t.has_modules or ks.rdb_type == S.TYPE_MODULE_PRE_GA):
+            why = "RDB < 8 has no modules" if not t.has_modules else "pre-release module format"
+            self.lose(f"module key dropped: {why}", ks)
+            self.report.dropped_keys += 1
+            self.skip_key = ks
+            return
+        enc = ENCODERS.get(ks.type)
+        if enc is None:
+            raise WriteError(f"unknown key type {ks.type!r} (key {ks.key!r})")
+        self.key = enc(ks, t, self.th, lambda what: self.lose(what, ks))
+
+    def _finish_key(self, key: KeyEncoder) -> None:
+        ks = key.start
+        self.key = None
+        try:
+            try:
+                tp, head, spool, tail = key.finish()
+            except EmptyKey:
+                self.lose(f"empty {ks.type} dropped: servers do not keep empty keys", ks)
+                self.report.dropped_keys += 1
+                return
+            if ks.db != self.db:
+                self._select(ks.db)
+            if ks.expire_ms is not None:
+                self._emit(b"\xfc" + _LE64S(ks.expire_ms))
+            if self.target.has_lru_lfu:
+                if ks.idle is not None:
+                    self._emit(b"\xf8" + C.enc_len(ks.idle))
+                if ks.freq is not None:
+                    self._emit(b"\xf9" + bytes((ks.freq & 0xFF,)))
+            self._emit(bytes((tp,)) + C.enc_string(ks.key, self.th.rdbcompression) + head)
+            for chunk in spool.chunks():
+                self._emit(chunk)
+            self._emit(tail)
+        finally:
+            key.spool.close()
+
+    def _select(self, db: int) -> None:
+        self._emit(b"\xfe" + C.enc_len(db))
+        self.db = db
+        hint = self.resize.get(db)
+        if hint is not None and self.target.has_aux:
+            self._emit(b"\xfb" + C.enc_len(hint[0]) + C.enc_len(hint[1]))
+
+    def close(self) -> None:
+        """Write EOF and the CRC-64 trailer (zero when checksums are off) and flush."""
+        if self.closed:
+            return
+        if self.key is not None:
+            raise WriteError(f"input ended inside key {self.key.start.key!r}")
+        self._emit(b"\xff")
+        self._flush()
+        self._emit(_LE64U(self.crc if self.checksum else 0))
+        self._flush()
+        self.closed = True
+
+
+def write_rdb(events: Iterable[Event], fp: BinaryIO, version: int | str = 11,
+              **options: object) -> LossReport:
+    """Write ``events`` to ``fp`` as an RDB of ``version``; return the loss report."""
+    return RdbWriter(fp, version, **options).write_all(events)  # type: ignore[arg-type]
