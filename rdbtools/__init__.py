@@ -36,3 +36,20 @@ __all__ = [
     "read_rdb",
     "records",
 ]
+
+# Operations (rdbtools.ops): one library function per rdbtool command.
+from rdbtools.ops.check import CheckSummary, check  # noqa: E402
+from rdbtools.ops.dump import DumpSummary, dump  # noqa: E402
+from rdbtools.ops.filters import KeyFilter, filter_events  # noqa: E402
+from rdbtools.ops.info import InfoReport, info  # noqa: E402
+
+__all__ += [
+    "CheckSummary",
+    "DumpSummary",
+    "InfoReport",
+    "KeyFilter",
+    "check",
+    "dump",
+    "filter_events",
+    "info",
+]

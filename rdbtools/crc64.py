@@ -18,7 +18,7 @@ from collections.abc import Callable
 _POLY_REFLECTED = 0x95AC9329AC4BC9B5
 _CHECK = 0xE9C6D914C4B8D9CA
 
-Updater = Callable[[bytes | memoryview, int], int]
+Updater = Callable[[bytes | bytearray | memoryview, int], int]
 
 
 def _pure_table() -> list[int]:
@@ -31,7 +31,7 @@ def _pure_table() -> list[int]:
     return table
 
 
-def _pure_update(data: bytes | memoryview, crc: int, _t: list[int] = _pure_table()) -> int:
+def _pure_update(data: bytes | bytearray | memoryview, crc: int, _t: list[int] = _pure_table()) -> int:
     for byte in bytes(data):
         crc = _t[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc
@@ -43,7 +43,7 @@ def _load_backend() -> tuple[str, Updater]:
 
         model = anycrc.Model("CRC64-REDIS")
 
-        def any_update(data: bytes | memoryview, crc: int) -> int:
+        def any_update(data: bytes | bytearray | memoryview, crc: int) -> int:
             return int(model.calc(data, crc)) if crc else int(model.calc(data))
 
         if any_update(b"123456789", 0) == _CHECK:
@@ -56,7 +56,7 @@ def _load_backend() -> tuple[str, Updater]:
 
         fn = crcmod.mkCrcFun(0x1AD93D23594C935A9, initCrc=0, rev=True, xorOut=0)
 
-        def crcmod_update(data: bytes | memoryview, crc: int) -> int:
+        def crcmod_update(data: bytes | bytearray | memoryview, crc: int) -> int:
             return int(fn(data, crc))
 
         if crcmod_update(b"123456789", 0) == _CHECK:
@@ -75,6 +75,6 @@ BACKEND, update = _load_backend()
 """``update(data, crc) -> crc``: extend a CRC-64/REDIS over ``data``."""
 
 
-def crc64(data: bytes | memoryview, crc: int = 0) -> int:
+def crc64(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     """CRC-64/REDIS of ``data`` (continuing from ``crc``)."""
     return update(data, crc)

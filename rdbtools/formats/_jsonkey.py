@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from rdbtools.errors import WriteError
 from rdbtools.events import (
+    Event,
     HashFields,
     KeyEnd,
     KeyStart,
@@ -28,7 +29,6 @@ from rdbtools.events import (
     StreamIdmp,
     StreamMeta,
     StringValue,
-    ValueEvent,
     ZSetMembers,
 )
 from rdbtools.formats._jsontext import (
@@ -152,7 +152,7 @@ class KeyJson:
             self._module = False
         self._emit(head)
 
-    def value(self, ev: ValueEvent) -> None:
+    def value(self, ev: Event) -> None:
         """Write (or hold) one value batch of the current key."""
         ks = self._key
         if ks is None:
@@ -308,7 +308,7 @@ class KeyJson:
             self._emit("]")
             self._stream_entries_open = False
 
-    def _stream_part(self, ks: KeyStart, ev: ValueEvent) -> None:
+    def _stream_part(self, ks: KeyStart, ev: Event) -> None:
         if isinstance(ev, StreamEntries):
             if not self._stream_entries_open:
                 raise WriteError(f"key {ks.key!r}: stream entries after stream metadata")
@@ -347,8 +347,6 @@ class KeyJson:
     def _stream_end(self) -> None:
         self._close_entries()
         if not self._stream_meta:
-            self._emit(
-                ',"last_id":null,"first_id":null,"max_deleted_id":null,"entries_added":null'
-            )
+            self._emit(',"last_id":null,"first_id":null,"max_deleted_id":null,"entries_added":null')
         self._close_groups()
         self._emit("}}")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from rdbtools.events import StreamId
 
-_quote: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 """JSON string literal of a ``str`` (the C accelerator), non-ASCII kept as is."""
 
 

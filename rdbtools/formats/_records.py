@@ -28,7 +28,8 @@ def end_json(ev: End) -> str:
     """The checksum trailer: stored and computed CRC64 (16 hex digits or null) and state."""
     stored = "null" if ev.checksum is None else f'"{ev.checksum:016x}"'
     computed = "null" if ev.computed is None else f'"{ev.computed:016x}"'
-    return f'{{"checksum":{stored},"computed":{computed},"checksum_state":{quote(ev.checksum_state)}}}'
+    state = quote(ev.checksum_state)
+    return f'{{"checksum":{stored},"computed":{computed},"checksum_state":{state}}}'
 
 
 def record_json(ev: Event) -> str | None:
@@ -49,9 +50,7 @@ def record_json(ev: Event) -> str | None:
             f'"module_version":{ev.module_version},"when":{ev.when},"payload":{b64(ev.payload)}}}'
         )
     if isinstance(ev, SlotInfo):
-        return (
-            f'{{"record":"slot_info","slot":{ev.slot},"keys":{ev.keys},"expires":{ev.expires}}}'
-        )
+        return f'{{"record":"slot_info","slot":{ev.slot},"keys":{ev.keys},"expires":{ev.expires}}}'
     if isinstance(ev, SlotImport):
         ranges = ",".join(f"[{a},{b}]" for a, b in ev.ranges)
         return f'{{"record":"slot_import","job_name":{jbytes(ev.job_name)},"ranges":[{ranges}]}}'

@@ -19,10 +19,11 @@ MEMORY_LIMIT = 8 << 20
 
 
 class Spool(Generic[T]):
-    """An append-only sequence held in memory up to ``limit`` bytes, on disk beyond."""
+    """An append-only sequence held in memory up to ``limit`` bytes (default
+    ``MEMORY_LIMIT``), on disk beyond."""
 
-    def __init__(self, limit: int = MEMORY_LIMIT) -> None:
-        self._limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = MEMORY_LIMIT if limit is None else limit
         self._items: list[T] = []
         self._size = 0
         self._file: IO[bytes] | None = None

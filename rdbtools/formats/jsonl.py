@@ -29,7 +29,7 @@ class JsonlWriter:
             self._sink.emit("\n")
             self.keys += 1
         elif self._key.in_key:
-            self._key.value(ev)  # type: ignore[arg-type]
+            self._key.value(ev)
         else:
             text = record_json(ev)
             if text is not None:

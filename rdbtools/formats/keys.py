@@ -23,9 +23,7 @@ _ESCAPES = {
     0x07: b"\\a",
     0x08: b"\\b",
 }
-_REPR = [
-    _ESCAPES.get(c, bytes([c]) if 0x20 <= c < 0x7F else b"\\x%02x" % c) for c in range(256)
-]
+_REPR = [_ESCAPES.get(c, bytes([c]) if 0x20 <= c < 0x7F else b"\\x%02x" % c) for c in range(256)]
 
 
 def quote_key(key: bytes) -> bytes:

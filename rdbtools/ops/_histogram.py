@@ -7,6 +7,8 @@ significant bits (relative error under 0.2%). The number of buckets is therefore
 
 from __future__ import annotations
 
+import math
+
 EXACT_BELOW = 1024
 
 
@@ -43,7 +45,7 @@ class Histogram:
         empty). The maximum is reported exactly."""
         if self.count == 0:
             return None
-        rank = max(1, -(-self.count * q // 100))
+        rank = max(1, math.ceil(self.count * q / 100))
         seen = 0
         for b in sorted(self._buckets):
             seen += self._buckets[b]
