@@ -122,6 +122,8 @@ class KeyJson:
 
     def start(self, ks: KeyStart) -> None:
         """Begin a key: write its attributes and open its value."""
+        if self._key is not None:
+            raise WriteError(f"key {ks.key!r} starts inside key {self._key.key!r}")
         if ks.type not in _EVENTS_OF_TYPE:
             raise WriteError(f"key {ks.key!r}: unknown type {ks.type!r}")
         self._key = ks
@@ -180,26 +182,25 @@ class KeyJson:
         else:
             self._stream_part(ks, ev)
 
-    def end(self, ke: KeyEnd) -> None:
-        """Finish the current key: write what was held and close the object."""
+    def end(self, ke: KeyEnd, suffix: str = "") -> None:
+        """Finish the current key: write what was held, close the object, then write
+        ``suffix``."""
         ks = self._key
         if ks is None:
             raise WriteError(f"KeyEnd for {ke.key!r} outside a key")
         try:
             if ks.type in ("list", "set", "zset"):
-                self._emit("]}")
+                self._emit("]}" + suffix)
             elif ks.type == "string":
-                self._emit(',"value":')
-                self._string_end()
-                self._emit("}")
+                self._string_end(suffix)
             elif ks.type == "hash":
-                self._hash_end()
+                self._hash_end(suffix)
             elif ks.type == "stream":
-                self._stream_end()
+                self._stream_end(suffix)
             elif not self._module:
-                self._emit(',"value":null}')
+                self._emit(',"value":null}' + suffix)
             else:
-                self._emit("}")
+                self._emit("}" + suffix)
         finally:
             self._key = None
             self._chunks.close()
@@ -227,23 +228,24 @@ class KeyJson:
                 self._utf8_ok = False
         self._chunks.append(data, len(data))
 
-    def _string_end(self) -> None:
+    def _string_end(self, suffix: str) -> None:
+        only = self._chunks.only_item()
+        if only is not None or self._chunks.count == 0:
+            self._emit(',"value":' + jbytes(only or b"") + "}" + suffix)
+            return
         if self._utf8_ok:
             try:
                 self._utf8.decode(b"", final=True)
             except UnicodeDecodeError:
                 self._utf8_ok = False
-        only = self._chunks.only_item()
-        if only is not None or self._chunks.count == 0:
-            self._emit(jbytes(only or b""))
-        elif self._utf8_ok:
+        if self._utf8_ok:
             decoder = codecs.getincrementaldecoder("utf-8")()
-            self._emit('"')
+            self._emit(',"value":"')
             for piece in self._chunks:
                 self._emit(quote(decoder.decode(piece))[1:-1])
-            self._emit('"')
+            self._emit('"}' + suffix)
         else:
-            self._emit('{"b64":"')
+            self._emit(',"value":{"b64":"')
             carry = b""
             for piece in self._chunks:
                 data = carry + piece
@@ -251,7 +253,7 @@ class KeyJson:
                 for pos in range(0, cut, _B64_CHUNK):
                     self._emit(base64.b64encode(data[pos : min(pos + _B64_CHUNK, cut)]).decode())
                 carry = data[cut:]
-            self._emit(base64.b64encode(carry).decode() + '"}')
+            self._emit(base64.b64encode(carry).decode() + '"}}' + suffix)
 
     # ------------------------------------------------------------------ hashes
 
@@ -266,7 +268,7 @@ class KeyJson:
                 self._has_ttl = True
             self._fields.append((name_text, jbytes(value), ttl), len(name) + len(value) + 64)
 
-    def _hash_end(self) -> None:
+    def _hash_end(self, suffix: str) -> None:
         as_object = self._names_utf8
         if as_object:
             self._emit(',"value":{')
@@ -280,13 +282,13 @@ class KeyJson:
             if as_object:
                 self._emit(',"field_expires":{')
                 self._joined(f"{n}:{t}" for n, _, t in self._fields if t is not None)
-                self._emit("}}")
+                self._emit("}}" + suffix)
             else:
                 self._emit(',"field_expires":[')
                 self._joined(f"[{n},{t}]" for n, _, t in self._fields if t is not None)
-                self._emit("]}")
+                self._emit("]}" + suffix)
         else:
-            self._emit("}")
+            self._emit("}" + suffix)
 
     def _joined(self, parts: Iterable[str], batch: int = 1024) -> None:
         """Emit ``parts`` comma-separated, ``batch`` at a time."""
@@ -344,9 +346,9 @@ class KeyJson:
             self._emit("]")
         self._stream_groups = 2
 
-    def _stream_end(self) -> None:
+    def _stream_end(self, suffix: str) -> None:
         self._close_entries()
         if not self._stream_meta:
             self._emit(',"last_id":null,"first_id":null,"max_deleted_id":null,"entries_added":null')
         self._close_groups()
-        self._emit("}}")
+        self._emit("}}" + suffix)

@@ -22,11 +22,11 @@ class JsonlWriter:
 
     def write(self, ev: Event) -> None:
         """Write one event (value events go to the key being written)."""
-        if isinstance(ev, KeyStart):
-            self._key.start(ev)
-        elif isinstance(ev, KeyEnd):
-            self._key.end(ev)
-            self._sink.emit("\n")
+        tp = type(ev)
+        if tp is KeyStart:
+            self._key.start(ev)  # type: ignore[arg-type]
+        elif tp is KeyEnd:
+            self._key.end(ev, "\n")  # type: ignore[arg-type]
             self.keys += 1
         elif self._key.in_key:
             self._key.value(ev)

@@ -226,7 +226,11 @@ def _as_int64(x: float) -> int | None:
 
 
 def score_70(x: float) -> bytes:
-    """Score text of Redis 7.0: integral values as integers, else ``%.17g``."""
+    """Score text of Redis 7.0: integral values as integers, else ``%.17g``. A negative
+    zero (which 7.0 itself would store as ``0``) is kept as ``-0`` so that a converted
+    value stays what the source held."""
+    if x == 0 and math.copysign(1.0, x) < 0:
+        return b"-0"
     if math.isinf(x):
         return b"inf" if x > 0 else b"-inf"
     v = _as_int64(x)
@@ -236,7 +240,10 @@ def score_70(x: float) -> bytes:
 def score_72(x: float) -> bytes:
     """Score text of Redis 7.2+ and Valkey: integral values as integers, else the shortest
     round-trip digits laid out as ``fpconv_dtoa`` does (plain integer while the exponent
-    is small, plain decimal for 1e-7 < |x| with few leading zeros, else ``d.ddde±X``)."""
+    is small, plain decimal for 1e-7 < |x| with few leading zeros, else ``d.ddde±X``);
+    ``-0`` kept as in ``score_70``."""
+    if x == 0 and math.copysign(1.0, x) < 0:
+        return b"-0"
     if math.isinf(x):
         return b"inf" if x > 0 else b"-inf"
     v = _as_int64(x)
