@@ -370,10 +370,6 @@ def _raw_id(inp: Input) -> StreamId:
     return int(ms), int(seq)
 
 
-def _text(x: bytes | int) -> bytes:
-    return x if isinstance(x, bytes) else b"%d" % x
-
-
 def _stream_node(key: bytes, items: list[bytes | int]) -> list[StreamEntry]:
     """Decode a stream node listpack (FORMAT.md §4.8.1): master entry ``count deleted
     n_fields field*n 0``, then per entry ``flags ms_delta seq_delta [n_fields] values
@@ -383,7 +379,8 @@ def _stream_node(key: bytes, items: list[bytes | int]) -> list[StreamEntry]:
     base_ms, base_seq = _BE_ID(key)
     try:
         count, deleted, n_master = (int(x) for x in items[:3])
-        master = [_text(x) for x in items[3 : 3 + n_master]]
+        master = [x if x.__class__ is bytes else b"%d" % x  # type: ignore[str-format]
+                  for x in items[3 : 3 + n_master]]
         if items[3 + n_master] != 0:
             raise CorruptInput("stream master entry is not terminated by 0")
         i = 4 + n_master
@@ -394,10 +391,13 @@ def _stream_node(key: bytes, items: list[bytes | int]) -> list[StreamEntry]:
             if flags & 2:
                 values = items[i : i + n_master]
                 i += n_master
-                fields = tuple(zip(master, [_text(v) for v in values]))
+                fields = tuple(zip(master, [
+                    v if v.__class__ is bytes else b"%d" % v  # type: ignore[str-format]
+                    for v in values]))
             else:
                 nf = int(items[i])
-                flat = [_text(x) for x in items[i + 1 : i + 1 + 2 * nf]]
+                flat = [x if x.__class__ is bytes else b"%d" % x  # type: ignore[str-format]
+                        for x in items[i + 1 : i + 1 + 2 * nf]]
                 i += 1 + 2 * nf
                 it = iter(flat)
                 fields = tuple(zip(it, it))

@@ -32,11 +32,13 @@ from rdbtools.events import (
     Function,
     Header,
     KeyEnd,
+    KeyStart,
     ModuleAux,
     ResizeDb,
     SelectDb,
     SlotImport,
     SlotInfo,
+    StringValue,
 )
 from rdbtools.rdb import _values as V
 
@@ -70,13 +72,22 @@ def parse_header(head: bytes) -> tuple[str, int]:
 class RdbReader:
     """Reads one RDB stream from an ``Input``. Iterate ``events()`` once."""
 
-    def __init__(self, inp: Input, *, verify_checksum: bool = True) -> None:
+    def __init__(self, inp: Input, *, verify_checksum: bool = True,
+                 owns_file: bool = False) -> None:
         self.input = inp
+        self.owns_file = owns_file
         self.verify = verify_checksum
         self.version = 0
         self.valkey = False
 
     def events(self) -> Iterator[Event]:
+        try:
+            yield from self._events()
+        finally:
+            if self.owns_file:
+                self.input.fp.close()
+
+    def _events(self) -> Iterator[Event]:
         inp = self.input
         head = inp.read(9, "the RDB header")
         try:
@@ -93,7 +104,7 @@ class RdbReader:
         record_at: int | None = None
         read_byte, read_len, read_string = inp.read_byte, inp.read_len, inp.read_string
         while True:
-            at = inp.tell()
+            at = inp.base + inp.pos
             op = read_byte()
             reader = readers.get(op)
             if reader is not None:
@@ -102,13 +113,24 @@ class RdbReader:
                     key = read_string()
                 except ParseError as exc:
                     raise exc.located(inp.source, at, None) from None
-                ctx = V.KeyCtx(db, key, op, expire, idle, freq, key_at, self.valkey)
-                value_at = inp.tell()
+                value_at = inp.base + inp.pos
+                first = inp.buf[inp.pos] if inp.pos < len(inp.buf) else 0x80
                 try:
-                    yield from reader(inp, ctx)
+                    if op == 0 and (first < 0x80 or 0xC0 <= first <= 0xC3):
+                        # the common case, without the generic reader's generator: a
+                        # string value short enough to arrive in one piece
+                        data = read_string()
+                        enc = "raw" if first < 0x80 else "lzf" if first == 0xC3 else "int"
+                        yield KeyStart(db, key, "string", enc, 0, expire, idle, freq,
+                                       len(data), key_at)
+                        yield StringValue(data, value_at)
+                    else:
+                        ctx = V.KeyCtx(db, key, op, expire, idle, freq, key_at, self.valkey)
+                        yield from reader(inp, ctx)
                 except ParseError as exc:
                     raise exc.located(inp.source, value_at, key) from None
-                yield KeyEnd(key, inp.tell() - key_at, value_at, inp.tell())
+                end = inp.base + inp.pos
+                yield KeyEnd(key, end - key_at, value_at, end)
                 expire = idle = freq = record_at = None
                 continue
             if op >= S.OPCODE_KEY_META_OR_SLOT_IMPORT and record_at is None:
@@ -243,11 +265,8 @@ def read_rdb(
 ) -> Iterator[Event]:
     """Yield the events of the RDB at ``src`` (a path, ``"-"`` for standard input, or a
     binary file object). Bad input raises a ``ParseError`` naming the source, the byte
-    offset and the key; ``verify_checksum=False`` skips the CRC-64 check."""
+    offset and the key; ``verify_checksum=False`` skips the CRC-64 check. A path is
+    opened at once (so a missing file fails here) and closed when the iteration ends."""
     fp, name, size, close = open_source(src, source)
-    try:
-        inp = Input(fp, name, size=size, checksum=verify_checksum)
-        yield from RdbReader(inp, verify_checksum=verify_checksum).events()
-    finally:
-        if close:
-            fp.close()
+    inp = Input(fp, name, size=size, checksum=verify_checksum)
+    return RdbReader(inp, verify_checksum=verify_checksum, owns_file=close).events()
