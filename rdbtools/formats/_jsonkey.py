@@ -177,7 +177,8 @@ class KeyJson:
             self._module = True
             self._emit(
                 f',"value":{{"module":{quote(ev.module_name)},'
-                f'"module_version":{ev.module_version},"payload":{b64(ev.payload)}}}'
+                f'"module_version":{ev.module_version},"payload":{b64(ev.payload)}'
+                + (',"pre_ga":true}' if ks.rdb_type == 6 else "}")
             )
         else:
             self._stream_part(ks, ev)

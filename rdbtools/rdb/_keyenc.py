@@ -8,12 +8,14 @@ An encoder's ``finish()`` returns ``(type_byte, head, spool, tail)``: the value 
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from struct import Struct
 
 from rdbtools import _spec as S
-from rdbtools.errors import WriteError
+from rdbtools._buffer import Input
+from rdbtools.errors import ParseError, WriteError
 from rdbtools.events import (
     Event,
     HashFields,
@@ -27,6 +29,7 @@ from rdbtools.events import (
 from rdbtools.rdb import _encoders as C
 from rdbtools.rdb._spool import Spool
 from rdbtools.rdb._targets import Target, Thresholds
+from rdbtools.rdb._values import skip_module_opcodes
 
 _LE64S = Struct("<q").pack
 _LE64U = Struct("<Q").pack
@@ -421,6 +424,18 @@ class HashEncoder(KeyEncoder):
 # --------------------------------------------------------------------------- modules
 
 
+def check_module_payload(payload: bytes, fail: Callable[[str], WriteError]) -> None:
+    """A module payload must be one whole module-opcode stream (FORMAT.md §5.2), or the
+    file would not load."""
+    inp = Input(io.BytesIO(payload), "payload", size=len(payload), checksum=False)
+    try:
+        skip_module_opcodes(inp)
+    except ParseError as exc:
+        raise fail(f"module payload is not a module-opcode stream: {exc.message}") from None
+    if inp.tell() != len(payload):
+        raise fail(f"module payload has {len(payload) - inp.tell()} bytes after its EOF opcode")
+
+
 class ModuleEncoder(KeyEncoder):
     """Type 7: the module id and its opcode stream, copied byte for byte."""
 
@@ -437,5 +452,6 @@ class ModuleEncoder(KeyEncoder):
     def finish(self) -> Finished:
         if self.value is None:
             raise self.fail("a module key without its value")
+        check_module_payload(self.value.payload, self.fail)
         self.spool.write(self.value.payload)
         return S.TYPE_MODULE_2, C.enc_len(self.value.module_id), self.spool, b""

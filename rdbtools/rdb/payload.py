@@ -17,7 +17,6 @@ from rdbtools.rdb._targets import Target, Thresholds
 from rdbtools.rdb.writer import ENCODERS, Loss
 
 
-
 def encode_payload(
     start: KeyStart,
     values: Iterable[Event],

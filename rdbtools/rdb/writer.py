@@ -43,6 +43,7 @@ from rdbtools.rdb._keyenc import (
     SetEncoder,
     StringEncoder,
     ZSetEncoder,
+    check_module_payload,
 )
 from rdbtools.rdb._streamenc import StreamEncoder
 from rdbtools.rdb._targets import Target, Thresholds
@@ -247,6 +248,8 @@ class RdbWriter:
         if not self.target.has_module_aux:
             self.lose(f"module aux data of {ev.module_name!r} dropped: RDB < 9")
             return
+        check_module_payload(
+            ev.payload, lambda m: WriteError(f"module aux {ev.module_name!r}: {m}"))
         self._emit(b"\xf7" + C.enc_len(ev.module_id) + C.enc_len(2) + C.enc_len(ev.when)
                    + ev.payload)
 
