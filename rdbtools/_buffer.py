@@ -79,7 +79,9 @@ class Input:
         parts = [buf[keep:]] if keep < len(buf) else []
         have = len(buf) - pos
         self.base += keep
-        read = self.fp.read
+        # a pipe or socket: take what has arrived (read1) instead of waiting for a full
+        # chunk, so that the first keys come out while the producer is still writing
+        read = self.fp.read if self.size is not None else getattr(self.fp, "read1", self.fp.read)
         while have < n and not self.eof:
             chunk = read(min(max(CHUNK, n - have), MAX_READ))
             if not chunk:

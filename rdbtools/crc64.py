@@ -31,9 +31,13 @@ def _pure_table() -> list[int]:
     return table
 
 
-def _pure_update(data: bytes | bytearray | memoryview, crc: int, _t: list[int] = _pure_table()) -> int:
+_TABLE = _pure_table()
+
+
+def _pure_update(data: bytes | bytearray | memoryview, crc: int) -> int:
+    table = _TABLE
     for byte in bytes(data):
-        crc = _t[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc
 
 

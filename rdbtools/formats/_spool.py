@@ -41,11 +41,6 @@ class Spool(Generic[T]):
             self._items = []
             self._size = 0
 
-    @property
-    def spilled(self) -> bool:
-        """Whether part of the content lives in the temporary file."""
-        return self._file is not None
-
     def only_item(self) -> T | None:
         """The single item when the spool holds exactly one (in memory), else ``None``."""
         if self.count == 1 and self._file is None:

@@ -85,6 +85,10 @@ class RespWriter:
         self.keys = 0
         self.skipped: dict[str, int] = {}
 
+    def _cmd(self, *args: bytes) -> None:
+        """Write one command (subclasses may collect the arguments instead)."""
+        self._sink.emit(command(*args))
+
     def _skip(self, what: str, n: int = 1) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + n
 
@@ -112,13 +116,13 @@ class RespWriter:
         elif isinstance(ev, StringValue):
             verb = b"SET" if self._pieces == 0 else b"APPEND"
             self._pieces += 1
-            self._sink.emit(command(verb, ks.key, ev.data))
+            self._cmd(verb, ks.key, ev.data)
         elif isinstance(ev, StreamEntries):
             for entry in ev.entries:
                 args = [b"XADD", ks.key, _id(entry.id)]
                 for name, value in entry.fields:
                     args += (name, value)
-                self._sink.emit(command(*args))
+                self._cmd(*args)
                 self._stream_created = True
         elif isinstance(ev, StreamMeta):
             self._stream_meta(ks, ev)
@@ -138,7 +142,7 @@ class RespWriter:
             if ev.pre_ga:
                 self._skip("pre-GA function libraries")
             else:
-                self._sink.emit(command(b"FUNCTION", b"LOAD", b"REPLACE", ev.code))
+                self._cmd(b"FUNCTION", b"LOAD", b"REPLACE", ev.code)
         elif isinstance(ev, ModuleAux):
             self._skip("module aux records")
         elif isinstance(ev, KeyEnd):
@@ -155,7 +159,7 @@ class RespWriter:
             self._skip("module keys")
             return
         if ks.db != self._db:
-            self._sink.emit(command(b"SELECT", b"%d" % ks.db))
+            self._cmd(b"SELECT", b"%d" % ks.db)
             self._db = ks.db
 
     def _add(self, ks: KeyStart, *element: bytes) -> None:
@@ -168,16 +172,16 @@ class RespWriter:
 
     def _flush(self, ks: KeyStart) -> None:
         if self._count:
-            self._sink.emit(command(_ADD_COMMAND[ks.type], ks.key, *self._args))
+            self._cmd(_ADD_COMMAND[ks.type], ks.key, *self._args)
             self._args = []
             self._count = 0
         for name, ttl in self._field_ttls:
-            self._sink.emit(command(b"HPEXPIREAT", ks.key, b"%d" % ttl, b"FIELDS", b"1", name))
+            self._cmd(b"HPEXPIREAT", ks.key, b"%d" % ttl, b"FIELDS", b"1", name)
         self._field_ttls = []
 
     def _create_empty_stream(self, ks: KeyStart) -> None:
         if not self._stream_created:
-            self._sink.emit(command(b"XADD", ks.key, b"MAXLEN", b"0", b"0-1", b"x", b"y"))
+            self._cmd(b"XADD", ks.key, b"MAXLEN", b"0", b"0-1", b"x", b"y")
             self._stream_created = True
 
     def _stream_meta(self, ks: KeyStart, meta: StreamMeta) -> None:
@@ -190,21 +194,19 @@ class RespWriter:
                 b"MAXDELETEDID",
                 _id(meta.max_deleted_id),
             )
-        self._sink.emit(command(*args))
+        self._cmd(*args)
 
     def _stream_group(self, ks: KeyStart, group: StreamGroup) -> None:
         self._create_empty_stream(ks)
         args = [b"XGROUP", b"CREATE", ks.key, group.name, _id(group.last_delivered_id)]
         if group.entries_read is not None:
             args += (b"ENTRIESREAD", b"%d" % group.entries_read)
-        self._sink.emit(command(*args))
+        self._cmd(*args)
         delivery = {p.id: p for p in group.pending}
         claimed = 0
         for consumer in group.consumers:
             if not consumer.pending:
-                self._sink.emit(
-                    command(b"XGROUP", b"CREATECONSUMER", ks.key, group.name, consumer.name)
-                )
+                self._cmd(b"XGROUP", b"CREATECONSUMER", ks.key, group.name, consumer.name)
             for sid in consumer.pending:
                 entry = delivery.get(sid)
                 if entry is None:
@@ -214,7 +216,7 @@ class RespWriter:
                 claim = [b"XCLAIM", ks.key, group.name, consumer.name, b"0", _id(sid)]
                 claim += (b"TIME", b"%d" % entry.delivery_time_ms)
                 claim += (b"RETRYCOUNT", b"%d" % entry.delivery_count, b"JUSTID", b"FORCE")
-                self._sink.emit(command(*claim))
+                self._cmd(*claim)
         if claimed < len(group.pending):
             self._skip("pending entries no consumer owns", len(group.pending) - claimed)
 
@@ -225,11 +227,11 @@ class RespWriter:
         if ks.type in _ADD_COMMAND:
             self._flush(ks)
         elif ks.type == "string" and self._pieces == 0:
-            self._sink.emit(command(b"SET", ks.key, b""))
+            self._cmd(b"SET", ks.key, b"")
         elif ks.type == "stream":
             self._create_empty_stream(ks)
         if ks.expire_ms is not None:
-            self._sink.emit(command(b"PEXPIREAT", ks.key, b"%d" % ks.expire_ms))
+            self._cmd(b"PEXPIREAT", ks.key, b"%d" % ks.expire_ms)
         self.keys += 1
 
     def close(self) -> None:

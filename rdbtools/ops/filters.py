@@ -44,6 +44,11 @@ class KeyFilter:
     now_ms: int | None = None
 
     def __post_init__(self) -> None:
+        if self.key_regex is not None:
+            try:
+                re.compile(self.key_regex)
+            except re.error as err:
+                raise ValueError(f"bad key regex {self.key_regex!r}: {err}") from None
         if self.types is not None:
             unknown = sorted(set(self.types) - set(TYPES))
             if unknown:

@@ -1,0 +1,209 @@
+"""What the command-line tools share: the key-filter options, reading an input, atomic
+output files, and the error wrapper that turns every expected failure into one line on
+stderr and a documented exit code (``rdbtools.errors``, ``docs/cli.md``)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
+
+import click
+
+from rdbtools.errors import RdbToolsError
+from rdbtools.events import Event
+from rdbtools.ops.filters import TYPES, KeyFilter, filter_events
+from rdbtools.rdb.reader import read_rdb
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OS_ERROR = 8
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a writer whose reader went away."""
+EXIT_INTERRUPTED = 130
+
+
+def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
+    """Add the key-filter options shared by every command; the command receives them
+    as one ``key_filter: KeyFilter`` argument."""
+
+    @functools.wraps(fn)
+    def with_filter(
+        *args: Any,
+        dbs: tuple[int, ...],
+        key_glob: str | None,
+        key_regex: str | None,
+        types: tuple[str, ...],
+        no_expired: bool,
+        now_ms: int | None,
+        **kwargs: Any,
+    ) -> R:
+        try:
+            key_filter = KeyFilter(
+                dbs=frozenset(dbs) if dbs else None,
+                key_glob=os.fsencode(key_glob) if key_glob is not None else None,
+                key_regex=os.fsencode(key_regex) if key_regex is not None else None,
+                types=frozenset(types) if types else None,
+                no_expired=no_expired,
+                now_ms=now_ms,
+            )
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="'--key-regex'") from None
+        return fn(*args, key_filter=key_filter, **kwargs)
+
+    options = [
+        click.option(
+            "--db",
+            "dbs",
+            type=int,
+            multiple=True,
+            metavar="N",
+            help="Only keys of database N (repeatable).",
+        ),
+        click.option(
+            "--key",
+            "key_glob",
+            metavar="GLOB",
+            help="Only keys matching this Redis-style glob (the whole key).",
+        ),
+        click.option(
+            "--key-regex",
+            metavar="RE",
+            help="Only keys in which this regular expression is found.",
+        ),
+        click.option(
+            "--type",
+            "types",
+            multiple=True,
+            type=click.Choice(TYPES),
+            metavar="T",
+            help=f"Only keys of type T (repeatable): {', '.join(TYPES)}.",
+        ),
+        click.option("--no-expired", is_flag=True, help="Leave out keys whose TTL has passed."),
+        click.option(
+            "--now",
+            "now_ms",
+            type=int,
+            metavar="MS",
+            help="The time (unix ms) that --no-expired and TTL reports compare with "
+            "[default: now].",
+        ),
+    ]
+    wrapped: Callable[..., R] = with_filter
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def read_events(path: str, *, verify: bool, key_filter: KeyFilter) -> Iterator[Event]:
+    """The events of the RDB file at ``path`` (``-``: stdin), filtered. Patterns in the
+    filter are the option text encoded as the file system encodes names."""
+    return filter_events(read_rdb(path, verify_checksum=verify), key_filter)
+
+
+@contextlib.contextmanager
+def output_file(path: str) -> Iterator[BinaryIO]:
+    """A binary output: stdout for ``-``; for a device, FIFO or other non-regular file
+    (``/dev/null``, a pipe) that file itself, written in place. Otherwise a temporary
+    file beside ``path`` (beside the file a symlink points to) that is flushed,
+    fsync-ed and renamed onto it when the block succeeds, and removed when it fails, so
+    ``path`` is either untouched or complete."""
+    if path == "-":
+        stdout = sys.stdout.buffer
+        yield stdout
+        stdout.flush()
+        return
+    final = os.path.realpath(path)
+    try:
+        special = not stat.S_ISREG(os.stat(final).st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        with open(final, "wb") as fp:
+            yield fp
+        return
+    directory = os.path.dirname(final)
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(final)}.", suffix=".tmp", dir=directory
+        )
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, path) from None
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            yield fp
+            fp.flush()
+            mask = os.umask(0)
+            os.umask(mask)
+            os.fchmod(fp.fileno(), 0o666 & ~mask)
+            os.fsync(fp.fileno())
+        try:
+            os.replace(tmp, final)
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, path) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def fail(prog: str, message: str, code: int) -> NoReturn:
+    """Print ``prog: message`` as one line on stderr and exit with ``code``."""
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    click.echo(f"{prog}: {one_line}", err=True)
+    sys.exit(code)
+
+
+def warn(prog: str, message: str) -> None:
+    """Print ``prog: warning: message`` on stderr."""
+    click.echo(f"{prog}: warning: {message}", err=True)
+
+
+def _os_message(err: OSError) -> str:
+    name = err.filename2 if err.filename2 is not None else err.filename
+    text = err.strerror or str(err)
+    return f"{os.fsdecode(name)}: {text}" if name is not None else text
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def guarded(prog: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Wrap a command: ``RdbToolsError`` -> one line and ``err.exit_code``; ``OSError``
+    -> one line and exit 8; a closed stdout pipe -> quiet exit 141; Ctrl-C -> exit 130."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except RdbToolsError as err:
+                fail(prog, str(err), err.exit_code)
+            except BrokenPipeError:
+                _silence_stdout()
+                sys.exit(EXIT_BROKEN_PIPE)
+            except OSError as err:
+                fail(prog, _os_message(err), EXIT_OS_ERROR)
+            except KeyboardInterrupt:
+                fail(prog, "interrupted", EXIT_INTERRUPTED)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,27 @@
+"""Byte strings for people (text reports) and for JSON reports."""
+
+from __future__ import annotations
+
+import base64
+
+from rdbtools.formats.keys import quote_key
+
+
+def show(data: bytes) -> str:
+    """``data`` as text when it is printable UTF-8, else quoted with redis-cli escapes."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return quote_key(data).decode("ascii")
+    if text.isprintable() and not text.startswith('"'):
+        return text
+    return quote_key(data).decode("ascii")
+
+
+def json_bytes(data: bytes) -> str | dict[str, str]:
+    """``data`` as the JSON formats write it: a string when valid UTF-8, else
+    ``{"b64": ...}`` (for ``json.dumps``)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"b64": base64.b64encode(data).decode("ascii")}

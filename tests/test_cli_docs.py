@@ -1,0 +1,122 @@
+"""The examples of ``docs/cli.md`` and ``README.md`` are run.
+
+In ``console`` blocks each ``$ command`` runs in ``bash`` in a temporary directory holding
+a ``fixtures`` link to the fixtures, with stderr merged into stdout; it must exit 0 and
+print the lines that follow it (a line ``...`` stands for any number of lines). The
+``python`` blocks of the README run in such a directory too and must exit 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES, REPO, cli_env
+
+DOCS = [REPO / "docs" / "cli.md", REPO / "README.md"]
+Example = tuple[str, list[str]]
+
+
+def python_blocks(path: Path) -> list[str]:
+    blocks: list[str] = []
+    block: list[str] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if block is None:
+            if line.strip() == "```python":
+                block = []
+        elif line.strip() == "```":
+            blocks.append("\n".join(block))
+            block = None
+        else:
+            block.append(line)
+    return blocks
+
+
+def console_blocks(path: Path) -> list[list[Example]]:
+    blocks: list[list[Example]] = []
+    block: list[Example] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if block is None:
+            if line.strip() == "```console":
+                block = []
+        elif line.strip() == "```":
+            blocks.append(block)
+            block = None
+        elif line.startswith("$ "):
+            block.append((line[2:], []))
+        elif block:
+            block[-1][1].append(line)
+    return blocks
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """Whether ``actual`` fits ``expected``, where a ``...`` line matches any lines."""
+    if not expected:
+        return not actual
+    if expected[0] == "...":
+        return any(matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
+    return bool(actual) and actual[0] == expected[0] and matches(expected[1:], actual[1:])
+
+
+def params() -> list[object]:
+    out = []
+    for doc in DOCS:
+        if doc.is_file():
+            for n, block in enumerate(console_blocks(doc), 1):
+                out.append(pytest.param(block, id=f"{doc.name}-{n}"))
+    return out
+
+
+def test_docs_have_examples() -> None:
+    assert len(console_blocks(REPO / "docs" / "cli.md")) >= 5
+
+
+def workdir(tmp_path: Path) -> dict[str, str]:
+    """Prepare ``tmp_path`` (a ``fixtures`` link) and return the environment to run in."""
+    if not (FIXTURES / "7.0.15" / "small-encodings.rdb").is_file():
+        pytest.skip(f"fixtures not found in {FIXTURES}")
+    (tmp_path / "fixtures").symlink_to(FIXTURES)
+    env = cli_env()
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(c, id=f"README-python-{n}")
+        for n, c in enumerate(python_blocks(REPO / "README.md"), 1)
+    ],
+)
+def test_python_example(code: str, tmp_path: Path) -> None:
+    env = workdir(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout
+
+
+@pytest.mark.parametrize("block", params())
+def test_example(block: list[Example], tmp_path: Path) -> None:
+    env = workdir(tmp_path)
+    for command, expected in block:
+        proc = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+            check=False,
+        )
+        actual = proc.stdout.decode("utf-8", "replace").splitlines()
+        assert proc.returncode == 0, (command, actual)
+        assert matches(expected, actual), (command, "\n".join(actual))
