@@ -35,4 +35,5 @@ def compress(data: bytes, budget: int) -> bytes | None:
     if budget <= 0:
         return None
     out = _lzf.compress(data, budget)
-    return None if out is None else bytes(out)
+    # python-lzf may return one byte more than the budget it was given
+    return None if out is None or len(out) > budget else bytes(out)

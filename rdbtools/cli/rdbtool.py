@@ -1,4 +1,5 @@
-"""``rdbtool``: read Redis / Valkey RDB files — ``dump``, ``check``, ``info``.
+"""``rdbtool``: Redis / Valkey RDB files — ``dump``, ``check``, ``info``, ``convert``,
+``load``, ``restore``.
 
 Each command reads the file as a stream of events (``rdbtools.rdb.reader``), applies the
 key filters (``rdbtools.ops.filters``), runs the library operation of the same name
@@ -7,6 +8,9 @@ key filters (``rdbtools.ops.filters``), runs the library operation of the same n
 """
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
 
 import click
 
@@ -18,12 +22,16 @@ from rdbtools.cli._common import (
     read_events,
     warn,
 )
+from rdbtools.events import Event
 from rdbtools.formats.check_report import check_text
 from rdbtools.formats.info_report import info_json, info_text
 from rdbtools.ops.check import check
+from rdbtools.ops.convert import convert, open_events
 from rdbtools.ops.dump import dump
-from rdbtools.ops.filters import KeyFilter
+from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
+from rdbtools.ops.load import load_events
+from rdbtools.ops.restore import RestoreError, restore
 
 PROG = "rdbtool"
 
@@ -137,3 +145,184 @@ def info_command(
         now_ms=key_filter.now_ms,
     )
     click.echo(info_json(report) if as_json else info_text(file, report), nl=False)
+
+
+def _target(to_version: str | None, to_valkey: bool) -> str:
+    if to_valkey and to_version:
+        raise click.UsageError("choose --to-version or --to-valkey, not both")
+    return "valkey" if to_valkey else (to_version or "11")
+
+
+TO_VERSION = click.option(
+    "--to-version",
+    metavar="N",
+    help="RDB version to write, 6 (Redis 2.6) to 12 (Redis 7.4/8.x) [default: 11].",
+)
+TO_VALKEY = click.option("--to-valkey", is_flag=True, help="Write a Valkey 9 file (VALKEY080).")
+STRICT = click.option(
+    "--strict", is_flag=True, help="Fail (and write nothing) if anything would be lost."
+)
+
+
+def _write_rdb(events: object, output: str, target: str, strict: bool) -> None:
+    with output_file(output) as out:
+        report = convert(events, out, version=target, strict=strict)  # type: ignore[arg-type]
+    for line in report.lines():
+        warn(PROG, f"lost: {line}")
+    click.echo(
+        f"{output}: RDB {target}, {report.keys} keys written, "
+        f"{len(report.losses)} losses, {report.dropped_keys} keys dropped",
+        err=True,
+    )
+
+
+@main.command("convert", short_help="Rewrite an RDB (or JSON Lines dump) as another version.")
+@click.argument("infile", metavar="IN|-")
+@click.argument("outfile", metavar="OUT")
+@TO_VERSION
+@TO_VALKEY
+@STRICT
+@NO_VERIFY
+@filter_options
+@guarded(PROG)
+def convert_command(
+    infile: str,
+    outfile: str,
+    to_version: str | None,
+    to_valkey: bool,
+    strict: bool,
+    no_verify: bool,
+    key_filter: KeyFilter,
+) -> None:
+    """Rewrite IN (an RDB file or a dump --jsonl file) as an RDB of another version.
+
+    Every key is encoded as the target version's server would encode it. What the target
+    cannot hold (hash field TTLs before 12, streams before 9, functions before 10, ...)
+    is converted or dropped, each loss reported on stderr; --strict makes any loss an
+    error. OUT is written beside its final path and renamed into place; IN is never
+    touched. One key at a time is held in memory (a big key spills to a temporary file).
+    """
+    events = filter_events(open_events(infile, verify_checksum=not no_verify), key_filter)
+    _write_rdb(events, outfile, _target(to_version, to_valkey), strict)
+
+
+@main.command("load", short_help="Build an RDB from a dump --jsonl file.")
+@click.argument("infile", metavar="DUMP.jsonl|-")
+@click.option("-o", "--output", required=True, metavar="OUT", help="The RDB file to write.")
+@TO_VERSION
+@TO_VALKEY
+@STRICT
+@filter_options
+@guarded(PROG)
+def load_command(
+    infile: str,
+    output: str,
+    to_version: str | None,
+    to_valkey: bool,
+    strict: bool,
+    key_filter: KeyFilter,
+) -> None:
+    """Build an RDB file from a JSON Lines dump (the inverse of dump --jsonl).
+
+    A malformed line stops the load with an error naming the line, the key and the field;
+    OUT is then not written.
+    """
+    events = filter_events(load_jsonl(infile), key_filter)
+    _write_rdb(events, output, _target(to_version, to_valkey), strict)
+
+
+@main.command("restore", short_help="Write the keys into a live server.")
+@FILE_ARG
+@click.option(
+    "--url",
+    required=True,
+    metavar="URL",
+    help="redis://[user:password@]host:port[/db] or rediss:// for TLS.",
+)
+@click.option(
+    "--replace", "conflict", flag_value="replace", default=True, help="Overwrite existing keys."
+)
+@click.option(
+    "--skip-existing", "conflict", flag_value="skip-existing", help="Leave existing keys alone."
+)
+@click.option(
+    "--fail-on-conflict",
+    "conflict",
+    flag_value="fail-on-conflict",
+    help="Stop with an error at the first existing key.",
+)
+@click.option(
+    "--pipeline", default=100, show_default=True, type=click.IntRange(min=1),
+    metavar="N", help="Commands sent per round trip.",
+)
+@click.option(
+    "--target-version", default="auto", show_default=True, metavar="auto|N",
+    help="The server's RDB version (asked from the server when auto).",
+)
+@click.option(
+    "--mode", type=click.Choice(["auto", "payload", "commands"]), default="auto",
+    show_default=True, help="RESTORE payloads, plain write commands, or payloads where lossless.",
+)
+@click.option("--dry-run", is_flag=True, help="Encode everything, send nothing.")
+@NO_VERIFY
+@filter_options
+@guarded(PROG)
+def restore_command(
+    file: str,
+    url: str,
+    conflict: str,
+    pipeline: int,
+    target_version: str,
+    mode: str,
+    dry_run: bool,
+    no_verify: bool,
+    key_filter: KeyFilter,
+) -> None:
+    """Write the keys of FILE (an RDB or a dump --jsonl file) into the server at URL.
+
+    Keys go as RESTORE ... ABSTTL with a payload encoded for the server's RDB version, in
+    pipelined batches; a key whose payload would lose something at that version, or is
+    bigger than the server's proto-max-bulk-len, goes as write commands instead. Keys
+    whose TTL has passed are skipped and counted. One key at a time is held in memory.
+    """
+    import redis
+
+    if target_version != "auto" and not target_version.isdigit():
+        raise click.BadParameter("auto or an RDB version number", param_hint="--target-version")
+    client = redis.Redis.from_url(url)
+    events = filter_events(open_events(file, verify_checksum=not no_verify), key_filter)
+    tty = sys.stderr.isatty()
+
+    def progress(n: int) -> None:
+        if tty:
+            click.echo(f"\r{n} keys", err=True, nl=False)
+
+    try:
+        summary = restore(
+            events, client, conflict=conflict, pipeline=pipeline,
+            target_version=None if target_version == "auto" else int(target_version),
+            mode=mode, dry_run=dry_run, now_ms=key_filter.now_ms, progress=progress,
+        )
+    except redis.exceptions.ConnectionError as exc:
+        raise RestoreError(f"{url}: {exc}") from None
+    if tty:
+        click.echo("", err=True)
+    for loss in summary.losses:
+        warn(PROG, f"lost: {loss}")
+    verb = "would write" if dry_run else "wrote"
+    click.echo(
+        f"{verb} {summary.keys_written} keys (RDB {summary.target_version}: "
+        f"{summary.by_payload} by RESTORE, {summary.by_commands} by commands), "
+        f"{summary.functions} functions; skipped {summary.skipped_expired} expired, "
+        f"{summary.skipped_existing} existing; {len(summary.losses)} losses",
+        err=True,
+    )
+
+
+def load_jsonl(path: str) -> Iterator[Event]:
+    """The events of a JSON Lines dump at ``path`` (``-``: standard input)."""
+    if path == "-":
+        yield from load_events(sys.stdin.buffer, "-")
+        return
+    with open(path, "rb") as fp:
+        yield from load_events(fp, path)

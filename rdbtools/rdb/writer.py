@@ -87,6 +87,7 @@ class LossReport:
 
     losses: list[Loss] = field(default_factory=list)
     dropped_keys: int = 0
+    keys: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.losses)
@@ -294,6 +295,7 @@ class RdbWriter:
             for chunk in spool.chunks():
                 self._emit(chunk)
             self._emit(tail)
+            self.report.keys += 1
         finally:
             key.spool.close()
 

@@ -1,0 +1,69 @@
+"""``convert``: rewrite an RDB (or a ``dump --jsonl`` file) as an RDB of another version."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from rdbtools.events import Event
+from rdbtools.ops.load import load_events
+from rdbtools.rdb._targets import Thresholds
+from rdbtools.rdb.reader import read_rdb
+from rdbtools.rdb.writer import LossReport, RdbWriter
+
+
+def sniff_rdb(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is an RDB (``REDIS`` or ``VALKEY`` magic)."""
+    return head.startswith((b"REDIS", b"VALKEY"))
+
+
+def open_events(path: str, *, verify_checksum: bool = True) -> Iterator[Event]:
+    """The events of ``path`` (``-``: standard input), an RDB file or a JSON Lines dump,
+    told apart by the first bytes."""
+    if path == "-":
+        stdin = sys.stdin.buffer
+        peek = getattr(stdin, "peek", None)
+        head = peek(9)[:9] if peek is not None else b""
+        if sniff_rdb(head):
+            return read_rdb(stdin, source="-", verify_checksum=verify_checksum)
+        return load_events(stdin, "-")
+    with open(path, "rb") as fp:
+        head = fp.read(9)
+    if sniff_rdb(head):
+        return read_rdb(path, verify_checksum=verify_checksum)
+    return _jsonl_file(path)
+
+
+def _jsonl_file(path: str) -> Iterator[Event]:
+    with open(path, "rb") as fp:
+        yield from load_events(fp, os.fspath(path))
+
+
+def convert(
+    events: Iterable[Event],
+    out: BinaryIO,
+    *,
+    version: int | str = 11,
+    strict: bool = False,
+    thresholds: Thresholds | None = None,
+    checksum: bool = True,
+) -> LossReport:
+    """Write ``events`` to ``out`` as an RDB of ``version`` (6..12 or ``"valkey"``) with the
+    encodings that version's server would choose; return what could not be kept.
+    ``strict=True`` raises ``WriteError`` at the first loss instead."""
+    writer = RdbWriter(out, version, strict=strict, thresholds=thresholds, checksum=checksum)
+    return writer.write_all(events)
+
+
+def convert_bytes(data: bytes, version: int | str = 11) -> tuple[bytes, LossReport]:
+    """Convenience for small inputs: an RDB (or JSON Lines) held in memory, converted."""
+    out = io.BytesIO()
+    if sniff_rdb(data[:9]):
+        events: Iterable[Event] = read_rdb(io.BytesIO(data))
+    else:
+        events = load_events(data.splitlines())
+    report = convert(events, out, version=version)
+    return out.getvalue(), report
