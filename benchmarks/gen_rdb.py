@@ -218,26 +218,26 @@ class MixedContent:
         return self.rng.randint(-(2**bits), 2**bits - 1)
 
     def small_number(self) -> int:
-        """Counter-like integers: mostly 8-bit or smaller, some 16- and 32-bit."""
-        bits = self.rng.choice((4, 7, 7, 15, 31))
+        """Counters and flags: mostly 0-15 or 8-bit, some 16-bit."""
+        bits = self.rng.choice((4, 4, 7, 7, 15))
         return self.rng.randint(-(2**bits) // 8, 2**bits - 1)
 
     def integer(self) -> int:
         """The integers real datasets are full of: counters, 32-bit IDs and timestamps."""
         roll = self.rng.random()
-        if roll < 0.45:
+        if roll < 0.7:
             return self.small_number()
-        if roll < 0.8:
+        if roll < 0.9:
             return self.rng.randrange(2**31)  # an ID
-        if roll < 0.95:
+        if roll < 0.98:
             return UNIX_TIME_S + self.rng.randrange(YEAR_MS // 1000)
         return STREAM_BASE_MS + self.rng.randrange(YEAR_MS)  # milliseconds: 64-bit
 
     def element(self) -> bytes | int:
-        """A collection element: an integer (60%) or short text (1-12 B)."""
-        if self.rng.random() < 0.6:
+        """A collection element: an integer (65%) or short text (1-8 B)."""
+        if self.rng.random() < 0.65:
             return self.integer()
-        return self.words(1, 12)
+        return self.words(1, 8)
 
     def new_key(self, kind: str) -> tuple[int, bytes]:
         self.keys += 1
@@ -340,11 +340,11 @@ class MixedContent:
         return len(members) * (bits + 1) // 8 + self.finish_key(db, key)
 
     def big_set(self) -> int:
-        """Hashtable-encoded: 513-5,000 IDs (integers), or 200-5,000 short text members."""
+        """Hashtable-encoded: 513-20,000 IDs (integers), or 200-5,000 short text members."""
         db, key = self.new_key("set")
         members: list[Arg]
-        if self.rng.random() < 0.7:
-            members = [self.rng.randrange(2**31) for _ in range(self.rng.randint(513, 5000))]
+        if self.rng.random() < 0.8:
+            members = [self.rng.randrange(2**31) for _ in range(self.rng.randint(513, 20_000))]
         else:
             members = [self.words(4, 16) for _ in range(self.rng.randint(200, 5000))]
         return self.push_chunks(db, "SADD", key, members) + self.finish_key(db, key)
@@ -386,14 +386,14 @@ class MixedContent:
         that are integers (60%) or text of 1 to ``value_high`` bytes."""
         args: list[Arg] = []
         for i in range(count):
-            value = self.integer() if self.rng.random() < 0.6 else self.words(1, value_high)
+            value = self.integer() if self.rng.random() < 0.65 else self.words(1, value_high)
             args += [self.rng.randrange(2**31) if ids else b"f%d" % i, value]
         return args
 
     def small_hash(self) -> int:
         """1-100 fields: ziplist (RDB 9) or listpack (RDB 10)."""
         db, key = self.new_key("hash")
-        args = self.fields(self.rng.randint(1, 100), 12)
+        args = self.fields(self.rng.randint(1, 100), 8)
         return self.push_chunks(db, "HSET", key, args) + self.finish_key(db, key)
 
     def big_hash(self) -> int:
@@ -404,7 +404,7 @@ class MixedContent:
         if roll < 0.1:
             args = self.fields(self.rng.randint(2, 20), 2000)
         else:
-            args = self.fields(self.rng.randint(200, 5000), 12, ids=roll < 0.55)
+            args = self.fields(self.rng.randint(200, 5000), 8, ids=roll < 0.55)
         return self.push_chunks(db, "HSET", key, args) + self.finish_key(db, key)
 
     # -- streams -----------------------------------------------------------------

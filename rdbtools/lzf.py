@@ -32,8 +32,10 @@ def decompress(data: bytes, ulen: int) -> bytes:
 def compress(data: bytes, budget: int) -> bytes | None:
     """Compress ``data`` into at most ``budget`` bytes, or ``None`` if it does not fit
     (Redis gives the compressor ``len - 4`` and stores plain text when it fails)."""
-    if budget <= 0:
+    if budget <= 1:
         return None
-    out = _lzf.compress(data, budget)
-    # python-lzf may return one byte more than the budget it was given
+    # python-lzf hands liblzf an output buffer of ``max_len + 1`` bytes; Redis calls
+    # ``lzf_compress(in, len, out, len - 4)``, and liblzf's conservative end-of-buffer
+    # checks make the result depend on that exact size: ask for ``budget - 1``.
+    out = _lzf.compress(data, budget - 1)
     return None if out is None or len(out) > budget else bytes(out)

@@ -34,11 +34,12 @@ from rdbtools.events import (
 from rdbtools.formats._jsontext import (
     b64,
     jbytes,
+    jbytes_items,
     jid,
     jopt_bytes,
     jopt_id,
     jopt_int,
-    jscore,
+    jscored_items,
     quote,
 )
 from rdbtools.formats._spool import Spool
@@ -162,11 +163,11 @@ class KeyJson:
         if not isinstance(ev, _EVENTS_OF_TYPE[ks.type]):
             raise WriteError(f"key {ks.key!r}: {type(ev).__name__} in a {ks.type} key")
         if isinstance(ev, ListItems):
-            self._array(jbytes(x) for x in ev.items)
+            self._array(jbytes_items(ev.items))
         elif isinstance(ev, SetMembers):
-            self._array(jbytes(x) for x in ev.members)
+            self._array(jbytes_items(ev.members))
         elif isinstance(ev, ZSetMembers):
-            self._array(f"[{jbytes(m)},{jscore(s)}]" for m, s in ev.members)
+            self._array(jscored_items(ev.members))
         elif isinstance(ev, StringValue):
             self._string_piece(ev.data)
         elif isinstance(ev, HashFields):
@@ -209,8 +210,7 @@ class KeyJson:
 
     # ------------------------------------------------------------------ arrays
 
-    def _array(self, items: Iterable[str]) -> None:
-        text = ",".join(items)
+    def _array(self, text: str) -> None:
         if not text:
             return
         if self._first:
@@ -315,7 +315,7 @@ class KeyJson:
         if isinstance(ev, StreamEntries):
             if not self._stream_entries_open:
                 raise WriteError(f"key {ks.key!r}: stream entries after stream metadata")
-            self._array(_entry(e) for e in ev.entries)
+            self._array(",".join([_entry(e) for e in ev.entries]))
         elif isinstance(ev, StreamMeta):
             if self._stream_meta or self._stream_groups:
                 raise WriteError(f"key {ks.key!r}: stream metadata out of order")

@@ -8,9 +8,10 @@ ids become ``"ms-seq"`` strings. Every function returns a ready-to-write ``str``
 from __future__ import annotations
 
 import base64
+import json
 import json.encoder
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rdbtools.events import StreamId
 
@@ -29,6 +30,28 @@ def jbytes(data: bytes) -> str:
         return _quote(data.decode("utf-8"))
     except UnicodeDecodeError:
         return b64(data)
+
+
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                allow_nan=False).encode
+
+
+def jbytes_items(items: Iterable[bytes]) -> str:
+    """``jbytes`` of each item, comma-separated; when every item is UTF-8 the whole batch
+    goes through the C JSON encoder in one call."""
+    try:
+        texts = [x.decode("utf-8") for x in items]
+    except UnicodeDecodeError:
+        return ",".join([jbytes(x) for x in items])
+    return _encode_json(texts)[1:-1]
+
+
+def jscored_items(pairs: Iterable[tuple[bytes, float]]) -> str:
+    """``[member, score]`` pairs, comma-separated (``jbytes`` and ``jscore`` of each)."""
+    try:
+        return _encode_json([[m.decode("utf-8"), s] for m, s in pairs])[1:-1]
+    except (UnicodeDecodeError, ValueError):
+        return ",".join([f"[{jbytes(m)},{jscore(s)}]" for m, s in pairs])
 
 
 def b64(data: bytes) -> str:
