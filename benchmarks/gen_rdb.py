@@ -77,8 +77,10 @@ BUDGET: dict[str, float] = {
     "big_hash": 0.08,
     "stream": 0.10,
 }
-# Distinct words in the text pool of the mixed file (see word_pool).
+# Distinct words in the text pool of the mixed file (see word_pool), and about how much
+# LZF shrinks a few KB of that text in the RDB (for the size estimates).
 VOCABULARY = 512
+TEXT_LZF_RATIO = 0.6
 BIG_LIST_ELEMENT = 1024  # bytes per element in --big-list-mb mode
 BIG_LIST_RAW = BIG_LIST_ELEMENT * 3 // 4  # random bytes that base64 to one element
 
@@ -253,23 +255,28 @@ class MixedContent:
         return len(key) + 3
 
     @staticmethod
-    def encoded_size(item: Arg) -> int:
-        """Rough RDB bytes of one element: a 2-byte header plus the text or the integer."""
-        if isinstance(item, bytes):
-            return len(item) + 2
+    def encoded_size(item: Arg, table: bool = False) -> int:
+        """Rough RDB bytes of one element: a ziplist/listpack entry, or (``table``) an RDB
+        string as in hashtable-encoded collections, where only 8/16/32-bit integers get
+        an integer encoding."""
         if isinstance(item, int):
             for width in (1, 2, 4):
-                if abs(item) < 2 ** (8 * width - 1):
-                    return width + 2
-            return 10
-        return len(str(item)) + 2
+                if -(2 ** (8 * width - 1)) <= item < 2 ** (8 * width - 1):
+                    if table:
+                        return 1 + width
+                    return 2 if 0 <= item <= 12 else 2 + width
+            return 1 + len(str(item)) if table else 10
+        text = item if isinstance(item, bytes) else str(item).encode()
+        return len(text) + (1 if table else 2)
 
-    def push_chunks(self, db: int, command: str, key: bytes, items: Sequence[Arg]) -> int:
+    def push_chunks(
+        self, db: int, command: str, key: bytes, items: Sequence[Arg], table: bool = False
+    ) -> int:
         """Send ``command key items...`` in chunks; return their estimated RDB bytes."""
         total = 0
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]
-            size = sum(self.encoded_size(item) for item in chunk)
+            size = sum(self.encoded_size(item, table) for item in chunk)
             self.loader.send(db, command, key, *chunk, size=size)
             total += size
         return total
@@ -278,8 +285,9 @@ class MixedContent:
 
     def int_string(self) -> int:
         db, key = self.new_key("int")
-        self.loader.send(db, "SET", key, self.number())
-        return 5 + self.finish_key(db, key)
+        value = self.number()
+        self.loader.send(db, "SET", key, value)
+        return self.encoded_size(value, table=True) + self.finish_key(db, key)
 
     def short_string(self) -> int:
         db, key = self.new_key("str")
@@ -291,7 +299,7 @@ class MixedContent:
         db, key = self.new_key("text")
         value = self.words(101, 4000)
         self.loader.send(db, "SET", key, value, size=len(value))
-        return len(value) + 2 + self.finish_key(db, key)
+        return int(len(value) * TEXT_LZF_RATIO) + 4 + self.finish_key(db, key)
 
     def big_compressible_string(self) -> int:
         """Over 20 KB of a repeated phrase with a little noise: LZF shrinks it a lot."""
@@ -347,7 +355,7 @@ class MixedContent:
             members = [self.rng.randrange(2**31) for _ in range(self.rng.randint(513, 20_000))]
         else:
             members = [self.words(4, 16) for _ in range(self.rng.randint(200, 5000))]
-        return self.push_chunks(db, "SADD", key, members) + self.finish_key(db, key)
+        return self.push_chunks(db, "SADD", key, members, table=True) + self.finish_key(db, key)
 
     def scored(self, count: int) -> list[Arg]:
         """ZADD arguments: score, member pairs (integer, fractional and infinite scores)."""
@@ -378,8 +386,11 @@ class MixedContent:
     def big_zset(self) -> int:
         """200-5,000 members: skiplist."""
         db, key = self.new_key("bigzset")
-        count = self.rng.randint(200, 5000)
-        return self.push_chunks(db, "ZADD", key, self.scored(count)) + self.finish_key(db, key)
+        args = self.scored(self.rng.randint(200, 5000))
+        self.push_chunks(db, "ZADD", key, args)
+        # In the RDB each member is a string followed by an 8-byte binary score.
+        size = sum(self.encoded_size(member, table=True) + 8 for member in args[1::2])
+        return size + self.finish_key(db, key)
 
     def fields(self, count: int, value_high: int, ids: bool = False) -> list[Arg]:
         """HSET arguments: short field names (or, with ``ids``, integer IDs), and values
@@ -405,7 +416,7 @@ class MixedContent:
             args = self.fields(self.rng.randint(2, 20), 2000)
         else:
             args = self.fields(self.rng.randint(200, 5000), 8, ids=roll < 0.55)
-        return self.push_chunks(db, "HSET", key, args) + self.finish_key(db, key)
+        return self.push_chunks(db, "HSET", key, args, table=True) + self.finish_key(db, key)
 
     # -- streams -----------------------------------------------------------------
 

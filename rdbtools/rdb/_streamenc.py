@@ -67,8 +67,14 @@ class StreamEncoder(KeyEncoder):
             raise self.fail(f"stream id {entry.id[0]}-{entry.id[1]} does not follow "
                             f"{self.last[0]}-{self.last[1]}")
         size = sum(len(f) + len(v) for f, v in entry.fields)
-        if self.node and (self.node_bytes + size >= self.th.stream_node_max_bytes
-                          or self.node_count >= self.th.stream_node_max_entries):
+        # the server's test (streamAppendItem): lpBytes(node) + field and value bytes >=
+        # stream-node-max-bytes, or live + deleted entries >= stream-node-max-entries;
+        # 0 means no limit (bytes: the 1 GiB listpack cap)
+        max_bytes = self.th.stream_node_max_bytes or (1 << 30)
+        max_entries = self.th.stream_node_max_entries
+        lp_bytes = self.node_bytes + len(C.lp_int_entry(self.node_count))
+        if self.node and (lp_bytes + size >= max_bytes
+                          or (max_entries and self.node_count >= max_entries)):
             self._close_node()
         fields = tuple(f for f, _ in entry.fields)
         if not self.node:
@@ -77,7 +83,9 @@ class StreamEncoder(KeyEncoder):
             head = [C.lp_int_entry(len(fields))] + [C.lp_entry(f) for f in fields]
             head.append(C.lp_int_entry(0))
             self.node = head
-            self.node_bytes = 7 + 6 + sum(map(len, head))  # count and deleted added at close
+            # header and end byte, the deleted counter (0: 2 bytes) and the master entry;
+            # the live counter's size is added at the test above
+            self.node_bytes = 7 + 2 + sum(map(len, head))
         ms = (entry.id[0] - self.master[0]) % _U64
         seq = (entry.id[1] - self.master[1]) % _U64
         ms = ms - _U64 if ms >= 1 << 63 else ms
