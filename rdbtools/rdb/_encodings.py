@@ -9,8 +9,11 @@ caller attaches the blob's file offset and the key.
 
 from __future__ import annotations
 
+import importlib
+import os
 from struct import Struct
 from struct import error as StructError
+from typing import Any
 
 from rdbtools.errors import CorruptInput
 
@@ -30,6 +33,40 @@ _INT13_TEXT = [b"%d" % v for v in _INT13]
 Element = bytes | int
 
 
+def _load_speedups() -> Any:
+    """The C decoders, unless they were not built (no C compiler at install time) or
+    ``RDBTOOLS_PURE_PYTHON`` is set."""
+    if os.environ.get("RDBTOOLS_PURE_PYTHON"):
+        return None
+    try:
+        return importlib.import_module("rdbtools._speedups")
+    except ImportError:
+        return None
+
+
+_speedups = _load_speedups()
+
+
+def listpack(blob: bytes, ints: bool = False) -> list[Element]:
+    """Decode a listpack (see ``listpack_py``), with the C decoder when it is built."""
+    if _speedups is None:
+        return listpack_py(blob, ints)
+    try:
+        return _speedups.listpack(blob, ints)  # type: ignore[no-any-return]
+    except ValueError as exc:
+        raise CorruptInput(str(exc)) from None
+
+
+def ziplist(blob: bytes) -> list[bytes]:
+    """Decode a ziplist (see ``ziplist_py``), with the C decoder when it is built."""
+    if _speedups is None:
+        return ziplist_py(blob)
+    try:
+        return _speedups.ziplist(blob)  # type: ignore[no-any-return]
+    except ValueError as exc:
+        raise CorruptInput(str(exc)) from None
+
+
 def _backlen_size(n: int) -> int:
     """Bytes taken by a listpack backlen for an entry of ``n`` bytes (FORMAT.md §4.B:
     1 if n <= 127, 2 if n < 16383, 3 if n < 2097151, 4 if n < 268435455, else 5)."""
@@ -44,7 +81,7 @@ def _backlen_size(n: int) -> int:
     return 5
 
 
-def listpack(blob: bytes, ints: bool = False) -> list[Element]:
+def listpack_py(blob: bytes, ints: bool = False) -> list[Element]:
     """Decode a listpack: ``<u32 total_bytes> <u16 count> <entry>* <0xFF>``; each entry is
     ``<encoding+data> <backlen>`` (FORMAT.md §4.B). ``count`` 0xFFFF means unknown."""
     n = len(blob)
@@ -110,7 +147,7 @@ def listpack(blob: bytes, ints: bool = False) -> list[Element]:
         raise CorruptInput("listpack entry runs past the end of the blob") from None
 
 
-def ziplist(blob: bytes) -> list[bytes]:
+def ziplist_py(blob: bytes) -> list[bytes]:
     """Decode a ziplist: ``<u32 zlbytes> <u32 zltail> <u16 zllen> <entry>* <0xFF>``; each
     entry is ``<prevlen: 1 byte, or 0xFE + u32> <encoding> [data]`` (FORMAT.md §4.A)."""
     n = len(blob)

@@ -263,6 +263,8 @@ def _string_double(x: float) -> bytes:
     (integral values within +-2**52 as integers, else ``%.17g``)."""
     if math.isinf(x):
         return b"\xfe" if x > 0 else b"\xff"
+    if x == 0 and math.copysign(1.0, x) < 0:
+        return b"\x02-0"  # kept, as score_70 keeps it (the 3.x server itself wrote "0")
     if -4503599627370495 < x < 4503599627370496 and x == int(x):
         text = b"%d" % int(x)
     else:

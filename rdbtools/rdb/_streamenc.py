@@ -135,7 +135,8 @@ class StreamEncoder(KeyEncoder):
             added = (meta.entries_added if meta and meta.entries_added is not None
                      else self.length)
             tail += [_id(first), _id(max_deleted), C.enc_len(added)]
-        elif meta is not None and meta.entries_added not in (None, self.length):
+        elif meta is not None and (meta.entries_added not in (None, self.length)
+                                   or meta.max_deleted_id not in (None, (0, 0))):
             self.loss("stream entries-added counter and max deleted id dropped: stream v1")
         tail.append(C.enc_len(len(self.groups)))
         for g in self.groups:

@@ -206,8 +206,12 @@ class RdbWriter:
                 self.resize[self.pending_db] = (ev.keys, ev.expires)
         elif tp is Aux:
             assert isinstance(ev, Aux)
-            if ev.name not in GENERATED_AUX and self.target.has_aux:
-                self._aux(ev.name, ev.value)
+            if ev.name not in GENERATED_AUX:
+                if self.target.has_aux:
+                    self._aux(ev.name, ev.value)
+                elif not any(x.key is None and x.what.startswith("AUX") for x in
+                             self.report.losses):
+                    self.lose("AUX fields dropped: RDB < 7 has none")
         elif tp is Function:
             assert isinstance(ev, Function)
             self._function(ev)

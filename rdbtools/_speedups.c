@@ -1,0 +1,267 @@
+/*
+ * C versions of the hot blob decoders of rdbtools/rdb/_encodings.py: listpack and
+ * ziplist (FORMAT.md §4.A, §4.B). Same results and same checks as the Python versions,
+ * which stay the reference and the fallback when this module is not built. On a
+ * structural problem they raise ValueError with a message; the Python wrapper turns it
+ * into CorruptInput.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+static PyObject *small_ints_text[8192 + 4096]; /* decimal text of -4096..8191 */
+
+static PyObject *int_text(int64_t v, int as_int) {
+    if (as_int)
+        return PyLong_FromLongLong((long long)v);
+    if (v >= -4096 && v < 8192) {
+        PyObject *o = small_ints_text[v + 4096];
+        Py_INCREF(o);
+        return o;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return PyBytes_FromStringAndSize(buf, n);
+}
+
+static uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static int64_t le_signed(const unsigned char *p, int n) {
+    uint64_t u = 0;
+    for (int i = 0; i < n; i++)
+        u |= (uint64_t)p[i] << (8 * i);
+    if (n < 8 && (u >> (8 * n - 1)) & 1)
+        u |= ~(uint64_t)0 << (8 * n);
+    return (int64_t)u;
+}
+
+static int backlen_size(uint64_t n) {
+    if (n <= 127) return 1;
+    if (n < 16383) return 2;
+    if (n < 2097151) return 3;
+    if (n < 268435455) return 4;
+    return 5;
+}
+
+static PyObject *corrupt(PyObject *list, const char *fmt, ...) {
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    Py_XDECREF(list);
+    PyErr_SetString(PyExc_ValueError, msg);
+    return NULL;
+}
+
+static int append_steal(PyObject *list, PyObject *item) {
+    if (item == NULL)
+        return -1;
+    int rc = PyList_Append(list, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+/* listpack(blob, ints=False) -> list */
+static PyObject *sp_listpack(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    int ints = 0;
+    if (!PyArg_ParseTuple(args, "y*|p", &view, &ints))
+        return NULL;
+    const unsigned char *b = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *out = NULL;
+    if (n < 7) {
+        corrupt(NULL, "listpack of %zd bytes is shorter than its header", n);
+        goto done;
+    }
+    uint32_t total = le32(b);
+    unsigned count = (unsigned)b[4] | ((unsigned)b[5] << 8);
+    if ((Py_ssize_t)total != n) {
+        corrupt(NULL, "listpack header says %u bytes, blob holds %zd", total, n);
+        goto done;
+    }
+    if (b[n - 1] != 0xFF) {
+        corrupt(NULL, "listpack does not end with 0xff (last byte 0x%02x)", b[n - 1]);
+        goto done;
+    }
+    out = PyList_New(0);
+    if (out == NULL)
+        goto done;
+    Py_ssize_t p = 6, end = n - 1;
+    while (p < end) {
+        unsigned c = b[p];
+        PyObject *item;
+        if (c < 0x80) {
+            item = int_text(c, ints);
+            p += 2;
+        } else if (c < 0xC0) {
+            Py_ssize_t len = c & 0x3F;
+            if (p + 1 + len > end) { out = corrupt(out, "listpack string at +%zd overruns", p); goto done; }
+            item = PyBytes_FromStringAndSize((const char *)b + p + 1, len);
+            p += 1 + len + 1;
+        } else if (c < 0xE0) {
+            if (p + 1 >= end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
+            int u = ((c & 0x1F) << 8) | b[p + 1];
+            item = int_text(u >= 4096 ? u - 8192 : u, ints);
+            p += 3;
+        } else if (c < 0xF0) {
+            if (p + 1 >= end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
+            Py_ssize_t len = ((c & 0x0F) << 8) | b[p + 1];
+            if (p + 2 + len > end) { out = corrupt(out, "listpack string at +%zd overruns", p); goto done; }
+            item = PyBytes_FromStringAndSize((const char *)b + p + 2, len);
+            p += 2 + len + (len <= 125 ? 1 : 2);
+        } else if (c == 0xF0) {
+            if (p + 5 > end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
+            uint64_t len = le32(b + p + 1);
+            if ((uint64_t)p + 5 + len > (uint64_t)end) { out = corrupt(out, "listpack string of %llu bytes at +%zd overruns", (unsigned long long)len, p); goto done; }
+            item = PyBytes_FromStringAndSize((const char *)b + p + 5, (Py_ssize_t)len);
+            p += 5 + (Py_ssize_t)len + backlen_size(len + 5);
+        } else if (c >= 0xF1 && c <= 0xF4) {
+            static const int width[] = {2, 3, 4, 8};
+            int w = width[c - 0xF1];
+            if (p + 1 + w > end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
+            item = int_text(le_signed(b + p + 1, w), ints);
+            p += 1 + w + 1;
+        } else {
+            out = corrupt(out, "bad listpack entry encoding 0x%02x at +%zd", c, p);
+            goto done;
+        }
+        if (append_steal(out, item) < 0) { Py_CLEAR(out); goto done; }
+    }
+    if (p != end) {
+        out = corrupt(out, "listpack entries overrun its end (+%zd vs +%zd)", p, end);
+        goto done;
+    }
+    if (count != 0xFFFF && (Py_ssize_t)count != PyList_GET_SIZE(out)) {
+        out = corrupt(out, "listpack header counts %u entries, found %zd", count, PyList_GET_SIZE(out));
+        goto done;
+    }
+done:
+    PyBuffer_Release(&view);
+    return out;
+}
+
+/* ziplist(blob) -> list[bytes] */
+static PyObject *sp_ziplist(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view))
+        return NULL;
+    const unsigned char *b = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *out = NULL;
+    if (n < 11) {
+        corrupt(NULL, "ziplist of %zd bytes is shorter than its header", n);
+        goto done;
+    }
+    uint32_t zlbytes = le32(b), zltail = le32(b + 4);
+    unsigned zllen = (unsigned)b[8] | ((unsigned)b[9] << 8);
+    if ((Py_ssize_t)zlbytes != n) {
+        corrupt(NULL, "ziplist header says %u bytes, blob holds %zd", zlbytes, n);
+        goto done;
+    }
+    if (b[n - 1] != 0xFF) {
+        corrupt(NULL, "ziplist does not end with 0xff (last byte 0x%02x)", b[n - 1]);
+        goto done;
+    }
+    out = PyList_New(0);
+    if (out == NULL)
+        goto done;
+    Py_ssize_t p = 10, end = n - 1, last = 10;
+    uint64_t prev = 0;
+    while (p < end) {
+        Py_ssize_t start = p;
+        uint64_t prevlen;
+        if (b[p] < 0xFE) {
+            prevlen = b[p];
+            p += 1;
+        } else if (b[p] == 0xFE) {
+            if (p + 5 > end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+            prevlen = le32(b + p + 1);
+            p += 5;
+        } else {
+            out = corrupt(out, "ziplist entry at +%zd starts with 0xff", p);
+            goto done;
+        }
+        if (prevlen != prev) {
+            out = corrupt(out, "ziplist entry at +%zd has prevlen %llu, not %llu", p, (unsigned long long)prevlen, (unsigned long long)prev);
+            goto done;
+        }
+        if (p >= end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+        unsigned e = b[p];
+        unsigned t = e >> 6;
+        PyObject *item;
+        if (t <= 2) {
+            uint64_t len;
+            Py_ssize_t hdr;
+            if (t == 0) { len = e & 0x3F; hdr = 1; }
+            else if (t == 1) {
+                if (p + 1 >= end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+                len = ((e & 0x3F) << 8) | b[p + 1]; hdr = 2;
+            } else if (e == 0x80) {
+                if (p + 5 > end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+                len = ((uint64_t)b[p + 1] << 24) | ((uint64_t)b[p + 2] << 16) | ((uint64_t)b[p + 3] << 8) | b[p + 4];
+                hdr = 5;
+            } else {
+                out = corrupt(out, "bad ziplist entry encoding 0x%02x at +%zd", e, p);
+                goto done;
+            }
+            if ((uint64_t)p + hdr + len > (uint64_t)end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+            item = PyBytes_FromStringAndSize((const char *)b + p + hdr, (Py_ssize_t)len);
+            p += hdr + (Py_ssize_t)len;
+        } else {
+            int w;
+            if (e == 0xC0) w = 2;
+            else if (e == 0xD0) w = 4;
+            else if (e == 0xE0) w = 8;
+            else if (e == 0xF0) w = 3;
+            else if (e == 0xFE) w = 1;
+            else if (e >= 0xF1 && e <= 0xFD) w = 0;
+            else { out = corrupt(out, "bad ziplist entry encoding 0x%02x at +%zd", e, p); goto done; }
+            if (p + 1 + w > end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+            item = int_text(w ? le_signed(b + p + 1, w) : (int64_t)(e & 0x0F) - 1, 0);
+            p += 1 + w;
+        }
+        if (append_steal(out, item) < 0) { Py_CLEAR(out); goto done; }
+        prev = (uint64_t)(p - start);
+        last = start;
+    }
+    if (p != end) {
+        out = corrupt(out, "ziplist entries overrun its end (+%zd vs +%zd)", p, end);
+        goto done;
+    }
+    if ((Py_ssize_t)zltail != last) {
+        out = corrupt(out, "ziplist tail offset %u does not point at the last entry (+%zd)", zltail, last);
+        goto done;
+    }
+    if (zllen != 0xFFFF && (Py_ssize_t)zllen != PyList_GET_SIZE(out)) {
+        out = corrupt(out, "ziplist header counts %u entries, found %zd", zllen, PyList_GET_SIZE(out));
+        goto done;
+    }
+done:
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"listpack", sp_listpack, METH_VARARGS, "Decode a listpack blob."},
+    {"ziplist", sp_ziplist, METH_VARARGS, "Decode a ziplist blob."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "rdbtools._speedups", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    for (int v = -4096; v < 8192; v++) {
+        char buf[16];
+        int len = snprintf(buf, sizeof buf, "%d", v);
+        small_ints_text[v + 4096] = PyBytes_FromStringAndSize(buf, len);
+        if (small_ints_text[v + 4096] == NULL)
+            return NULL;
+    }
+    return PyModule_Create(&module);
+}

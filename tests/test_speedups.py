@@ -1,0 +1,139 @@
+"""The C blob decoders (``rdbtools._speedups``) give exactly what the Python decoders give:
+the same elements for every blob of every fixture, and the same verdict (a value or
+``CorruptInput``) for random and mutated blobs."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rdbtools
+from rdbtools._buffer import Input
+from rdbtools.errors import CorruptInput
+from rdbtools.events import KeyEnd, KeyStart
+from rdbtools.rdb import _encoders as C
+from rdbtools.rdb import _encodings as E
+from tests.helpers import all_cases
+
+try:
+    from rdbtools import _speedups
+except ImportError:  # pragma: no cover - depends on the install
+    _speedups = None
+
+if _speedups is None:
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("rdbtools._speedups is not built (pip install -e . builds it)")
+    pytest.skip("rdbtools._speedups is not built (no C compiler at install time)",
+                allow_module_level=True)
+
+LISTPACK_TYPES = {16, 17, 20, 25}
+ZIPLIST_TYPES = {10, 12, 13}
+
+
+def _verdict(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        return ("ok", fn(*args))
+    except CorruptInput:
+        return ("corrupt", None)
+
+
+def _both_listpack(blob: bytes, ints: bool) -> None:
+    py = _verdict(E.listpack_py, blob, ints)
+    c = _verdict(E.listpack, blob, ints)
+    assert c == py, blob.hex()
+
+
+def _both_ziplist(blob: bytes) -> None:
+    py = _verdict(E.ziplist_py, blob)
+    c = _verdict(E.ziplist, blob)
+    assert c == py, blob.hex()
+
+
+def _fixture_blobs() -> list[tuple[str, int, bytes]]:
+    """Every listpack and ziplist blob stored in a fixture (as the rdb-string holds it)."""
+    out = []
+    for case in all_cases():
+        if case.kind != "rdb" or not case.path.exists():
+            continue
+        data = case.path.read_bytes()
+        try:
+            events = list(rdbtools.read_rdb(io.BytesIO(data)))
+        except rdbtools.ParseError:
+            continue
+        start = None
+        for ev in events:
+            if isinstance(ev, KeyStart):
+                start = ev
+            elif isinstance(ev, KeyEnd) and start is not None:
+                if start.rdb_type in LISTPACK_TYPES | ZIPLIST_TYPES:
+                    inp = Input(io.BytesIO(data[ev.value_offset:]), "blob")
+                    if start.rdb_type == 25:
+                        inp.read(8)
+                    out.append((case.path.name, start.rdb_type, inp.read_string()))
+                start = None
+    return out
+
+
+BLOBS = _fixture_blobs()
+
+
+def test_fixture_blobs_found() -> None:
+    assert len([b for b in BLOBS if b[1] in LISTPACK_TYPES]) > 50
+    assert len([b for b in BLOBS if b[1] in ZIPLIST_TYPES]) > 20
+
+
+@pytest.mark.parametrize("name,rdb_type,blob", BLOBS, ids=lambda v: str(v)[:20])
+def test_fixture_blob_same(name: str, rdb_type: int, blob: bytes) -> None:
+    if rdb_type in LISTPACK_TYPES:
+        assert E.listpack(blob) == E.listpack_py(blob)
+        assert E.listpack(blob, True) == E.listpack_py(blob, True)
+    else:
+        assert E.ziplist(blob) == E.ziplist_py(blob)
+
+
+def test_mutated_fixture_blobs_same_verdict() -> None:
+    rng = random.Random(7)
+    for _, rdb_type, blob in BLOBS:
+        for _ in range(30):
+            b = bytearray(blob)
+            for _ in range(rng.randint(1, 3)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            if rng.random() < 0.3:
+                del b[rng.randrange(len(b)) :]
+            if rdb_type in LISTPACK_TYPES:
+                _both_listpack(bytes(b), rng.random() < 0.5)
+            else:
+                _both_ziplist(bytes(b))
+
+
+elements = st.lists(
+    st.one_of(
+        st.binary(max_size=80),
+        st.binary(min_size=4000, max_size=5000),
+        st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1).map(lambda i: b"%d" % i),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elements, st.booleans())
+def test_encoded_blobs_same(items: list[bytes], ints: bool) -> None:
+    lp = C.listpack(items)
+    assert E.listpack(lp) == E.listpack_py(lp) == items
+    _both_listpack(lp, ints)
+    zl = C.ziplist(items)
+    assert E.ziplist(zl) == E.ziplist_py(zl) == items
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.booleans())
+def test_random_bytes_same_verdict(data: bytes, ints: bool) -> None:
+    for blob in (data, len(data).to_bytes(4, "little") + data[4:]):
+        _both_listpack(blob, ints)
+        _both_ziplist(blob)
