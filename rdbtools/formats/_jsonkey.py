@@ -44,6 +44,8 @@ from rdbtools.formats._jsontext import (
 )
 from rdbtools.formats._spool import Spool
 
+_DEFER_CHECK = 1 << 20
+"""A first string piece up to this size is held in memory and judged at the end."""
 _B64_CHUNK = 3 * (1 << 16)
 """Bytes base64-encoded at a time when a spilled string is written (a multiple of 3)."""
 
@@ -107,6 +109,7 @@ class KeyJson:
         self._chunks: Spool[bytes] = Spool()
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._utf8_ok = True
+        self._first_unchecked: bytes | None = None
         self._fields: Spool[tuple[str, str, int | None]] = Spool()
         self._names_utf8 = True
         self._has_ttl = False
@@ -142,6 +145,7 @@ class KeyJson:
         elif ks.type == "string":
             self._utf8.reset()
             self._utf8_ok = True
+            self._first_unchecked = None
         elif ks.type == "hash":
             self._names_utf8 = True
             self._has_ttl = False
@@ -222,12 +226,23 @@ class KeyJson:
     # ------------------------------------------------------------------ strings
 
     def _string_piece(self, data: bytes) -> None:
-        if self._utf8_ok:
-            try:
-                self._utf8.decode(data)
-            except UnicodeDecodeError:
-                self._utf8_ok = False
+        # A lone small piece (the usual case) is judged once, at the end, by jbytes; once
+        # a second piece (or a big one, which may go to the spool file) arrives, pieces
+        # are checked as they come.
+        if self._chunks.count == 0 and len(data) <= _DEFER_CHECK:
+            self._first_unchecked = data
+        else:
+            if self._first_unchecked is not None:
+                self._check_utf8(self._first_unchecked)
+                self._first_unchecked = None
+            self._check_utf8(data)
         self._chunks.append(data, len(data))
+
+    def _check_utf8(self, data: bytes) -> None:
+        try:
+            self._utf8.decode(data)
+        except UnicodeDecodeError:
+            self._utf8_ok = False
 
     def _string_end(self, suffix: str) -> None:
         only = self._chunks.only_item()
