@@ -14,6 +14,7 @@ from struct import Struct
 from typing import BinaryIO
 
 from rdbtools import crc64, lzf
+from rdbtools._accel import speedups
 from rdbtools.errors import CorruptInput, LimitExceeded, ParseError, TruncatedInput
 
 CHUNK = 1 << 20
@@ -23,6 +24,7 @@ _BE32 = Struct(">I").unpack_from
 _BE64 = Struct(">Q").unpack_from
 _LE16S = Struct("<h").unpack_from
 _LE32S = Struct("<i").unpack_from
+_LE_DOUBLE = Struct("<d").unpack_from
 
 INT8_TEXT = [b"%d" % (i - 256 if i >= 128 else i) for i in range(256)]
 """Decimal text of every signed 8-bit value, indexed by the unsigned byte."""
@@ -248,6 +250,38 @@ class Input:
             return buf[p:end]
         self.pos = p
         return self.read(n, "a string")
+
+    def read_strings(self, count: int) -> list[bytes]:
+        """``count`` rdb-strings; the C extension reads runs of them in one call and
+        leaves any it cannot finish in the buffer (or LZF ones) to ``read_string``."""
+        if speedups is None:
+            return [self.read_string() for _ in range(count)]
+        out: list[bytes] = []
+        strings = speedups.strings
+        while count > 0:
+            got, self.pos = strings(self.buf, self.pos, count)
+            if got:
+                out += got
+                count -= len(got)
+            if count:
+                out.append(self.read_string())
+                count -= 1
+        return out
+
+    def read_zset2_members(self, count: int) -> list[tuple[bytes, float]]:
+        """``count`` (member rdb-string, 8-byte LE binary double) pairs (type 5)."""
+        out: list[tuple[bytes, float]] = []
+        while count > 0:
+            if speedups is not None:
+                got, self.pos = speedups.zset2(self.buf, self.pos, count)
+                if got:
+                    out += got
+                    count -= len(got)
+                    continue
+            member = self.read_string()
+            out.append((member, _LE_DOUBLE(self.read(8, "a score"))[0]))
+            count -= 1
+        return out
 
     def _read_string_slow(self) -> bytes:
         b = self.peek_byte()

@@ -247,9 +247,158 @@ done:
     return out;
 }
 
+/* One rdb-string at b[p..n): returns its bytes (new reference) and advances *pp, or
+ * returns NULL without an exception when it is not complete in the buffer or needs the
+ * Python reader (LZF, or a byte that is not a valid string start: it raises there). */
+static PyObject *one_string(const unsigned char *b, Py_ssize_t n, Py_ssize_t *pp) {
+    Py_ssize_t p = *pp;
+    if (p >= n)
+        return NULL;
+    unsigned c = b[p];
+    unsigned t = c >> 6;
+    uint64_t len;
+    Py_ssize_t hdr;
+    if (t == 0) { len = c; hdr = 1; }
+    else if (t == 1) {
+        if (p + 2 > n) return NULL;
+        len = ((uint64_t)(c & 0x3F) << 8) | b[p + 1]; hdr = 2;
+    } else if (c == 0x80) {
+        if (p + 5 > n) return NULL;
+        len = ((uint64_t)b[p + 1] << 24) | ((uint64_t)b[p + 2] << 16) | ((uint64_t)b[p + 3] << 8) | b[p + 4];
+        hdr = 5;
+    } else if (c == 0x81) {
+        if (p + 9 > n) return NULL;
+        len = 0;
+        for (int i = 1; i <= 8; i++) len = (len << 8) | b[p + i];
+        hdr = 9;
+    } else if (c == 0xC0 || c == 0xC1 || c == 0xC2) {
+        int w = c == 0xC0 ? 1 : c == 0xC1 ? 2 : 4;
+        if (p + 1 + w > n) return NULL;
+        PyObject *o = int_text(le_signed(b + p + 1, w), 0);
+        if (o != NULL) *pp = p + 1 + w;
+        return o;
+    } else {
+        return NULL;
+    }
+    if (len > (uint64_t)(n - p - hdr))
+        return NULL;
+    PyObject *o = PyBytes_FromStringAndSize((const char *)b + p + hdr, (Py_ssize_t)len);
+    if (o != NULL) *pp = p + hdr + (Py_ssize_t)len;
+    return o;
+}
+
+/* strings(buf, pos, count) -> (list[bytes], pos): up to count rdb-strings read from buf
+ * at pos, stopping early (see one_string) so the caller can refill or take the slow
+ * path for the next one. */
+static PyObject *sp_strings(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos, count;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &pos, &count))
+        return NULL;
+    const unsigned char *b = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) { PyBuffer_Release(&view); return NULL; }
+    while (count-- > 0) {
+        PyObject *o = one_string(b, n, &pos);
+        if (o == NULL) {
+            if (PyErr_Occurred()) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
+            break;
+        }
+        if (append_steal(out, o) < 0) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
+    }
+    PyBuffer_Release(&view);
+    PyObject *res = Py_BuildValue("(Nn)", out, pos);
+    return res;
+}
+
+/* zset2(buf, pos, count) -> (list[(bytes, float)], pos): up to count members of a type-5
+ * sorted set (rdb-string member, 8-byte LE double score). */
+static PyObject *sp_zset2(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos, count;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &pos, &count))
+        return NULL;
+    const unsigned char *b = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) { PyBuffer_Release(&view); return NULL; }
+    while (count-- > 0) {
+        Py_ssize_t p = pos;
+        PyObject *m = one_string(b, n, &p);
+        if (m == NULL) {
+            if (PyErr_Occurred()) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
+            break;
+        }
+        if (p + 8 > n) { Py_DECREF(m); break; }
+        double d;
+        uint64_t u = (uint64_t)le_signed(b + p, 8);
+        memcpy(&d, &u, 8);
+        PyObject *pair = Py_BuildValue("(Nd)", m, d);
+        if (pair == NULL || append_steal(out, pair) < 0) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
+        pos = p + 8;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(Nn)", out, pos);
+}
+
+/* string_keys(buf, pos, limit) -> (list, pos): a run of up to `limit` plain string key
+ * records at buf[pos:] ([0xFC <i64 LE expire>] 0x00 <key> <value>), each as
+ * (record_start, expire_ms | None, key, value, value_start, int_encoded); stops before
+ * anything else (other attribute opcodes, other types, LZF, values over 1 MiB,
+ * incomplete data), which the Python reader then takes. */
+static PyObject *sp_string_keys(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos, limit;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &pos, &limit))
+        return NULL;
+    const unsigned char *b = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) { PyBuffer_Release(&view); return NULL; }
+    while (limit-- > 0 && pos < n) {
+        Py_ssize_t p = pos;
+        PyObject *expire = NULL;
+        if (b[p] == 0xFC) {
+            if (p + 9 > n) break;
+            expire = PyLong_FromLongLong((long long)le_signed(b + p + 1, 8));
+            if (expire == NULL) goto fail;
+            p += 9;
+        }
+        if (p >= n || b[p] != 0x00) { Py_XDECREF(expire); break; }
+        p += 1;
+        PyObject *key = one_string(b, n, &p);
+        if (key == NULL) { Py_XDECREF(expire); if (PyErr_Occurred()) goto fail; break; }
+        Py_ssize_t value_at = p;
+        unsigned first = p < n ? b[p] : 0xFF;
+        int is_int = first >= 0xC0 && first <= 0xC2;
+        if (!(first < 0x80 || first == 0x80 || is_int)) { Py_DECREF(key); Py_XDECREF(expire); break; }
+        if (first == 0x80 && p + 5 <= n) {
+            uint32_t len = ((uint32_t)b[p + 1] << 24) | ((uint32_t)b[p + 2] << 16) | ((uint32_t)b[p + 3] << 8) | b[p + 4];
+            if (len > (1u << 20)) { Py_DECREF(key); Py_XDECREF(expire); break; }
+        }
+        PyObject *value = one_string(b, n, &p);
+        if (value == NULL) { Py_DECREF(key); Py_XDECREF(expire); if (PyErr_Occurred()) goto fail; break; }
+        PyObject *rec = Py_BuildValue("(nONNnO)", pos, expire ? expire : Py_None, key, value,
+                                      value_at, is_int ? Py_True : Py_False);
+        Py_XDECREF(expire);
+        if (rec == NULL || append_steal(out, rec) < 0) goto fail;
+        pos = p;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(Nn)", out, pos);
+fail:
+    Py_DECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"listpack", sp_listpack, METH_VARARGS, "Decode a listpack blob."},
     {"ziplist", sp_ziplist, METH_VARARGS, "Decode a ziplist blob."},
+    {"strings", sp_strings, METH_VARARGS, "Read up to count rdb-strings from a buffer."},
+    {"zset2", sp_zset2, METH_VARARGS, "Read up to count (member, binary score) pairs."},
+    {"string_keys", sp_string_keys, METH_VARARGS, "Read a run of plain string key records."},
     {NULL, NULL, 0, NULL},
 };
 

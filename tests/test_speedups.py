@@ -137,3 +137,37 @@ def test_random_bytes_same_verdict(data: bytes, ints: bool) -> None:
     for blob in (data, len(data).to_bytes(4, "little") + data[4:]):
         _both_listpack(blob, ints)
         _both_ziplist(blob)
+
+
+def _events_or_error(data: bytes, pure: bool, monkeypatch: pytest.MonkeyPatch) -> object:
+    import rdbtools._buffer as buffer_mod
+    import rdbtools.rdb.reader as reader_mod
+
+    with monkeypatch.context() as m:
+        if pure:
+            m.setattr(buffer_mod, "speedups", None)
+            m.setattr(reader_mod, "speedups", None)
+            m.setattr(E, "_speedups", None)
+        try:
+            return list(rdbtools.read_rdb(io.BytesIO(data)))
+        except rdbtools.ParseError as exc:
+            return (type(exc).__name__, exc.offset, exc.key)
+
+
+RDB_FILES = [c.path for c in all_cases() if c.kind == "rdb" and c.path.exists()]
+
+
+@pytest.mark.parametrize("path", RDB_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_reader_same_with_and_without_c(path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The whole event stream (values, offsets, sizes) is the same on both paths, for the
+    file and for mutated copies of it (same events or the same error at the same place)."""
+    data = path.read_bytes()
+    assert _events_or_error(data, False, monkeypatch) == _events_or_error(data, True, monkeypatch)
+    rng = random.Random(len(data))
+    for _ in range(20):
+        b = bytearray(data)
+        b[rng.randrange(9, len(b))] = rng.randrange(256)
+        mutated = bytes(b[: rng.randrange(len(b) // 2, len(b) + 1)])
+        assert _events_or_error(mutated, False, monkeypatch) == _events_or_error(
+            mutated, True, monkeypatch
+        )

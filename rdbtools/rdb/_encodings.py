@@ -9,12 +9,10 @@ caller attaches the blob's file offset and the key.
 
 from __future__ import annotations
 
-import importlib
-import os
 from struct import Struct
 from struct import error as StructError
-from typing import Any
 
+from rdbtools._accel import speedups
 from rdbtools.errors import CorruptInput
 
 _LP_HEADER = Struct("<IH").unpack_from
@@ -33,18 +31,7 @@ _INT13_TEXT = [b"%d" % v for v in _INT13]
 Element = bytes | int
 
 
-def _load_speedups() -> Any:
-    """The C decoders, unless they were not built (no C compiler at install time) or
-    ``RDBTOOLS_PURE_PYTHON`` is set."""
-    if os.environ.get("RDBTOOLS_PURE_PYTHON"):
-        return None
-    try:
-        return importlib.import_module("rdbtools._speedups")
-    except ImportError:
-        return None
-
-
-_speedups = _load_speedups()
+_speedups = speedups
 
 
 def listpack(blob: bytes, ints: bool = False) -> list[Element]:

@@ -124,11 +124,11 @@ def read_string(inp: Input, k: KeyCtx) -> Iterator[Event]:
 
 
 def _counted_strings(inp: Input, count: int, make: Callable[..., Event]) -> Iterator[Event]:
-    read = inp.read_string
+    read = inp.read_strings
     while count:
         at = inp.tell()
         n = min(count, BATCH)
-        yield make(tuple([read() for _ in range(n)]), at)
+        yield make(tuple(read(n)), at)
         count -= n
 
 
@@ -173,11 +173,10 @@ def read_zset(inp: Input, k: KeyCtx) -> Iterator[Event]:
     while count:
         at = inp.tell()
         n = min(count, BATCH)
-        batch = []
-        for _ in range(n):
-            member = read()
-            score = _LE_DOUBLE(inp.read(8, "a score"))[0] if binary else _string_double(inp)
-            batch.append((member, score))
+        if binary:
+            batch = inp.read_zset2_members(n)
+        else:
+            batch = [(read(), _string_double(inp)) for _ in range(n)]
         yield ZSetMembers(tuple(batch), at)
         count -= n
 
@@ -186,11 +185,12 @@ def read_hash(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Type 4: ``<len N> { <string field> <string value> }*N``."""
     count = inp.read_len()
     yield k.start("hash", "hashtable", count)
-    read = inp.read_string
     while count:
         at = inp.tell()
         n = min(count, BATCH)
-        yield HashFields(tuple([(read(), read(), None) for _ in range(n)]), at)
+        flat = inp.read_strings(2 * n)
+        it = iter(flat)
+        yield HashFields(tuple([(f, v, None) for f, v in zip(it, it)]), at)
         count -= n
 
 

@@ -17,6 +17,7 @@ from struct import Struct
 from typing import BinaryIO
 
 from rdbtools import _spec as S
+from rdbtools._accel import speedups
 from rdbtools._buffer import Input
 from rdbtools.errors import (
     ChecksumMismatch,
@@ -103,7 +104,24 @@ class RdbReader:
         freq: int | None = None
         record_at: int | None = None
         read_byte, read_len, read_string = inp.read_byte, inp.read_len, inp.read_string
+        string_keys = speedups.string_keys if speedups is not None else None
         while True:
+            if string_keys is not None and record_at is None and expire is None \
+                    and idle is None and freq is None:
+                # a run of plain string keys, parsed in C in one call
+                p = inp.pos
+                recs, end = string_keys(inp.buf, p, 512) if p < len(inp.buf) else ((), p)
+                if recs:
+                    base = inp.base
+                    inp.pos = end
+                    ends = [r[0] for r in recs[1:]]
+                    ends.append(end)
+                    for (rat, exp, key, value, vat, is_int), rend in zip(recs, ends):
+                        yield KeyStart(db, key, "string", "int" if is_int else "raw", 0, exp,
+                                       None, None, len(value), base + rat)
+                        yield StringValue(value, base + vat)
+                        yield KeyEnd(key, rend - rat, base + vat, base + rend)
+                    continue
             at = inp.base + inp.pos
             op = read_byte()
             reader = readers.get(op)
