@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import codecs
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from rdbtools.errors import WriteError
 from rdbtools.events import (
@@ -41,6 +41,9 @@ from rdbtools.formats._jsontext import (
     jopt_int,
     jscored_items,
     quote,
+)
+from rdbtools.formats._jsontext import (
+    encode_json as _encode_json,
 )
 from rdbtools.formats._spool import Spool
 
@@ -95,6 +98,41 @@ def _idmp(idmp: StreamIdmp) -> str:
     )
 
 
+class _HashBatch:
+    """One batch of hash fields held until the hash ends: decoded ``names`` and ``values``
+    when all are UTF-8, else ready JSON ``texts`` (name, value) pairs."""
+
+    __slots__ = ("names", "values", "ttls", "texts")
+
+    def __init__(self, names: list[str] | None, values: list[str] | None,
+                 ttls: list[int | None], texts: list[tuple[str, str]] | None) -> None:
+        self.names = names
+        self.values = values
+        self.ttls = ttls
+        self.texts = texts
+
+    def value_text(self, as_object: bool) -> str:
+        if self.names is not None and self.values is not None:
+            if as_object:
+                return _encode_json(dict(zip(self.names, self.values)))[1:-1]
+            return _encode_json([list(p) for p in zip(self.names, self.values)])[1:-1]
+        assert self.texts is not None
+        if as_object:
+            return ",".join([f"{n}:{v}" for n, v in self.texts])
+        return ",".join([f"[{n},{v}]" for n, v in self.texts])
+
+    def ttl_text(self, as_object: bool) -> str:
+        if self.names is not None:
+            names = [quote(n) for n in self.names]
+        else:
+            assert self.texts is not None
+            names = [n for n, _ in self.texts]
+        pairs = [(n, t) for n, t in zip(names, self.ttls) if t is not None]
+        if as_object:
+            return ",".join([f"{n}:{t}" for n, t in pairs])
+        return ",".join([f"[{n},{t}]" for n, t in pairs])
+
+
 class KeyJson:
     """Writes the keys of an event stream as JSON objects through ``emit``.
 
@@ -110,7 +148,7 @@ class KeyJson:
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._utf8_ok = True
         self._first_unchecked: bytes | None = None
-        self._fields: Spool[tuple[str, str, int | None]] = Spool()
+        self._fields: Spool[_HashBatch] = Spool()
         self._names_utf8 = True
         self._has_ttl = False
         self._stream_entries_open = False
@@ -274,50 +312,51 @@ class KeyJson:
     # ------------------------------------------------------------------ hashes
 
     def _hash_fields(self, ev: HashFields) -> None:
-        for name, value, ttl in ev.fields:
+        """Hold one batch: as decoded text when every name and value is UTF-8 (then the
+        C JSON encoder writes the whole batch at the end), else as JSON pieces."""
+        fields = ev.fields
+        size = sum(len(f) + len(v) for f, v, _ in fields) + 16 * len(fields)
+        ttls = [t for _, _, t in fields]
+        if any(t is not None for t in ttls):
+            self._has_ttl = True
+        try:
+            names = [f.decode("utf-8") for f, _, _ in fields]
+            values = [v.decode("utf-8") for _, v, _ in fields]
+            self._fields.append(_HashBatch(names, values, ttls, None), size)
+            return
+        except UnicodeDecodeError:
+            pass
+        texts = []
+        for name, value, _ in fields:
             try:
                 name_text = quote(name.decode("utf-8"))
             except UnicodeDecodeError:
                 name_text = b64(name)
                 self._names_utf8 = False
-            if ttl is not None:
-                self._has_ttl = True
-            self._fields.append((name_text, jbytes(value), ttl), len(name) + len(value) + 64)
+            texts.append((name_text, jbytes(value)))
+        self._fields.append(_HashBatch(None, None, ttls, texts), size)
 
     def _hash_end(self, suffix: str) -> None:
         as_object = self._names_utf8
-        if as_object:
-            self._emit(',"value":{')
-            self._joined(f"{n}:{v}" for n, v, _ in self._fields)
-            self._emit("}")
-        else:
-            self._emit(',"value":[')
-            self._joined(f"[{n},{v}]" for n, v, _ in self._fields)
-            self._emit("]")
+        self._emit(',"value":{' if as_object else ',"value":[')
+        first = True
+        for batch in self._fields:
+            text = batch.value_text(as_object)
+            if text:
+                self._emit(text if first else "," + text)
+                first = False
+        self._emit("}" if as_object else "]")
         if self._has_ttl:
-            if as_object:
-                self._emit(',"field_expires":{')
-                self._joined(f"{n}:{t}" for n, _, t in self._fields if t is not None)
-                self._emit("}}" + suffix)
-            else:
-                self._emit(',"field_expires":[')
-                self._joined(f"[{n},{t}]" for n, _, t in self._fields if t is not None)
-                self._emit("]}" + suffix)
+            self._emit(',"field_expires":{' if as_object else ',"field_expires":[')
+            first = True
+            for batch in self._fields:
+                text = batch.ttl_text(as_object)
+                if text:
+                    self._emit(text if first else "," + text)
+                    first = False
+            self._emit(("}}" if as_object else "]}") + suffix)
         else:
             self._emit("}" + suffix)
-
-    def _joined(self, parts: Iterable[str], batch: int = 1024) -> None:
-        """Emit ``parts`` comma-separated, ``batch`` at a time."""
-        first = True
-        pending: list[str] = []
-        for part in parts:
-            pending.append(part)
-            if len(pending) >= batch:
-                self._emit(("" if first else ",") + ",".join(pending))
-                first = False
-                pending = []
-        if pending:
-            self._emit(("" if first else ",") + ",".join(pending))
 
     # ------------------------------------------------------------------ streams
 
