@@ -164,7 +164,8 @@ def restore(
                 db = start.db
             cmds = _key_commands(start, values, payload_version, mode, conflict, max_bulk,
                                  summary)
-            if cmds and cmds[0][2] == "commands" and conflict != "replace" and not dry_run:
+            if (cmds and cmds[0][2] in ("commands", "commands-last") and conflict != "replace"
+                    and not dry_run):
                 state.send(batch)
                 batch = _Batch()
                 if state.exists(start.key):
