@@ -261,7 +261,7 @@ def load_command(
 )
 @click.option(
     "--mode", type=click.Choice(["auto", "payload", "commands"]), default="auto",
-    show_default=True, help="RESTORE payloads, plain write commands, or payloads where lossless.",
+    show_default=True, help="RESTORE payloads, plain write commands, or payloads where they can go.",
 )
 @click.option("--dry-run", is_flag=True, help="Encode everything, send nothing.")
 @NO_VERIFY
@@ -281,9 +281,10 @@ def restore_command(
     """Write the keys of FILE (an RDB or a dump --jsonl file) into the server at URL.
 
     Keys go as RESTORE ... ABSTTL with a payload encoded for the server's RDB version, in
-    pipelined batches; a key whose payload would lose something at that version, or is
-    bigger than the server's proto-max-bulk-len, goes as write commands instead. Keys
-    whose TTL has passed are skipped and counted. One key at a time is held in memory.
+    pipelined batches; what that version cannot hold is reported as a loss. A key goes
+    as write commands instead when the server is older than RDB 6 or the payload is
+    bigger than its proto-max-bulk-len. Keys whose TTL has passed are skipped and
+    counted. One key at a time is held in memory.
     """
     import redis
 

@@ -6,7 +6,7 @@ import io
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from rdbtools.events import Event
 from rdbtools.ops.load import load_events
@@ -22,19 +22,52 @@ def sniff_rdb(head: bytes) -> bool:
 
 def open_events(path: str, *, verify_checksum: bool = True) -> Iterator[Event]:
     """The events of ``path`` (``-``: standard input), an RDB file or a JSON Lines dump,
-    told apart by the first bytes."""
+    told apart by the first bytes (on a pipe they are read and put back in front)."""
     if path == "-":
         stdin = sys.stdin.buffer
-        peek = getattr(stdin, "peek", None)
-        head = peek(9)[:9] if peek is not None else b""
+        head = _read_head(stdin, 9)
+        src = io.BufferedReader(_Prefixed(head, stdin))
         if sniff_rdb(head):
-            return read_rdb(stdin, source="-", verify_checksum=verify_checksum)
-        return load_events(stdin, "-")
+            return read_rdb(src, source="-", verify_checksum=verify_checksum)
+        return load_events(src, "-")
     with open(path, "rb") as fp:
         head = fp.read(9)
     if sniff_rdb(head):
         return read_rdb(path, verify_checksum=verify_checksum)
     return _jsonl_file(path)
+
+
+def _read_head(fp: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes, reading until they are there or the input ends."""
+    head = b""
+    while len(head) < n:
+        chunk = fp.read(n - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+class _Prefixed(io.RawIOBase):
+    """``head``, then the rest of ``fp``."""
+
+    def __init__(self, head: bytes, fp: BinaryIO) -> None:
+        self.head = head
+        self.fp = fp
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        read1 = getattr(self.fp, "read1", self.fp.read)
+        data = read1(len(b))
+        b[: len(data)] = data
+        return len(data)
 
 
 def _jsonl_file(path: str) -> Iterator[Event]:

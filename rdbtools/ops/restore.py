@@ -2,9 +2,10 @@
 
 Each key becomes ``RESTORE key ttl payload ABSTTL [REPLACE] [IDLETIME s] [FREQ f]`` with a
 DUMP payload encoded for the server's own RDB version (FORMAT.md §7), sent in pipelined
-batches on one connection. A key goes as plain write commands instead (those of ``dump
---resp``, in batches of 64 elements) when its payload would lose something at that
-version (a loss the commands report too), when the payload is bigger than the server's
+batches on one connection; what that version cannot hold (hash field TTLs before 7.4,
+...) is reported as a loss. A key goes as plain write commands instead (those of ``dump
+--resp``, in batches of 64 elements) when the server's RDB version is older than any this
+package writes (before 6, Redis 2.6), when the payload is bigger than the server's
 ``proto-max-bulk-len``, or when asked (``mode="commands"``). Keys whose TTL has passed
 are skipped and counted. A batch's failed keys are named; nothing is retried.
 
@@ -195,12 +196,14 @@ def _max_bulk(client: Any) -> int:
 
 def _key_commands(start: KeyStart, values: list[Event], version: int | None, mode: str,
                   conflict: str, max_bulk: int, summary: RestoreSummary) -> list[Tagged]:
-    """The commands that write one key: one RESTORE, or its write commands."""
+    """The commands that write one key: one RESTORE, or its write commands.
+    ``version``: the RDB version of the payload, ``None`` when the server is older than
+    any version written here."""
     payload = None
     if mode != "commands" and version is not None:
         losses: list[Loss] = []
         payload = encode_payload(start, values, version, losses=losses)
-        if (losses and mode == "auto") or len(payload) > max_bulk:
+        if len(payload) > max_bulk:
             payload = None
         else:
             summary.losses += losses
@@ -220,7 +223,7 @@ def _key_commands(start: KeyStart, values: list[Event], version: int | None, mod
     for what, n in gen.skipped.items():
         summary.losses.append(Loss(f"{n} {what} cannot be written as commands", start.db,
                                    start.key))
-    if version is not None and version < 12:
+    if summary.target_version < 12:
         ttls = [c for c in gen.commands if c[0] == b"HPEXPIREAT"]
         if ttls:
             summary.losses.append(Loss(f"{len(ttls)} field TTL(s) dropped: the server has no "

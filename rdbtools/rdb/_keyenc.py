@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from struct import Struct
+from typing import BinaryIO, cast
 
 from rdbtools import _spec as S
 from rdbtools._buffer import Input
@@ -329,8 +330,9 @@ class ZSetEncoder(KeyEncoder):
 class HashEncoder(KeyEncoder):
     """Listpack (16, RDB 10+) or ziplist (13) within the limits, else hash table (4).
     Field TTLs: RDB 12 listpack-ex (25) or hash with metadata (24); Valkey HASH_2 (22);
-    older targets drop them (reported). Hashes with field TTLs are held whole: their
-    encodings put the earliest expiry first."""
+    older targets drop them (reported). A big hash streams through the spool as plain
+    field/value pairs with its TTLs kept aside; if it has any, the spool is rewritten
+    at the end into the layout with a TTL per field."""
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)  # type: ignore[arg-type]
@@ -338,13 +340,14 @@ class HashEncoder(KeyEncoder):
         self.count = 0
         self.ttls = False
         self.dropped_ttls = 0
+        self.big_ttls: dict[int, int] = {}
 
     def add(self, ev: Event) -> None:
         if not isinstance(ev, HashFields):
             super().add(ev)
             return
+        comp = self.th.rdbcompression
         for f, v, ttl in ev.fields:
-            self.count += 1
             if ttl is not None:
                 if not self.target.has_field_ttls:
                     self.dropped_ttls += 1
@@ -352,19 +355,44 @@ class HashEncoder(KeyEncoder):
                 else:
                     self.ttls = True
             if self.small is None:
-                self.spool.write(C.enc_string(f, self.th.rdbcompression)
-                                 + C.enc_string(v, self.th.rdbcompression))
+                if ttl is not None:
+                    self.big_ttls[self.count] = ttl
+                self.spool.write(C.enc_string(f, comp) + C.enc_string(v, comp))
+                self.count += 1
                 continue
+            self.count += 1
             self.small.append((f, v, ttl))
-            if self.ttls:
-                continue
             if (self.count > self.th.hash_max_listpack_entries
                     or len(f) > self.th.hash_max_listpack_value
                     or len(v) > self.th.hash_max_listpack_value):
-                for ff, vv, _ in self.small:
-                    self.spool.write(C.enc_string(ff, self.th.rdbcompression)
-                                     + C.enc_string(vv, self.th.rdbcompression))
+                for i, (ff, vv, tt) in enumerate(self.small):
+                    if tt is not None:
+                        self.big_ttls[i] = tt
+                    self.spool.write(C.enc_string(ff, comp) + C.enc_string(vv, comp))
                 self.small = None
+
+    def _big_with_ttls(self) -> Finished:
+        """Rewrite the spooled ``f v`` pairs as type 24 (``<len ttl> f v``, ttl relative to
+        the earliest expiry) or Valkey type 22 (``f v <i64 expiry>``)."""
+        min_expire = min(self.big_ttls.values())
+        out = Spool()
+        inp = Input(cast(BinaryIO, _ChunkFile(self.spool.chunks())), "spool", checksum=False)
+        valkey = self.target.valkey
+        for i in range(self.count):
+            inp.set_mark()
+            inp.read_string()
+            inp.read_string()
+            pair = inp.since_mark()
+            t = self.big_ttls.get(i)
+            if valkey:
+                out.write(pair + _LE64S(-1 if t is None else t))
+            else:
+                out.write(C.enc_len(0 if t is None else t - min_expire + 1) + pair)
+        self.spool.close()
+        self.spool = out
+        if valkey:
+            return S.TYPE_VALKEY_HASH_2, C.enc_len(self.count), out, b""
+        return S.TYPE_HASH_METADATA, _LE64U(min_expire) + C.enc_len(self.count), out, b""
 
     def _fits_listpack(self, fields: list[tuple[bytes, bytes, int | None]]) -> bool:
         lim = self.th.hash_max_listpack_value
@@ -380,6 +408,8 @@ class HashEncoder(KeyEncoder):
         comp = self.th.rdbcompression
         fields = self.small
         if fields is None:
+            if self.big_ttls:
+                return self._big_with_ttls()
             return S.TYPE_HASH, C.enc_len(self.count), self.spool, b""
         want_ex = self.ttls or (self.start.encoding == "listpackex"
                                 and self.target.has_field_ttls and not self.target.valkey)
@@ -421,6 +451,23 @@ class HashEncoder(KeyEncoder):
             self.spool.write(C.enc_string(f, comp) + C.enc_string(v, comp)
                              + _LE64S(-1 if t is None else t))
         return S.TYPE_VALKEY_HASH_2, C.enc_len(len(fields)), self.spool, b""
+
+
+class _ChunkFile:
+    """A readable file over an iterator of byte chunks (a spool read back)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+        self.rest = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while len(self.rest) < n or n < 0:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                break
+            self.rest += chunk
+        out, self.rest = (self.rest, b"") if n < 0 else (self.rest[:n], self.rest[n:])
+        return out
 
 
 # --------------------------------------------------------------------------- modules

@@ -9,12 +9,18 @@ from collections.abc import Iterable, Iterator
 from rdbtools import _spec as S
 from rdbtools import crc64
 from rdbtools._buffer import Input
-from rdbtools.errors import ChecksumMismatch, CorruptInput, ParseError, UnsupportedVersion
+from rdbtools.errors import (
+    ChecksumMismatch,
+    CorruptInput,
+    ParseError,
+    UnsupportedVersion,
+    WriteError,
+)
 from rdbtools.events import Event, KeyStart
 from rdbtools.rdb import _values as V
 from rdbtools.rdb._keyenc import EmptyKey
 from rdbtools.rdb._targets import Target, Thresholds
-from rdbtools.rdb.writer import ENCODERS, Loss
+from rdbtools.rdb.writer import ENCODERS, Loss, unsupported
 
 
 def encode_payload(
@@ -29,6 +35,9 @@ def encode_payload(
     RDB ``version``. What the version cannot hold is appended to ``losses``. Holds the
     whole payload in memory: it is one bulk string on the wire."""
     target = Target.of(version)
+    why = unsupported(start, target)
+    if why is not None:
+        raise WriteError(f"no DUMP payload of RDB {target.version} for key {start.key!r}: {why}")
     found: list[Loss] = losses if losses is not None else []
     enc = ENCODERS[start.type](start, target, thresholds or Thresholds(),
                                lambda what: found.append(Loss(what, start.db, start.key)))
@@ -38,7 +47,7 @@ def encode_payload(
         tp, head, spool, tail = enc.finish()
         body = bytes((tp,)) + head + b"".join(spool.chunks()) + tail
     except EmptyKey:
-        raise CorruptInput(f"key {start.key!r} is empty: it has no DUMP payload") from None
+        raise WriteError(f"key {start.key!r} is empty: it has no DUMP payload") from None
     finally:
         enc.spool.close()
     body += target.version.to_bytes(2, "little")
@@ -66,7 +75,8 @@ def decode_payload(payload: bytes, key: bytes = b"", *, db: int = 0,
                                    f"{computed:016x}", source=source,
                                    offset=len(payload) - 8, key=key)
     valkey = version >= 80
-    if not valkey and version > S.REDIS_MAX_VERSION:
+    if (valkey and version not in S.VALKEY_VERSIONS) or (
+            not valkey and version > S.REDIS_MAX_VERSION):
         raise UnsupportedVersion(f"DUMP payload of RDB version {version}", source=source,
                                  offset=len(payload) - 10, key=key)
     body = payload[:-10]

@@ -96,6 +96,18 @@ class LossReport:
         return [str(x) for x in self.losses]
 
 
+def unsupported(ks: KeyStart, target: Target) -> str | None:
+    """Why ``target`` cannot hold the key at all (``None`` if it can)."""
+    if ks.type == "stream" and not target.has_streams:
+        return "RDB < 9 has no streams"
+    if ks.type == "module":
+        if not target.has_modules:
+            return "RDB < 8 has no modules"
+        if ks.rdb_type == S.TYPE_MODULE_PRE_GA:
+            return "pre-release module format (only its module can read it)"
+    return None
+
+
 class RdbWriter:
     """Write events as an RDB file to ``fp``.
 
@@ -260,14 +272,9 @@ class RdbWriter:
 
     def _start_key(self, ks: KeyStart) -> None:
         t = self.target
-        if ks.type == "stream" and not t.has_streams:
-            self.lose("stream key dropped: RDB < 9 has no streams", ks)
-            self.report.dropped_keys += 1
-            self.skip_key = ks
-            return
-        if ks.type == "module" and (not t.has_modules or ks.rdb_type == S.TYPE_MODULE_PRE_GA):
-            why = "RDB < 8 has no modules" if not t.has_modules else "pre-release module format"
-            self.lose(f"module key dropped: {why}", ks)
+        why = unsupported(ks, t)
+        if why is not None:
+            self.lose(f"{ks.type} key dropped: {why}", ks)
             self.report.dropped_keys += 1
             self.skip_key = ks
             return
