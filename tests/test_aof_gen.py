@@ -31,7 +31,7 @@ def resp(*args: bytes) -> bytes:
     return b"".join(out)
 
 
-def commands(seed: int) -> Iterator[bytes]:
+def commands(seed: int, binary_share: float = 0.005) -> Iterator[bytes]:
     """An endless stream of RESP commands and ``#TS:`` lines."""
     rnd = random.Random(seed)
     letters = b"abcdefghijklmnopqrstuvwxyz0123456789"
@@ -52,7 +52,7 @@ def commands(seed: int) -> Iterator[bytes]:
             yield resp(b"SELECT", b"%d" % db)
         key = b"key:%d" % rnd.randint(0, 200_000)
         r = rnd.random()
-        value = rnd.choice(pool) if rnd.random() < 0.995 else rnd.choice(binary)
+        value = rnd.choice(binary) if rnd.random() < binary_share else rnd.choice(pool)
         if r < 0.40:
             yield resp(b"SET", key, value)
         elif r < 0.55:
@@ -75,13 +75,13 @@ def commands(seed: int) -> Iterator[bytes]:
             yield resp(b"EXEC")
 
 
-def generate(path: Path, megabytes: float, seed: int = 1) -> int:
+def generate(path: Path, megabytes: float, seed: int = 1, binary_share: float = 0.005) -> int:
     """Write about ``megabytes`` MB of AOF to ``path``; return the size written."""
     limit = int(megabytes * 1_000_000)
     written = 0
     batch: list[bytes] = []
     with open(path, "wb") as fp:
-        for piece in commands(seed):
+        for piece in commands(seed, binary_share):
             batch.append(piece)
             written += len(piece)
             if len(batch) >= 4096 or written >= limit:

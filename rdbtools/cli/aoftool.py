@@ -1,17 +1,131 @@
-"""``aoftool``: the AOF command group. Its commands are not built yet."""
+"""``aoftool``: Redis / Valkey append-only files — ``check``, ``fix``, ``dump``, ``stats``.
+
+PATH is a single AOF file (plain RESP or with an RDB preamble), a multi-part AOF
+directory (``appendonlydir/``) or its manifest file; ``-`` reads a single AOF from
+standard input (``check``, ``dump``, ``stats``). Each command calls the library
+operation of the same name (``rdbtools.ops.aof_*``) and prints its report. Errors: one
+line on stderr and the exit codes of ``docs/aof.md`` (those of ``rdbtool``).
+"""
 
 from __future__ import annotations
 
 import click
 
 from rdbtools import __version__
+from rdbtools.aof.reader import read_aof
+from rdbtools.cli._common import fail, guarded, output_file, warn
+from rdbtools.ops.aof_check import aof_check
+from rdbtools.ops.aof_dump import aof_dump
+from rdbtools.ops.aof_fix import aof_fix
+from rdbtools.ops.aof_report import check_text, cut_text, fix_text, stats_json, stats_text
+from rdbtools.ops.aof_stats import aof_stats
+
+PROG = "aoftool"
+
+PATH_ARG = click.argument("path", metavar="PATH")
+NO_VERIFY = click.option(
+    "--no-verify", is_flag=True, help="Do not verify the CRC64 of an RDB preamble or base."
+)
+TRUNCATE_TS = click.option(
+    "--truncate-to-timestamp",
+    "timestamp",
+    type=click.IntRange(min=1),
+    metavar="T",
+    help="Cut the last file at the first #TS: annotation later than T (unix seconds).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="aoftool")
+@click.version_option(__version__, prog_name=PROG)
 def main() -> None:
-    """Tools for Redis / Valkey append-only files.
+    """Read, check and repair Redis and Valkey append-only files without a server.
 
-    The AOF commands are not built yet: this version has no subcommands. Use rdbtool
-    for RDB files (including RDB-format AOF base files).
+    PATH is an AOF file (plain, or with an RDB preamble), a multi-part AOF directory
+    (appendonlydir/) or its manifest file; - reads an AOF file from standard input.
     """
+
+
+@main.command("check", short_help="Verify an AOF; summarize it or name the first damage.")
+@PATH_ARG
+@TRUNCATE_TS
+@NO_VERIFY
+@guarded(PROG)
+def check_command(path: str, timestamp: int | None, no_verify: bool) -> None:
+    """Read all of PATH: the manifest, the RDB preamble or base (with its checksum) and
+    the framing of every command, and summarize it.
+
+    Damage is one line FILE@OFFSET: what [ok_up_to=N, diff=M] and a non-zero exit; the
+    verdict and ok_up_to are those of redis-check-aof. With --truncate-to-timestamp it
+    also says where aoftool fix would cut (nothing is changed).
+    """
+    report = aof_check(path, verify_checksum=not no_verify, truncate_to_timestamp=timestamp)
+    if report.problem is not None:
+        fail(PROG, report.problem_line(), report.problem.exit_code)
+    text = check_text(report)
+    if timestamp is not None:
+        text += cut_text(report, timestamp)
+    click.echo(text, nl=False)
+
+
+@main.command("fix", short_help="Repair a damaged tail (keeps a backup).")
+@PATH_ARG
+@click.option("--salvage", is_flag=True,
+              help="Also keep the commands after damage in the middle of the file.")
+@TRUNCATE_TS
+@click.option("--dry-run", is_flag=True, help="Only say what would be done.")
+@guarded(PROG)
+def fix_command(path: str, salvage: bool, timestamp: int | None, dry_run: bool) -> None:
+    """Repair PATH like redis-check-aof --fix, never in place: cut the last file after its
+    last complete command; the original is kept as FILE.bak.<UTC time> and the repaired
+    file is written beside it, fsync-ed, read back and renamed into place.
+
+    --salvage resynchronises on the next complete command after damage in the middle and
+    reports every byte range it drops. --truncate-to-timestamp T cuts the last file at
+    the first #TS: annotation later than T instead.
+    """
+    if salvage and timestamp is not None:
+        raise click.UsageError("choose --salvage or --truncate-to-timestamp, not both")
+    report = aof_fix(path, salvage_commands=salvage, truncate_to_timestamp=timestamp,
+                     dry_run=dry_run)
+    click.echo(fix_text(report, dry_run), nl=False)
+
+
+@main.command("dump", short_help="Write the commands, one per line (text or JSON Lines).")
+@PATH_ARG
+@click.option("--jsonl", "as_jsonl", is_flag=True,
+              help='JSON Lines: {"db", "args", "offset", "timestamp", "file"} per command.')
+@click.option("-o", "--output", default="-", metavar="OUT",
+              help="Write to OUT (complete or not at all) instead of stdout.")
+@NO_VERIFY
+@guarded(PROG)
+def dump_command(path: str, as_jsonl: bool, output: str, no_verify: bool) -> None:
+    """Write every command of PATH, one per line: FILE@OFFSET db=N CMD arg ... (arguments
+    as redis-cli takes them), or with --jsonl one JSON object per command. The keys of an
+    RDB preamble or base are written as rdbtool dump --jsonl writes them."""
+    with output_file(output) as out:
+        summary = aof_dump(read_aof(path, verify_checksum=not no_verify), out,
+                           format="jsonl" if as_jsonl else "text")
+    if output != "-":
+        click.echo(f"{output}: {summary.commands} commands, {summary.rdb_keys} RDB keys",
+                   err=True)
+
+
+@main.command("stats", short_help="Commands by name, hot keys, databases, timeline.")
+@PATH_ARG
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=0),
+              metavar="N", help="How many of the most written keys to list.")
+@click.option("--counters", default=1024, show_default=True, type=click.IntRange(min=1),
+              metavar="K", help="Counters of the heavy-hitters summary (memory bound).")
+@NO_VERIFY
+@guarded(PROG)
+def stats_command(path: str, as_json: bool, top: int, counters: int,
+                  no_verify: bool) -> None:
+    """Report what PATH is made of: commands by name (count, bytes), writes per database,
+    the most written keys (Misra-Gries heavy hitters, bounded memory) and the commands
+    per minute from #TS: annotations."""
+    report = aof_stats(path, top=top, capacity=counters, verify_checksum=not no_verify)
+    if top and report.decrements:
+        warn(PROG, f"more distinct keys than {counters} counters: key counts are lower "
+                   f"bounds (at most {report.decrements} below)")
+    click.echo(stats_json(report) if as_json else stats_text(report), nl=False)

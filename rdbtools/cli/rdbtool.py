@@ -261,7 +261,8 @@ def load_command(
 )
 @click.option(
     "--mode", type=click.Choice(["auto", "payload", "commands"]), default="auto",
-    show_default=True, help="RESTORE payloads, plain write commands, or payloads where they can go.",
+    show_default=True,
+    help="RESTORE payloads, plain write commands, or payloads where they can go.",
 )
 @click.option("--dry-run", is_flag=True, help="Encode everything, send nothing.")
 @NO_VERIFY
