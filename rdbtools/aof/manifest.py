@@ -1,0 +1,206 @@
+"""The manifest of a multi-part AOF (Redis 7.0+, Valkey): parsing and resolving the files
+in load order (FORMAT.md §8.5).
+
+Read as the server reads it (``aofLoadManifestFromFile``):
+
+* lines of at most 1024 bytes, each ending in ``\\n`` (a last line without one is "too
+  long"); a line starting with ``#`` is a comment; an empty file is an error;
+* a record is trimmed of `` \\t\\r\\n``, must not be empty, and is split like redis-cli
+  arguments (``sdssplitargs``: bare words, ``"..."`` with ``\\xHH`` escapes, ``'...'``)
+  into an even number (at least 6) of key/value tokens;
+* keys are matched case-insensitively; ``file``, ``seq`` and ``type`` are required,
+  other pairs are ignored (forward compatibility); a later pair wins over an earlier one;
+* ``file`` is a plain file name (no ``/`` or ``\\``); ``seq`` is non-zero; ``type`` is
+  the first letter of its value: ``b`` base, ``h`` history, ``i`` incr;
+* at most one base; incr sequence numbers strictly increase.
+
+Stricter than the server, on what no server writes: ``seq`` must be a positive decimal
+number, a file name must not be empty or listed twice, and (in ``resolve``) a part file
+of the same name family that the manifest does not list is an error — the server would
+silently ignore it, which usually means a stale or misplaced manifest.
+
+Load order: the base (if any), then every incr file in manifest order; history files
+are ignored (they need not exist). Every listed base and incr file must exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from rdbtools.aof._splitargs import SplitError, splitargs
+from rdbtools.errors import CorruptInput
+
+MANIFEST_MAX_LINE = 1024
+MANIFEST_MAX_SIZE = 64 << 20
+"""A manifest larger than this is refused before it is read."""
+TYPES = {ord("b"): "base", ord("h"): "history", ord("i"): "incr"}
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One record: the file ``name``, its ``seq``, ``kind`` (``base`` / ``history`` /
+    ``incr``), the manifest ``line`` number (from 1) and the byte ``offset`` of the line."""
+
+    name: str
+    seq: int
+    kind: str
+    line: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed manifest: ``path`` of the manifest file, the base (or ``None``), the incr
+    files in load order, the history files."""
+
+    path: str
+    base: ManifestEntry | None
+    incrs: tuple[ManifestEntry, ...]
+    history: tuple[ManifestEntry, ...]
+
+    @property
+    def directory(self) -> str:
+        return os.path.dirname(self.path) or "."
+
+    @property
+    def parts(self) -> tuple[ManifestEntry, ...]:
+        """The files to load, in order (base first)."""
+        return ((self.base,) if self.base is not None else ()) + self.incrs
+
+
+def _error(source: str, line: int, offset: int, message: str) -> CorruptInput:
+    return CorruptInput(f"line {line}: {message}", source=source, offset=offset)
+
+
+def _lines(data: bytes) -> list[tuple[int, bytes]]:
+    """``(offset, chunk)`` as ``fgets`` into ``MANIFEST_MAX_LINE + 1`` bytes reads them."""
+    out = []
+    p = 0
+    while p < len(data):
+        e = data.find(b"\n", p, p + MANIFEST_MAX_LINE)
+        end = e + 1 if e >= 0 else min(p + MANIFEST_MAX_LINE, len(data))
+        out.append((p, data[p:end]))
+        p = end
+    return out
+
+
+def parse_manifest(data: bytes, source: str) -> Manifest:
+    """Parse the bytes of a manifest (``source``: its path, for messages and for the
+    directory of its files). Raises ``CorruptInput`` naming the line."""
+    if not data:
+        raise CorruptInput("Found an empty AOF manifest", source=source, offset=0)
+    base: ManifestEntry | None = None
+    incrs: list[ManifestEntry] = []
+    history: list[ManifestEntry] = []
+    names: dict[str, int] = {}
+    for number, (offset, chunk) in enumerate(_lines(data), 1):
+        if chunk.startswith(b"#"):
+            continue
+        if not chunk.endswith(b"\n"):
+            raise _error(source, number, offset, "The AOF manifest file contains too long "
+                         f"line (or its last line has no newline): {chunk[:40]!r}")
+        entry = _record(chunk, source, number, offset)
+        if entry.name in names:
+            raise _error(source, number, offset, f"file {entry.name!r} is listed twice "
+                         f"(also on line {names[entry.name]})")
+        names[entry.name] = number
+        if entry.kind == "base":
+            if base is not None:
+                raise _error(source, number, offset, "Found duplicate base file "
+                             f"information (the base is {base.name!r}, line {base.line})")
+            base = entry
+        elif entry.kind == "incr":
+            if incrs and entry.seq <= incrs[-1].seq:
+                raise _error(source, number, offset, "Found a non-monotonic sequence "
+                             f"number: incr seq {entry.seq} after {incrs[-1].seq} (line "
+                             f"{incrs[-1].line})")
+            incrs.append(entry)
+        else:
+            history.append(entry)
+    return Manifest(source, base, tuple(incrs), tuple(history))
+
+
+def _record(chunk: bytes, source: str, number: int, offset: int) -> ManifestEntry:
+    line = chunk.split(b"\0", 1)[0].strip(b" \t\r\n")
+    if not line:
+        raise _error(source, number, offset, "Invalid AOF manifest file format: empty line")
+    try:
+        argv = splitargs(line)
+    except SplitError as err:
+        raise _error(source, number, offset, f"Invalid AOF manifest file format: {err}: "
+                     f"{line[:60]!r}") from None
+    if len(argv) < 6 or len(argv) % 2:
+        raise _error(source, number, offset, "Invalid AOF manifest file format: expected "
+                     f"'file <name> seq <n> type <b|h|i>', got {line[:60]!r}")
+    name: bytes | None = None
+    seq: bytes | None = None
+    kind: bytes | None = None
+    for key, value in zip(argv[0::2], argv[1::2]):
+        k = key.lower()
+        if k == b"file":
+            name = value
+        elif k == b"seq":
+            seq = value
+        elif k == b"type":
+            kind = value
+    if name is None or seq is None or kind is None:
+        missing = [w for w, v in (("file", name), ("seq", seq), ("type", kind)) if v is None]
+        raise _error(source, number, offset, "Invalid AOF manifest file format: no "
+                     f"{' / '.join(missing)} in {line[:60]!r}")
+    if not name or b"/" in name or b"\\" in name:
+        raise _error(source, number, offset, f"File can't be a path, just a filename: "
+                     f"{name!r}")
+    if not seq.isdigit() or int(seq) == 0:
+        raise _error(source, number, offset, f"seq must be a positive integer, got {seq!r}")
+    if not kind or kind[0] not in TYPES:
+        raise _error(source, number, offset, f"Unknown AOF file type {kind!r} (b, h or i)")
+    return ManifestEntry(os.fsdecode(name), int(seq), TYPES[kind[0]], number, offset)
+
+
+def load_manifest(path: str) -> Manifest:
+    """Read and parse the manifest file at ``path``."""
+    with open(path, "rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        if size > MANIFEST_MAX_SIZE:
+            raise CorruptInput(f"a manifest of {size} bytes (at most {MANIFEST_MAX_SIZE})",
+                               source=path, offset=0)
+        data = fp.read()
+    return parse_manifest(data, path)
+
+
+def _family(manifest: Manifest) -> re.Pattern[str]:
+    """Part-file names of this manifest's family: ``<name>.<seq>.base.rdb|aof`` and
+    ``<name>.<seq>.incr.aof`` where ``<name>.manifest`` is the manifest."""
+    stem = os.path.basename(manifest.path)
+    if stem.endswith(".manifest"):
+        stem = stem[: -len(".manifest")]
+    return re.compile(re.escape(stem) + r"\.[0-9]+\.(base\.(rdb|aof)|incr\.aof)\Z")
+
+
+def resolve(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
+    """The paths of the files to load, in order, with their records. Raises
+    ``CorruptInput`` when a listed file is missing or is not a regular file, or when
+    the directory holds a part file of this manifest's family that it does not list."""
+    directory = manifest.directory
+    out = []
+    for entry in manifest.parts:
+        path = os.path.join(directory, entry.name)
+        if not os.path.isfile(path):
+            what = "missing" if not os.path.lexists(path) else "not a regular file"
+            raise _error(manifest.path, entry.line, entry.offset,
+                         f"{entry.kind} file {entry.name!r} is listed but {what}")
+        out.append((path, entry))
+    listed = {e.name for e in (*manifest.parts, *manifest.history)}
+    family = _family(manifest)
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        names = []
+    for name in names:
+        if family.match(name) and name not in listed:
+            raise CorruptInput(f"{name!r} is in the directory but not in the manifest (the "
+                               "server would ignore it: a stale or misplaced manifest?)",
+                               source=manifest.path, offset=None)
+    return out

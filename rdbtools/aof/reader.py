@@ -1,0 +1,181 @@
+"""The AOF reader: every AOF form as one stream of events (FORMAT.md §8).
+
+``read_aof(path)`` accepts
+
+* a single AOF file: plain RESP commands, or an RDB preamble (the file starts with
+  ``REDIS`` or ``VALKEY``) whose keys come through the RDB reader, then RESP commands from
+  the byte after its checksum to the end (§8.4);
+* a multi-part AOF directory (``appendonlydir/``), through the one ``*.manifest`` file in
+  it, or that manifest file itself (§8.5): the base (``.rdb`` or ``.aof``), then the incr
+  files in manifest order; history files are ignored;
+* ``-``: a single AOF on standard input.
+
+It yields ``AofPart(path, kind)`` at the start of each file (``kind``: ``single``,
+``base`` or ``incr``), the RDB events of a preamble or RDB base, and ``Command`` events.
+Each file starts in database 0 (the server loads each with a fresh client); the
+``#TS:`` timestamp carries over from file to file.
+
+Damage raises ``AofTruncated`` / ``AofCorrupt`` with ``ok_up_to`` (§8.6) and
+``last_file``: only the last file may be repaired by truncation. A partial MULTI block
+at the end of a file is an error too (the server drops it when it truncates): its
+commands have been yielded already, and ``ok_up_to`` is where the MULTI starts.
+
+``iter_aof`` is the same stream with commands in ``Batch`` objects (much cheaper than
+one event per command), for ``check`` and ``stats``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from rdbtools._buffer import Input
+from rdbtools.aof._errors import AofFramingError, AofTimestampError
+from rdbtools.aof.manifest import Manifest, ManifestEntry, load_manifest, resolve
+from rdbtools.aof.resp import Batch, RespReader, batch_commands
+from rdbtools.errors import CorruptInput
+from rdbtools.events import AofPart, Event
+from rdbtools.rdb.reader import RdbReader
+
+RDB_MAGICS = (b"REDIS", b"VALKEY")
+
+
+@dataclass(frozen=True)
+class AofFile:
+    """One file of an AOF: ``path``, ``kind`` (``single`` / ``base`` / ``incr``) and
+    its manifest record (multi-part only)."""
+
+    path: str
+    kind: str
+    entry: ManifestEntry | None = None
+
+
+@dataclass(frozen=True)
+class AofLayout:
+    """What an AOF path is: ``kind`` ``single`` or ``multi``, the manifest (multi), and
+    the files to read in load order."""
+
+    path: str
+    kind: str
+    manifest: Manifest | None
+    files: tuple[AofFile, ...]
+
+
+@dataclass(frozen=True)
+class TimestampCut:
+    """With a timestamp limit: the last file is to be cut at ``offset`` (the first
+    ``#TS:`` annotation later than ``limit``, or an open MULTI before it)."""
+
+    path: str
+    offset: int
+    limit: int
+
+
+AofItem = Event | Batch | TimestampCut
+
+
+def looks_like_manifest(head: bytes) -> bool:
+    """``redis-check-aof``'s test: the first line that is not a ``#`` comment starts
+    with ``file``."""
+    for line in head.split(b"\n"):
+        if line.startswith(b"#"):
+            continue
+        return line.startswith(b"file")
+    return False
+
+
+def open_aof(path: str) -> AofLayout:
+    """Find out what ``path`` is (see the module docstring). Raises ``CorruptInput`` for
+    a bad manifest or a directory without exactly one manifest, ``OSError`` when
+    ``path`` cannot be read."""
+    if path == "-":
+        return AofLayout(path, "single", None, (AofFile(path, "single"),))
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if n.endswith(".manifest"))
+        if len(names) != 1:
+            what = "no *.manifest file" if not names else f"{len(names)} manifests " \
+                f"({', '.join(names)}): name one"
+            raise CorruptInput(f"not a multi-part AOF directory: {what}", source=path)
+        return _multi(path, load_manifest(os.path.join(path, names[0])))
+    with open(path, "rb") as fp:
+        head = fp.read(1024)
+    if not head.startswith(RDB_MAGICS) and looks_like_manifest(head):
+        return _multi(path, load_manifest(path))
+    return AofLayout(path, "single", None, (AofFile(path, "single"),))
+
+
+def _multi(path: str, manifest: Manifest) -> AofLayout:
+    files = tuple(AofFile(p, e.kind, e) for p, e in resolve(manifest))
+    return AofLayout(path, "multi", manifest, files)
+
+
+def iter_aof(path: str | AofLayout, *, verify_checksum: bool = True,
+             timestamp_limit: int | None = None,
+             framing_only: bool = False) -> Iterator[AofItem]:
+    """The AOF at ``path`` as ``AofPart``, RDB events and ``Batch`` objects (and, with
+    ``timestamp_limit``, a final ``TimestampCut`` when the last file has an annotation
+    later than the limit; one in an earlier file raises ``AofTimestampError``).
+    ``framing_only`` batches carry counts, not arguments (see ``RespReader``)."""
+    layout = path if isinstance(path, AofLayout) else open_aof(path)
+    timestamp: int | None = None
+    last = len(layout.files) - 1
+    for n, f in enumerate(layout.files):
+        reader = yield from _file(f, n == last, timestamp, verify_checksum,
+                                  timestamp_limit, framing_only)
+        if reader.cut_at is not None:
+            if n != last:
+                raise AofTimestampError(
+                    f"Failed to truncate AOF {f.path} to timestamp {timestamp_limit} at "
+                    f"offset {reader.cut_at} because it is not the last file")
+            if reader.cut_at == 0:
+                raise AofTimestampError(f"AOF {f.path} has nothing before timestamp "
+                                        f"{timestamp_limit}")
+            assert timestamp_limit is not None
+            yield TimestampCut(f.path, reader.cut_at, timestamp_limit)
+            return
+        timestamp = reader.timestamp
+
+
+def read_aof(path: str | AofLayout, *, verify_checksum: bool = True) -> Iterator[Event]:
+    """The events of the AOF at ``path``: ``AofPart``, RDB events, ``Command``."""
+    for item in iter_aof(path, verify_checksum=verify_checksum):
+        if type(item) is Batch:
+            yield from batch_commands(item)
+        elif not isinstance(item, (Batch, TimestampCut)):
+            yield item
+
+
+def _open(path: str) -> tuple[BinaryIO, int | None]:
+    if path == "-":
+        return sys.stdin.buffer, None
+    fp = open(path, "rb")  # noqa: SIM115 - closed by _file
+    return fp, os.fstat(fp.fileno()).st_size
+
+
+def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool,
+          limit: int | None, framing_only: bool) -> Generator[AofItem, None, RespReader]:
+    """The items of one file; returns its RESP reader (for its final state)."""
+    fp, size = _open(f.path)
+    try:
+        yield AofPart(f.path, f.kind, 0)
+        inp = Input(fp, f.path, size=size, checksum=verify)
+        if inp._fill(9) and inp.buf[inp.pos:inp.pos + 9].startswith(RDB_MAGICS):  # noqa: SLF001
+            yield from RdbReader(inp, verify_checksum=verify).events()
+            inp = Input(fp, f.path, size=size, checksum=False, initial=inp.leftover(),
+                        base=inp.tell())
+        else:
+            inp.crc_on = False
+        reader = RespReader(inp, timestamp=timestamp, timestamp_limit=limit,
+                            framing_only=framing_only)
+        try:
+            yield from reader.batches()
+        except AofFramingError as err:
+            err.last_file = last
+            raise
+        return reader
+    finally:
+        if fp is not sys.stdin.buffer:
+            fp.close()

@@ -1,0 +1,144 @@
+"""Text and JSON forms of the AOF reports (``aoftool check``, ``fix``, ``stats``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from rdbtools.formats._display import json_bytes, show
+from rdbtools.ops.aof_check import AofCheckReport
+from rdbtools.ops.aof_fix import AofFixReport
+from rdbtools.ops.aof_stats import AofStatsReport
+
+TIMELINE_ROWS = 60
+"""Minutes listed by the text timeline (the first and last halves beyond that)."""
+
+
+def utc(ts: int, minute: bool = False) -> str:
+    return time.strftime("%Y-%m-%d %H:%M" if minute else "%Y-%m-%dT%H:%M:%SZ",
+                         time.gmtime(ts))
+
+
+def _name(path: str) -> str:
+    return os.path.basename(path) or path
+
+
+def check_text(report: AofCheckReport) -> str:
+    """The summary of a sound AOF (the damage of an unsound one is ``problem_line``)."""
+    layout = report.layout
+    lines = [f"{report.path}: ok"]
+    if layout is not None and layout.manifest is not None:
+        m = layout.manifest
+        lines.append(f"  manifest    {_name(m.path)}: {1 if m.base else 0} base, "
+                     f"{len(m.incrs)} incr, {len(m.history)} history")
+    width = max((len(_name(f.path)) for f in report.files), default=0)
+    for f in report.files:
+        what = []
+        if f.rdb_version is not None:
+            what.append(f"RDB {f.rdb_version} ({f.rdb_keys} keys)")
+        if f.commands or f.rdb_version is None:
+            what.append(f"{f.commands} commands")
+        size = "-" if f.size is None else str(f.size)
+        lines.append(f"  {f.kind:<10}  {_name(f.path):<{width}}  {size:>10} bytes  "
+                     + ", ".join(what))
+    lines.append(f"  commands    {report.commands}")
+    lines.append(f"  bytes       {report.size}")
+    if report.first_timestamp is None or report.last_timestamp is None:
+        lines.append("  timestamps  none (no #TS: annotations)")
+    else:
+        lines.append(f"  timestamps  {report.first_timestamp} .. {report.last_timestamp} "
+                     f"({utc(report.first_timestamp)} .. {utc(report.last_timestamp)})")
+    return "\n".join(lines) + "\n"
+
+
+def cut_text(report: AofCheckReport, limit: int) -> str:
+    """The ``--truncate-to-timestamp`` line of ``check``."""
+    cut = report.cut
+    if cut is None:
+        return f"  truncate    nothing after timestamp {limit} ({utc(limit)})\n"
+    size = os.path.getsize(cut.path)
+    return (f"  truncate    {_name(cut.path)} at offset {cut.offset} (the first #TS: "
+            f"after {limit}): {size - cut.offset} bytes would go; aoftool fix "
+            f"--truncate-to-timestamp {limit} does it\n")
+
+
+def fix_text(report: AofFixReport, dry_run: bool) -> str:
+    if report.file is None:
+        return f"{report.path}: nothing to fix\n"
+    verb = "would keep" if dry_run else "kept"
+    lines = []
+    if report.problem:
+        lines.append(f"problem: {report.problem}")
+    lines.append(f"{report.file}: {verb} {report.new_size} of {report.original_size} bytes")
+    for d in report.dropped:
+        lines.append(f"  dropped bytes {d.start}..{d.end} ({d.size} bytes): {d.reason}")
+    for w in report.warnings:
+        lines.append(f"  warning: {w}")
+    if report.backup:
+        lines.append(f"  original kept as {report.backup}")
+    return "\n".join(lines) + "\n"
+
+
+def _timeline_rows(timeline: dict[int, int]) -> list[tuple[int, int] | None]:
+    rows: list[tuple[int, int] | None] = list(sorted(timeline.items()))
+    if len(rows) > TIMELINE_ROWS:
+        half = TIMELINE_ROWS // 2
+        rows = [*rows[:half], None, *rows[-half:]]
+    return rows
+
+
+def stats_text(r: AofStatsReport) -> str:
+    lines = [f"{r.path}: {len(r.files)} file(s), {r.commands} commands, {r.size} bytes of "
+             f"commands" + (f", {r.rdb_keys} RDB keys" if r.rdb_keys else "")]
+    lines.append("commands by name:")
+    lines.append(f"  {'count':>10}  {'bytes':>12}  name")
+    for name, (count, size) in sorted(r.by_name.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        lines.append(f"  {count:>10}  {size:>12}  {show(name)}")
+    lines.append("writes per database:")
+    for db, n in sorted(r.by_db.items()):
+        lines.append(f"  db {db:<4} {n}")
+    exact = "exact" if r.decrements == 0 else \
+        f"lower bounds, each at most {r.decrements} below the true count"
+    lines.append(f"most written keys (Misra-Gries summary, {r.capacity} counters; counts "
+                 f"are {exact}):")
+    for db, key, n in r.top_keys:
+        lines.append(f"  {n:>10}  db {db:<4} {show(key)}")
+    if r.timeline:
+        lines.append("timeline (#TS: annotations, commands per minute, UTC):")
+        if r.untimed:
+            lines.append(f"  {'(before the first #TS:)':<16}  {r.untimed}")
+        for row in _timeline_rows(r.timeline):
+            lines.append("  ..." if row is None else f"  {utc(row[0], True)}  {row[1]:>10}")
+    else:
+        lines.append("timeline: none (no #TS: annotations)")
+    return "\n".join(lines) + "\n"
+
+
+def stats_json(r: AofStatsReport) -> str:
+    doc: dict[str, Any] = {
+        "path": r.path,
+        "files": [{"path": f.path, "kind": f.kind, "commands": f.commands}
+                  for f in r.files],
+        "commands": r.commands,
+        "bytes": r.size,
+        "rdb_keys": r.rdb_keys,
+        "by_command": {show(name): {"count": c, "bytes": b}
+                       for name, (c, b) in sorted(r.by_name.items())},
+        "by_db": {str(db): n for db, n in sorted(r.by_db.items())},
+        "top_keys": {
+            "method": "misra-gries",
+            "counters": r.capacity,
+            "max_undercount": r.decrements,
+            "exact": r.decrements == 0,
+            "keys": [{"db": db, "key": json_bytes(key), "writes": n}
+                     for db, key, n in r.top_keys],
+        },
+        "timeline": {
+            "per_minute": [{"minute": m, "utc": utc(m, True), "commands": n}
+                           for m, n in sorted(r.timeline.items())],
+            "before_first_timestamp": r.untimed if r.timeline else None,
+        },
+    }
+    return json.dumps(doc, ensure_ascii=False) + "\n"
