@@ -53,3 +53,24 @@ __all__ += [
     "filter_events",
     "info",
 ]
+
+from rdbtools.aof.reader import read_aof  # noqa: E402
+from rdbtools.ops.convert import convert, open_events  # noqa: E402
+from rdbtools.ops.load import load_events  # noqa: E402
+from rdbtools.ops.restore import RestoreSummary, restore  # noqa: E402
+from rdbtools.rdb.payload import decode_payload, encode_payload  # noqa: E402
+from rdbtools.rdb.writer import LossReport, RdbWriter, write_rdb  # noqa: E402
+
+__all__ += [
+    "LossReport",
+    "RdbWriter",
+    "RestoreSummary",
+    "convert",
+    "decode_payload",
+    "encode_payload",
+    "load_events",
+    "open_events",
+    "read_aof",
+    "restore",
+    "write_rdb",
+]

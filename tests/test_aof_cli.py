@@ -77,7 +77,7 @@ def test_check_line_has_redis_check_aof_position(damaged: dict[str, Path]) -> No
     proc = aoftool("check", str(damaged["truncated.aof"]))
     size = damaged["truncated.aof"].stat().st_size
     line = one_line(proc.stderr)
-    assert f"truncated.aof@0x" in line and "[ok_up_to=" in line and f"diff=" in line
+    assert "truncated.aof@0x" in line and "[ok_up_to=" in line and "diff=" in line
     ok = int(line.split("ok_up_to=")[1].split(",")[0])
     assert 0 < ok < size
 

@@ -6,7 +6,9 @@ server's own checker accepted what we accept; the framing-only pass counts the s
 from __future__ import annotations
 
 import io
+import random
 import re
+from pathlib import Path
 
 import pytest
 from helpers import ChunkedReader
@@ -15,6 +17,7 @@ from test_aof_support import AofFixture, aof_fixtures, rdb_end, simple_parse
 from rdbtools._buffer import Input
 from rdbtools.aof import iter_aof, open_aof, read_aof
 from rdbtools.aof.resp import Batch, RespReader
+from rdbtools.errors import ParseError
 from rdbtools.events import AofPart, Command, KeyStart
 from rdbtools.ops.aof_check import aof_check
 
@@ -136,3 +139,31 @@ def test_layout_of_a_manifest_path() -> None:
     by_manifest = open_aof(str(fx.path / "appendonly.aof.manifest"))
     assert by_dir.files == by_manifest.files
     assert by_dir.kind == "multi"
+
+
+@pytest.mark.parametrize("name", ["6.2.14/aof-single-preamble-yes-rewritten",
+                                  "4.0.14/aof-single-preamble-yes-rewritten"])
+def test_damaged_preamble_files_raise_only_parse_errors(name: str, tmp_path: Path) -> None:
+    """Truncated and mutated AOFs with an RDB preamble: the reader (RDB part included)
+    raises nothing but ``ParseError``, located within the file."""
+    fx = next((f for f in ALL if f.id == name), None)
+    if fx is None:
+        pytest.skip(f"{name} missing")
+    data = fx.path.read_bytes()
+    rnd = random.Random(21)
+    target = tmp_path / "appendonly.aof"
+    cases = [data[: rnd.randrange(len(data))] for _ in range(60)]
+    for _ in range(120):
+        b = bytearray(data)
+        for _ in range(rnd.randint(1, 3)):
+            b[rnd.randrange(len(b))] = rnd.randrange(256)
+        cases.append(bytes(b))
+    for case in cases:
+        target.write_bytes(case)
+        try:
+            for _ in read_aof(str(target)):
+                pass
+        except ParseError as err:
+            assert err.offset is None or 0 <= err.offset <= len(case), err
+        report = aof_check(str(target))
+        assert report.problem is None or isinstance(report.problem, ParseError)

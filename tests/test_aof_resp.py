@@ -115,7 +115,7 @@ def test_framing_and_full_agree_on_mutations() -> None:
     for _ in range(400):
         b = bytearray(data)
         b[rnd.randrange(len(b))] = rnd.choice(b"*$#\r\n01")
-        results = []
+        results: list[tuple[object, ...]] = []
         for framing in (False, True):
             r = reader(bytes(b), framing_only=framing)
             try:

@@ -16,7 +16,7 @@ from cli_support import parse_resp, strings_rdb
 from click.testing import CliRunner
 from helpers import FIXTURES, cli_env, rdbtool_cmd, run_rdbtool
 
-from rdbtools.cli import aoftool, rdbtool
+from rdbtools.cli import rdbtool
 
 SMALL = FIXTURES / "7.4.1" / "small-encodings.rdb"
 OLD = FIXTURES / "3.2.13" / "small-encodings.rdb"
@@ -216,12 +216,6 @@ def test_help_and_version() -> None:
         assert code == 0 and "--key-regex" in out.decode() and "--no-expired" in out.decode()
     code, out, _ = invoke("--version")
     assert code == 0 and out.startswith(b"rdbtool, version ")
-
-
-def test_aoftool_says_it_is_not_built() -> None:
-    result = CliRunner().invoke(aoftool.main, ["--help"])
-    assert result.exit_code == 0 and "not built yet" in result.output
-    assert not aoftool.main.commands  # type: ignore[attr-defined]
 
 
 def test_every_fixture_in_every_format(tmp_path: Path) -> None:

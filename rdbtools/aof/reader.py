@@ -34,6 +34,7 @@ from typing import BinaryIO
 
 from rdbtools._buffer import Input
 from rdbtools.aof._errors import AofFramingError, AofTimestampError
+from rdbtools.aof._split import split_batches
 from rdbtools.aof.manifest import Manifest, ManifestEntry, load_manifest, resolve
 from rdbtools.aof.resp import Batch, RespReader, batch_commands
 from rdbtools.errors import CorruptInput
@@ -87,10 +88,11 @@ def looks_like_manifest(head: bytes) -> bool:
     return False
 
 
-def open_aof(path: str) -> AofLayout:
+def open_aof(path: str | os.PathLike[str]) -> AofLayout:
     """Find out what ``path`` is (see the module docstring). Raises ``CorruptInput`` for
     a bad manifest or a directory without exactly one manifest, ``OSError`` when
     ``path`` cannot be read."""
+    path = os.fspath(path)
     if path == "-":
         return AofLayout(path, "single", None, (AofFile(path, "single"),))
     if os.path.isdir(path):
@@ -112,34 +114,38 @@ def _multi(path: str, manifest: Manifest) -> AofLayout:
     return AofLayout(path, "multi", manifest, files)
 
 
-def iter_aof(path: str | AofLayout, *, verify_checksum: bool = True,
-             timestamp_limit: int | None = None,
-             framing_only: bool = False) -> Iterator[AofItem]:
+def iter_aof(path: str | os.PathLike[str] | AofLayout, *, verify_checksum: bool = True,
+             timestamp_limit: int | None = None, framing_only: bool = False,
+             jobs: int = 1) -> Iterator[AofItem]:
     """The AOF at ``path`` as ``AofPart``, RDB events and ``Batch`` objects (and, with
     ``timestamp_limit``, a final ``TimestampCut`` when the last file has an annotation
     later than the limit; one in an earlier file raises ``AofTimestampError``).
-    ``framing_only`` batches carry counts, not arguments (see ``RespReader``)."""
+    ``framing_only`` batches carry counts, not arguments (see ``RespReader``); with
+    ``jobs`` > 1 such a read of a big file uses two processes (``rdbtools.aof._split``:
+    the second half's batches are then a summary)."""
     layout = path if isinstance(path, AofLayout) else open_aof(path)
     timestamp: int | None = None
     last = len(layout.files) - 1
     for n, f in enumerate(layout.files):
+        split = jobs > 1 and framing_only and timestamp_limit is None
         reader = yield from _file(f, n == last, timestamp, verify_checksum,
-                                  timestamp_limit, framing_only)
-        if reader.cut_at is not None:
+                                  timestamp_limit, framing_only, split)
+        if reader.cut_at is not None:  # the checks of redis-check-aof, in its order
+            if reader.cut_at == 0:
+                raise AofTimestampError(f"AOF {f.path} has nothing before timestamp "
+                                        f"{timestamp_limit}")
             if n != last:
                 raise AofTimestampError(
                     f"Failed to truncate AOF {f.path} to timestamp {timestamp_limit} at "
                     f"offset {reader.cut_at} because it is not the last file")
-            if reader.cut_at == 0:
-                raise AofTimestampError(f"AOF {f.path} has nothing before timestamp "
-                                        f"{timestamp_limit}")
             assert timestamp_limit is not None
             yield TimestampCut(f.path, reader.cut_at, timestamp_limit)
             return
         timestamp = reader.timestamp
 
 
-def read_aof(path: str | AofLayout, *, verify_checksum: bool = True) -> Iterator[Event]:
+def read_aof(path: str | os.PathLike[str] | AofLayout, *,
+             verify_checksum: bool = True) -> Iterator[Event]:
     """The events of the AOF at ``path``: ``AofPart``, RDB events, ``Command``."""
     for item in iter_aof(path, verify_checksum=verify_checksum):
         if type(item) is Batch:
@@ -155,8 +161,8 @@ def _open(path: str) -> tuple[BinaryIO, int | None]:
     return fp, os.fstat(fp.fileno()).st_size
 
 
-def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool,
-          limit: int | None, framing_only: bool) -> Generator[AofItem, None, RespReader]:
+def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool, limit: int | None,
+          framing_only: bool, split: bool) -> Generator[AofItem, None, RespReader]:
     """The items of one file; returns its RESP reader (for its final state)."""
     fp, size = _open(f.path)
     try:
@@ -171,7 +177,10 @@ def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool,
         reader = RespReader(inp, timestamp=timestamp, timestamp_limit=limit,
                             framing_only=framing_only)
         try:
-            yield from reader.batches()
+            if split and size is not None:
+                yield from split_batches(reader, f.path, size)
+            else:
+                yield from reader.batches()
         except AofFramingError as err:
             err.last_file = last
             raise

@@ -88,6 +88,9 @@ class RespReader:
         self.state = State(db, timestamp, timestamp_limit)
         self.framing_only = framing_only
         self.cut_at: int | None = None
+        self.stop_at: int | None = None
+        """When set, ``batches()`` returns at the first item boundary at or after this
+        offset (and may be called again to go on)."""
 
     @property
     def db(self) -> int:
@@ -109,7 +112,8 @@ class RespReader:
             yield from batch_commands(batch)
 
     def batches(self) -> Iterator[Batch]:
-        """The commands, in batches (see ``Batch``), to the end of the input."""
+        """The commands, in batches (see ``Batch``), to the end of the input (or to
+        ``stop_at``)."""
         inp = self.input
         while self.cut_at is None:
             avail = len(inp.buf) - inp.pos
@@ -117,7 +121,12 @@ class RespReader:
                 avail = inp._fill(WINDOW)  # noqa: SLF001 - the buffer's refill
             if avail <= 0:
                 break
-            yield from self._window(inp.eof and avail <= WINDOW)
+            size = WINDOW
+            if self.stop_at is not None:
+                size = min(size, self.stop_at - inp.tell())
+                if size <= 0:
+                    return
+            yield from self._window(inp.eof and avail <= size, size)
         multi_at = self.state.multi_at
         if multi_at >= 0 and self.cut_at is None:
             raise AofTruncated(
@@ -126,10 +135,11 @@ class RespReader:
 
     # ------------------------------------------------------------------ windows
 
-    def _window(self, last: bool) -> Iterator[Batch]:
-        """Parse the next window of input (``last``: it reaches the end of the input)."""
+    def _window(self, last: bool, size: int) -> Iterator[Batch]:
+        """Parse the next window of input, at most ``size`` bytes (``last``: it reaches
+        the end of the input)."""
         inp = self.input
-        lines = Lines(inp.buf[inp.pos:inp.pos + WINDOW], inp.tell())
+        lines = Lines(inp.buf[inp.pos:inp.pos + size], inp.tell())
         nl = lines.nl
         i = 0
         while True:

@@ -9,6 +9,8 @@ line on stderr and the exit codes of ``docs/aof.md`` (those of ``rdbtool``).
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from rdbtools import __version__
@@ -26,11 +28,13 @@ PATH_ARG = click.argument("path", metavar="PATH")
 NO_VERIFY = click.option(
     "--no-verify", is_flag=True, help="Do not verify the CRC64 of an RDB preamble or base."
 )
-TRUNCATE_TS = click.option(
-    "--truncate-to-timestamp",
-    "timestamp",
-    type=click.IntRange(min=1),
-    metavar="T",
+CHECK_TS = click.option(
+    "--truncate-to-timestamp", "timestamp", type=click.IntRange(min=1), metavar="T",
+    help="Also say where fix --truncate-to-timestamp T would cut (the first #TS: "
+    "annotation later than T, unix seconds).",
+)
+FIX_TS = click.option(
+    "--truncate-to-timestamp", "timestamp", type=click.IntRange(min=1), metavar="T",
     help="Cut the last file at the first #TS: annotation later than T (unix seconds).",
 )
 
@@ -47,10 +51,14 @@ def main() -> None:
 
 @main.command("check", short_help="Verify an AOF; summarize it or name the first damage.")
 @PATH_ARG
-@TRUNCATE_TS
+@CHECK_TS
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes for a big file: 1, or 2 (the second half in another "
+                   "process) [default: 2 when there are 2 CPUs].")
 @NO_VERIFY
 @guarded(PROG)
-def check_command(path: str, timestamp: int | None, no_verify: bool) -> None:
+def check_command(path: str, timestamp: int | None, jobs: int | None,
+                  no_verify: bool) -> None:
     """Read all of PATH: the manifest, the RDB preamble or base (with its checksum) and
     the framing of every command, and summarize it.
 
@@ -58,7 +66,10 @@ def check_command(path: str, timestamp: int | None, no_verify: bool) -> None:
     verdict and ok_up_to are those of redis-check-aof. With --truncate-to-timestamp it
     also says where aoftool fix would cut (nothing is changed).
     """
-    report = aof_check(path, verify_checksum=not no_verify, truncate_to_timestamp=timestamp)
+    if jobs is None:
+        jobs = 2 if (os.cpu_count() or 1) >= 2 else 1
+    report = aof_check(path, verify_checksum=not no_verify, truncate_to_timestamp=timestamp,
+                       jobs=jobs)
     if report.problem is not None:
         fail(PROG, report.problem_line(), report.problem.exit_code)
     text = check_text(report)
@@ -71,7 +82,7 @@ def check_command(path: str, timestamp: int | None, no_verify: bool) -> None:
 @PATH_ARG
 @click.option("--salvage", is_flag=True,
               help="Also keep the commands after damage in the middle of the file.")
-@TRUNCATE_TS
+@FIX_TS
 @click.option("--dry-run", is_flag=True, help="Only say what would be done.")
 @guarded(PROG)
 def fix_command(path: str, salvage: bool, timestamp: int | None, dry_run: bool) -> None:

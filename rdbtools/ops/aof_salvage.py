@@ -16,18 +16,16 @@ commands after the region may run in another database than before the damage.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools._buffer import Input
-from rdbtools.aof import _exact
 from rdbtools.aof._errors import AofCorrupt, AofTruncated
+from rdbtools.aof._resync import CANDIDATE, command_at
 from rdbtools.aof._walk import EXEC, MULTI, kind_of
 from rdbtools.aof.resp import RespReader
 
 BLOCK = 1 << 20
-_CANDIDATE = re.compile(rb"\*[1-9][0-9]{0,9}\r\n\$")
 
 
 @dataclass(frozen=True)
@@ -52,25 +50,6 @@ class Salvage:
     warnings: list[str]
 
 
-def command_at(fp: BinaryIO, source: str, size: int,
-               offset: int) -> tuple[tuple[bytes, ...], int] | None:
-    """The command that starts at ``offset`` and where it ends, if one parses completely
-    there and is followed by the end of the file, ``*`` or ``#``; else ``None``."""
-    fp.seek(offset)
-    inp = Input(fp, source, size=size, checksum=False, base=offset)
-    if inp.peek_byte() != 0x2A:
-        return None
-    try:
-        args = _exact.read_command(inp)
-    except _exact.Damage:
-        return None
-    end = inp.tell()
-    nxt = inp.peek_byte()
-    if nxt is not None and nxt not in (0x2A, 0x23):
-        return None
-    return args, end
-
-
 def resync(fp: BinaryIO, source: str, size: int, start: int,
            in_multi: bool) -> tuple[int | None, int]:
     """The offset of the first command at or after ``start`` to read on from (``None``:
@@ -83,7 +62,7 @@ def resync(fp: BinaryIO, source: str, size: int, start: int,
         fp.seek(pos)
         block = fp.read(BLOCK + 32)
         found = None
-        for m in _CANDIDATE.finditer(block):
+        for m in CANDIDATE.finditer(block):
             off = pos + m.start()
             if off < start:
                 continue
