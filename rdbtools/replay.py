@@ -1,0 +1,1539 @@
+"""Replay an AOF: apply its commands to a keyspace with Redis semantics.
+
+``replay(events)`` takes what ``rdbtools.aof.read_aof`` yields (RDB key events of a
+preamble or base, ``Function`` events, ``Command`` events, ``AofPart`` boundaries) and
+yields the resulting keyspace as RDB-style events: the ``Function`` libraries first, then
+per key ``KeyStart`` (``encoding="replayed"``), value batches and ``KeyEnd(key, 0, 0)``,
+sorted by database then key bytes.
+
+The whole keyspace is held in memory while replaying (bounded memory is a later step).
+
+Semantics follow the server loading an AOF: each ``Command`` applies to ``Command.db``
+(``SELECT`` itself is ignored); ``MULTI`` ... ``EXEC`` blocks are applied at ``EXEC`` and
+a trailing ``MULTI`` without ``EXEC`` is discarded; a command the server would answer
+with an error (wrong type, not an integer ...) changes nothing, as on load, and is
+counted in ``Replayer.errors``. Expired keys are kept (filter them with
+``--no-expired``), as the RDB reader keeps them; relative TTLs (``EXPIRE``, ``SET EX``
+...) are taken from the command's ``#TS:`` timestamp when there is one, else from the
+time the replay started. An unknown command raises ``UnsupportedType`` naming the
+command and its offset, unless ``skip_unknown`` (then ``Replayer.skipped`` counts them
+by name).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdbtools.errors import UnsupportedType
+from rdbtools.events import (
+    AofPart,
+    Command,
+    Event,
+    Function,
+    HashFields,
+    Header,
+    KeyEnd,
+    KeyStart,
+    ListItems,
+    ModuleValue,
+    SetMembers,
+    StreamEntries,
+    StreamGroup,
+    StreamMeta,
+    StringValue,
+    ZSetMembers,
+)
+from rdbtools.replay_stream import (
+    Consumer,
+    Group,
+    Pending,
+    Stream,
+    xack,
+    xadd,
+    xclaim,
+    xdel,
+    xgroup,
+    xsetid,
+    xtrim,
+)
+from rdbtools.replay_util import (
+    CmdError,
+    fmt_int,
+    hll_add,
+    incr_long_double,
+    parse_float,
+    parse_int,
+    parse_score_bound,
+)
+
+BATCH = 512
+RDB_TYPES = {"string": 0, "list": 1, "set": 2, "zset": 5, "hash": 4, "stream": 21}
+
+__all__ = ["Replayer", "replay"]
+
+
+@dataclass
+class Obj:
+    """One key: ``type`` and a mutable value (``bytes``; ``list``; ``set``;
+    ``dict[member, score]``; ``dict[field, (value, field_expire_ms)]``; ``Stream``;
+    ``ModuleValue``) and its expiry (unix ms) or ``None``."""
+
+    type: str
+    value: Any
+    expire: int | None = None
+
+
+def _copy_value(o: Obj) -> Obj:
+    v = o.value
+    if isinstance(v, (list, set, dict)):
+        v = v.copy()
+    elif isinstance(v, Stream):
+        v = v.copy()
+    return Obj(o.type, v, o.expire)
+
+
+def _library_name(code: bytes) -> bytes:
+    m = re.match(rb"#!\w+[^\n]*?\bname=(\S+)", code)
+    if not m:
+        raise CmdError("Missing library metadata")
+    return m.group(1)
+
+
+class _Loader:
+    """Folds RDB key events (a preamble, a base, a RESTORE payload) into ``Obj``s."""
+
+    def __init__(self) -> None:
+        self.start: KeyStart | None = None
+        self.obj: Obj | None = None
+
+    def begin(self, ev: KeyStart) -> None:
+        t = ev.type
+        value: Any
+        if t == "string":
+            value = b""
+        elif t == "list":
+            value = []
+        elif t == "set":
+            value = set()
+        elif t in ("zset", "hash"):
+            value = {}
+        elif t == "stream":
+            value = Stream()
+            value.entries_added = -1
+        else:
+            value = None
+        self.start = ev
+        self.obj = Obj(t, value, ev.expire_ms)
+
+    def feed(self, ev: Event) -> None:
+        o = self.obj
+        assert o is not None
+        if isinstance(ev, StringValue):
+            o.value += bytes(ev.data)
+        elif isinstance(ev, ListItems):
+            o.value.extend(bytes(x) for x in ev.items)
+        elif isinstance(ev, SetMembers):
+            o.value.update(bytes(x) for x in ev.members)
+        elif isinstance(ev, ZSetMembers):
+            for m, sc in ev.members:
+                o.value[bytes(m)] = float(sc)
+        elif isinstance(ev, HashFields):
+            for f, v, ttl in ev.fields:
+                o.value[bytes(f)] = (bytes(v), ttl)
+        elif isinstance(ev, StreamEntries):
+            for e in ev.entries:
+                o.value.entries[tuple(e.id)] = tuple((bytes(f), bytes(v)) for f, v in e.fields)
+        elif isinstance(ev, StreamMeta):
+            st: Stream = o.value
+            st.last_id = ev.last_id
+            if ev.max_deleted_id is not None:
+                st.max_deleted_id = ev.max_deleted_id
+            st.entries_added = ev.entries_added if ev.entries_added is not None else ev.length
+        elif isinstance(ev, StreamGroup):
+            g = Group(tuple(ev.last_delivered_id),  # type: ignore[arg-type]
+                      ev.entries_read if ev.entries_read is not None else -1)
+            for p in ev.pending:
+                g.pel[tuple(p.id)] = Pending(p.consumer, p.delivery_time_ms,  # type: ignore
+                                             p.delivery_count)
+            for c in ev.consumers:
+                g.consumers[bytes(c.name)] = Consumer(
+                    c.seen_time_ms, c.active_time_ms if c.active_time_ms is not None else -1,
+                    {tuple(i) for i in c.pending})  # type: ignore[misc]
+            o.value.groups[bytes(ev.name)] = g
+        elif isinstance(ev, ModuleValue):
+            o.value = ev
+
+    def end(self) -> tuple[KeyStart, Obj]:
+        assert self.start is not None and self.obj is not None
+        o = self.obj
+        if o.type == "stream" and o.value.entries_added < 0:
+            o.value.entries_added = len(o.value.entries)
+        out = (self.start, o)
+        self.start = self.obj = None
+        return out
+
+
+Handler = Callable[["Replayer", int, list[bytes], int], None]
+_HANDLERS: dict[bytes, Handler] = {}
+
+
+def _cmd(*names: str) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        for n in names:
+            _HANDLERS[n.encode()] = fn
+        return fn
+
+    return deco
+
+
+@dataclass
+class Replayer:
+    """The keyspace being rebuilt. ``apply(events)`` feeds events; ``events()`` yields the
+    result. ``skipped``: unknown commands skipped (``skip_unknown``), by name;
+    ``errors``: commands that failed as on the server (no effect), by name."""
+
+    skip_unknown: bool = False
+    now_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    dbs: dict[int, dict[bytes, Obj]] = field(default_factory=dict)
+    functions: dict[bytes, bytes] = field(default_factory=dict)
+    function_events: dict[bytes, Function] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    listpack_zero: bool = False
+    """Redis 7.0+ (a multi-part AOF or an RDB 10+ preamble) stores the score of a small
+    sorted set -0 as 0 (listpack): set on input, or by the caller."""
+    _multi: list[Command] | None = None
+    _loader: _Loader = field(default_factory=_Loader)
+    _now: int = 0
+
+    # ---------------------------------------------------------------- feeding
+
+    def apply(self, events: Iterable[Event]) -> None:
+        loading = False
+        for ev in events:
+            if isinstance(ev, Command):
+                self._command(ev)
+            elif isinstance(ev, KeyStart):
+                self._loader.begin(ev)
+                loading = True
+            elif isinstance(ev, KeyEnd):
+                if loading:
+                    start, obj = self._loader.end()
+                    self.db(start.db)[bytes(start.key)] = obj
+                    loading = False
+            elif isinstance(ev, Function):
+                code = bytes(ev.code)
+                try:
+                    name = ev.name if ev.name is not None else _library_name(code)
+                except CmdError:
+                    name = code
+                self.functions[bytes(name)] = code
+                self.function_events[bytes(name)] = ev
+            elif isinstance(ev, AofPart):
+                if ev.kind in ("base", "incr"):
+                    self.listpack_zero = True
+            elif isinstance(ev, Header):
+                if ev.version >= 10:
+                    self.listpack_zero = True
+            elif loading:
+                self._loader.feed(ev)
+        self._multi = None  # a MULTI without EXEC at the end is discarded
+
+    def _command(self, cmd: Command) -> None:
+        if not cmd.args:
+            return
+        name = cmd.args[0].upper()
+        if name == b"MULTI":
+            self._multi = []
+            return
+        if name == b"EXEC":
+            block, self._multi = self._multi or [], None
+            for c in block:
+                self.execute(c)
+            return
+        if self._multi is not None:
+            self._multi.append(cmd)
+            return
+        self.execute(cmd)
+
+    def execute(self, cmd: Command) -> None:
+        """Apply one command now (no MULTI buffering)."""
+        name = cmd.args[0].upper()
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            text = name.decode("utf-8", "replace")
+            if self.skip_unknown:
+                self.skipped[text] += 1
+                return
+            raise UnsupportedType(f"replay: unsupported command {text}", offset=cmd.offset)
+        self._now = cmd.timestamp * 1000 if cmd.timestamp is not None else self.now_ms
+        try:
+            handler(self, cmd.db, list(cmd.args[1:]), cmd.offset)
+        except (CmdError, IndexError, ValueError) as exc:
+            if isinstance(exc, UnsupportedType):
+                raise
+            self.errors[name.decode("utf-8", "replace")] += 1
+
+    # ---------------------------------------------------------------- access
+
+    def db(self, n: int) -> dict[bytes, Obj]:
+        d = self.dbs.get(n)
+        if d is None:
+            d = self.dbs[n] = {}
+        return d
+
+    def get(self, db: int, key: bytes, type_: str | None = None) -> Obj | None:
+        o = self.db(db).get(key)
+        if o is not None and type_ is not None and o.type != type_:
+            raise CmdError("WRONGTYPE Operation against a key holding the wrong kind of value")
+        return o
+
+    def make(self, db: int, key: bytes, type_: str, factory: Callable[[], Any]) -> Obj:
+        o = self.get(db, key, type_)
+        if o is None:
+            o = self.db(db)[key] = Obj(type_, factory())
+        return o
+
+    def put(self, db: int, key: bytes, o: Obj) -> None:
+        self.db(db)[key] = o
+
+    def delete(self, db: int, key: bytes) -> bool:
+        return self.db(db).pop(key, None) is not None
+
+    def cleanup(self, db: int, key: bytes) -> None:
+        """Remove an aggregate that became empty (streams stay)."""
+        o = self.db(db).get(key)
+        if o is not None and o.type in ("list", "set", "zset", "hash") and not o.value:
+            del self.db(db)[key]
+
+    # ---------------------------------------------------------------- output
+
+    def events(self) -> Iterator[Event]:
+        for name in sorted(self.functions):
+            ev = self.function_events.get(name)
+            yield ev if ev is not None else Function(self.functions[name])
+        for dbn in sorted(self.dbs):
+            d = self.dbs[dbn]
+            for key in sorted(d):
+                yield from _key_events(dbn, key, d[key], self.listpack_zero)
+
+
+def _chunks(items: list[Any]) -> Iterator[tuple[Any, ...]]:
+    for i in range(0, len(items), BATCH):
+        yield tuple(items[i : i + BATCH])
+
+
+def _key_events(db: int, key: bytes, o: Obj, listpack_zero: bool) -> Iterator[Event]:
+    t = o.type
+    v = o.value
+    if t == "module":
+        assert isinstance(v, ModuleValue)
+        yield KeyStart(db, key, "module", "replayed", 7, o.expire)
+        yield v
+        yield KeyEnd(key, 0, 0)
+        return
+    rdb_type = RDB_TYPES[t]
+    if t == "hash" and any(ttl is not None for _, ttl in v.values()):
+        rdb_type = 24
+    length = None if t in ("string", "stream") else len(v)
+    yield KeyStart(db, key, t, "replayed", rdb_type, o.expire, length=length)
+    if t == "string":
+        yield StringValue(v)
+    elif t == "list":
+        for c in _chunks(v):
+            yield ListItems(c)
+    elif t == "set":
+        for c in _chunks(sorted(v)):
+            yield SetMembers(c)
+    elif t == "zset":
+        items = sorted(v.items(), key=lambda p: (p[1], p[0]))
+        if listpack_zero and len(items) <= 128 and all(len(m) <= 64 for m in v):
+            items = [(m, 0.0 if s == 0 else s) for m, s in items]
+        for c in _chunks(items):
+            yield ZSetMembers(c)
+    elif t == "hash":
+        for c in _chunks([(f, x, ttl) for f, (x, ttl) in sorted(v.items())]):
+            yield HashFields(c)
+    elif t == "stream":
+        for c in _chunks(v.entry_events()):
+            yield StreamEntries(c)
+        yield v.meta()
+        yield from v.group_events()
+    yield KeyEnd(key, 0, 0)
+
+
+def replay(events: Iterable[Event], *, skip_unknown: bool = False,
+           replayer: Replayer | None = None) -> Iterator[Event]:
+    """Apply ``events`` (from ``read_aof``) and yield the resulting keyspace (see the
+    module docstring). Pass ``replayer`` to read its ``skipped`` / ``errors`` counters
+    afterwards. The keyspace is held in memory."""
+    r = replayer if replayer is not None else Replayer(skip_unknown=skip_unknown)
+    if replayer is not None and skip_unknown:
+        r.skip_unknown = True
+    r.apply(events)
+    yield from r.events()
+
+
+# =========================================================================== commands
+# Each handler gets (replayer, db, args after the command name, offset).
+
+
+def _abs_expire(r: Replayer, unit: bytes, n: bytes) -> int:
+    v = parse_int(n)
+    u = unit.upper()
+    if u == b"EX":
+        return r._now + v * 1000
+    if u == b"PX":
+        return r._now + v
+    if u == b"EXAT":
+        return v * 1000
+    return v  # PXAT
+
+
+@_cmd("SELECT", "PING", "SCRIPT", "PUBLISH", "SPUBLISH", "WATCH", "UNWATCH", "DISCARD")
+def _noop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    return None
+
+
+# ---------------------------------------------------------------- strings
+
+
+def _str(r: Replayer, db: int, key: bytes) -> bytes | None:
+    o = r.get(db, key, "string")
+    return None if o is None else bytes(o.value)
+
+
+def _set_string(r: Replayer, db: int, key: bytes, value: bytes, *, keepttl: bool = False,
+                expire: int | None = None) -> None:
+    old = r.db(db).get(key)
+    ttl = old.expire if (keepttl and old is not None) else expire
+    r.put(db, key, Obj("string", value, ttl))
+
+
+@_cmd("SET")
+def _set(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    key, value = a[0], a[1]
+    nx = xx = keepttl = get = False
+    expire: int | None = None
+    i = 2
+    while i < len(a):
+        o = a[i].upper()
+        if o == b"NX":
+            nx = True
+        elif o == b"XX":
+            xx = True
+        elif o == b"GET":
+            get = True
+        elif o == b"KEEPTTL":
+            keepttl = True
+        elif o in (b"EX", b"PX", b"EXAT", b"PXAT"):
+            expire = _abs_expire(r, o, a[i + 1])
+            i += 1
+        else:
+            raise CmdError("syntax error")
+        i += 1
+    cur = r.db(db).get(key)
+    if get and cur is not None and cur.type != "string":
+        raise CmdError("WRONGTYPE")
+    if (nx and cur is not None) or (xx and cur is None):
+        return
+    _set_string(r, db, key, value, keepttl=keepttl, expire=expire)
+
+
+@_cmd("SETNX")
+def _setnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    if a[0] not in r.db(db):
+        _set_string(r, db, a[0], a[1])
+
+
+def _setex_impl(unit: bytes) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        n = parse_int(a[1])
+        if n <= 0:
+            raise CmdError("invalid expire time")
+        _set_string(r, db, a[0], a[2], expire=_abs_expire(r, unit, a[1]))
+
+    return h
+
+
+_HANDLERS[b"SETEX"] = _setex_impl(b"EX")
+_HANDLERS[b"PSETEX"] = _setex_impl(b"PX")
+
+
+@_cmd("GETSET")
+def _getset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _str(r, db, a[0])
+    _set_string(r, db, a[0], a[1])
+
+
+@_cmd("GETDEL")
+def _getdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    if _str(r, db, a[0]) is not None:
+        r.delete(db, a[0])
+
+
+@_cmd("GETEX")
+def _getex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    o = r.get(db, a[0], "string")
+    if o is None or len(a) < 2:
+        return
+    opt = a[1].upper()
+    if opt == b"PERSIST":
+        o.expire = None
+    else:
+        o.expire = _abs_expire(r, opt, a[2])
+
+
+@_cmd("APPEND")
+def _append(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    o = r.get(db, a[0], "string")
+    if o is None:
+        _set_string(r, db, a[0], a[1])
+    else:
+        o.value = bytes(o.value) + a[1]
+
+
+@_cmd("SETRANGE")
+def _setrange(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    offset = parse_int(a[1])
+    if offset < 0:
+        raise CmdError("offset is out of range")
+    o = r.get(db, a[0], "string")
+    if not a[2]:
+        return
+    cur = b"" if o is None else bytes(o.value)
+    if len(cur) < offset:
+        cur += b"\x00" * (offset - len(cur))
+    new = cur[:offset] + a[2] + cur[offset + len(a[2]) :]
+    if o is None:
+        _set_string(r, db, a[0], new)
+    else:
+        o.value = new
+
+
+def _incr(r: Replayer, db: int, key: bytes, by: int) -> None:
+    o = r.get(db, key, "string")
+    cur = 0 if o is None else parse_int(bytes(o.value))
+    new = cur + by
+    if not -(2**63) <= new < 2**63:
+        raise CmdError("increment or decrement would overflow")
+    if o is None:
+        _set_string(r, db, key, fmt_int(new))
+    else:
+        o.value = fmt_int(new)
+
+
+@_cmd("INCR")
+def _incr1(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _incr(r, db, a[0], 1)
+
+
+@_cmd("DECR")
+def _decr1(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _incr(r, db, a[0], -1)
+
+
+@_cmd("INCRBY")
+def _incrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _incr(r, db, a[0], parse_int(a[1]))
+
+
+@_cmd("DECRBY")
+def _decrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    n = parse_int(a[1])
+    if n == -(2**63):
+        raise CmdError("decrement would overflow")
+    _incr(r, db, a[0], -n)
+
+
+@_cmd("INCRBYFLOAT")
+def _incrbyfloat(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    o = r.get(db, a[0], "string")
+    new = incr_long_double(b"0" if o is None else bytes(o.value), a[1])
+    if o is None:
+        _set_string(r, db, a[0], new)
+    else:
+        o.value = new
+
+
+@_cmd("MSET")
+def _mset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    if not a or len(a) % 2:
+        raise CmdError("wrong number of arguments")
+    for k, v in zip(a[0::2], a[1::2]):
+        _set_string(r, db, k, v)
+
+
+@_cmd("MSETNX")
+def _msetnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    if not a or len(a) % 2:
+        raise CmdError("wrong number of arguments")
+    d = r.db(db)
+    if any(k in d for k in a[0::2]):
+        return
+    _mset(r, db, a, off)
+
+
+@_cmd("SETBIT")
+def _setbit(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    bit = parse_int(a[1])
+    if not 0 <= bit < 2**32:
+        raise CmdError("bit offset is not an integer or out of range")
+    if a[2] not in (b"0", b"1"):
+        raise CmdError("bit is not an integer or out of range")
+    o = r.get(db, a[0], "string")
+    cur = bytearray(b"" if o is None else bytes(o.value))
+    byte = bit >> 3
+    if len(cur) <= byte:
+        cur += b"\x00" * (byte + 1 - len(cur))
+    mask = 1 << (7 - (bit & 7))
+    if a[2] == b"1":
+        cur[byte] |= mask
+    else:
+        cur[byte] &= ~mask & 0xFF
+    if o is None:
+        _set_string(r, db, a[0], bytes(cur))
+    else:
+        o.value = bytes(cur)
+
+
+@_cmd("BITOP")
+def _bitop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    op, dest, srcs = a[0].upper(), a[1], a[2:]
+    vals = [_str(r, db, k) or b"" for k in srcs]
+    if op == b"NOT":
+        if len(vals) != 1:
+            raise CmdError("BITOP NOT must be called with a single source key.")
+        res = bytes((~x) & 0xFF for x in vals[0])
+    elif op in (b"AND", b"OR", b"XOR"):
+        n = max((len(v) for v in vals), default=0)
+        padded = [v + b"\x00" * (n - len(v)) for v in vals]
+        out = bytearray(padded[0]) if padded else bytearray()
+        for v in padded[1:]:
+            for i in range(n):
+                if op == b"AND":
+                    out[i] &= v[i]
+                elif op == b"OR":
+                    out[i] |= v[i]
+                else:
+                    out[i] ^= v[i]
+        res = bytes(out)
+    else:
+        raise UnsupportedType(f"replay: unsupported command BITOP {op.decode()}", offset=off)
+    if res:
+        _set_string(r, db, dest, res)
+    else:
+        r.delete(db, dest)
+
+
+@_cmd("PFADD")
+def _pfadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    o = r.get(db, a[0], "string")
+    new, changed = hll_add(None if o is None else bytes(o.value), a[1:])
+    if not changed:
+        return
+    if o is None:
+        _set_string(r, db, a[0], new)
+    else:
+        o.value = new
+
+
+# ---------------------------------------------------------------- keys
+
+
+@_cmd("DEL", "UNLINK")
+def _del(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    for k in a:
+        r.delete(db, k)
+
+
+def _expire_impl(unit: bytes) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        o = r.get(db, a[0])
+        when = _abs_expire(r, unit, a[1])
+        flags = {x.upper() for x in a[2:]}
+        if o is None:
+            return
+        cur = o.expire
+        if b"NX" in flags and cur is not None:
+            return
+        if b"XX" in flags and cur is None:
+            return
+        if b"GT" in flags and (cur is None or when <= cur):
+            return
+        if b"LT" in flags and cur is not None and when >= cur:
+            return
+        o.expire = when
+
+    return h
+
+
+_HANDLERS[b"EXPIRE"] = _expire_impl(b"EX")
+_HANDLERS[b"PEXPIRE"] = _expire_impl(b"PX")
+_HANDLERS[b"EXPIREAT"] = _expire_impl(b"EXAT")
+_HANDLERS[b"PEXPIREAT"] = _expire_impl(b"PXAT")
+
+
+@_cmd("PERSIST")
+def _persist(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    o = r.get(db, a[0])
+    if o is not None:
+        o.expire = None
+
+
+def _rename(r: Replayer, db: int, a: list[bytes], nx: bool) -> None:
+    src, dst = a[0], a[1]
+    d = r.db(db)
+    o = d.get(src)
+    if o is None:
+        raise CmdError("no such key")
+    if src == dst:
+        return
+    if nx and dst in d:
+        return
+    del d[src]
+    d[dst] = o
+
+
+@_cmd("RENAME")
+def _rename1(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _rename(r, db, a, False)
+
+
+@_cmd("RENAMENX")
+def _renamenx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _rename(r, db, a, True)
+
+
+@_cmd("MOVE")
+def _move(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    dst = parse_int(a[1])
+    if dst == db:
+        raise CmdError("source and destination objects are the same")
+    o = r.db(db).get(a[0])
+    if o is None or a[0] in r.db(dst):
+        return
+    del r.db(db)[a[0]]
+    r.db(dst)[a[0]] = o
+
+
+@_cmd("COPY")
+def _copy(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    src, dst = a[0], a[1]
+    dstdb = db
+    replace = False
+    i = 2
+    while i < len(a):
+        opt = a[i].upper()
+        if opt == b"DB":
+            dstdb = parse_int(a[i + 1])
+            i += 1
+        elif opt == b"REPLACE":
+            replace = True
+        else:
+            raise CmdError("syntax error")
+        i += 1
+    o = r.db(db).get(src)
+    if o is None or (src == dst and dstdb == db):
+        return
+    if dst in r.db(dstdb) and not replace:
+        return
+    r.db(dstdb)[dst] = _copy_value(o)
+
+
+@_cmd("SWAPDB")
+def _swapdb(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    x, y = parse_int(a[0]), parse_int(a[1])
+    r.dbs[x], r.dbs[y] = r.db(y), r.db(x)
+
+
+@_cmd("FLUSHDB")
+def _flushdb(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    r.dbs[db] = {}
+
+
+@_cmd("FLUSHALL")
+def _flushall(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    r.dbs.clear()
+
+
+@_cmd("RESTORE")
+def _restore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    from rdbtools.rdb.payload import decode_payload
+
+    key, ttl, payload = a[0], parse_int(a[1]), a[2]
+    opts = {x.upper() for x in a[3:]}
+    if key in r.db(db) and b"REPLACE" not in opts:
+        raise CmdError("BUSYKEY Target key name already exists.")
+    loader = _Loader()
+    for ev in decode_payload(payload, key, db=db):
+        if isinstance(ev, KeyStart):
+            loader.begin(ev)
+        else:
+            loader.feed(ev)
+    _, o = loader.end()
+    if ttl:
+        o.expire = ttl if b"ABSTTL" in opts else r._now + ttl
+    else:
+        o.expire = None
+    r.put(db, key, o)
+
+
+# ---------------------------------------------------------------- lists
+
+
+def _list(r: Replayer, db: int, key: bytes) -> list[bytes] | None:
+    o = r.get(db, key, "list")
+    return None if o is None else o.value
+
+
+def _push(left: bool, need: bool) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        lst = _list(r, db, a[0])
+        if lst is None:
+            if need:
+                return
+            lst = r.make(db, a[0], "list", list).value
+        assert lst is not None
+        for x in a[1:]:
+            if left:
+                lst.insert(0, x)
+            else:
+                lst.append(x)
+
+    return h
+
+
+_HANDLERS[b"LPUSH"] = _push(True, False)
+_HANDLERS[b"RPUSH"] = _push(False, False)
+_HANDLERS[b"LPUSHX"] = _push(True, True)
+_HANDLERS[b"RPUSHX"] = _push(False, True)
+
+
+def _pop(left: bool) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        lst = _list(r, db, a[0])
+        n = parse_int(a[1]) if len(a) > 1 else 1
+        if n < 0:
+            raise CmdError("value is out of range, must be positive")
+        if lst is None:
+            return
+        for _ in range(min(n, len(lst))):
+            lst.pop(0 if left else -1)
+        r.cleanup(db, a[0])
+
+    return h
+
+
+_HANDLERS[b"LPOP"] = _pop(True)
+_HANDLERS[b"RPOP"] = _pop(False)
+
+
+def _bpop(left: bool) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        for k in a[:-1]:
+            lst = _list(r, db, k)
+            if lst:
+                lst.pop(0 if left else -1)
+                r.cleanup(db, k)
+                return
+
+    return h
+
+
+_HANDLERS[b"BLPOP"] = _bpop(True)
+_HANDLERS[b"BRPOP"] = _bpop(False)
+
+
+def _index(i: int, n: int) -> int:
+    return i + n if i < 0 else i
+
+
+@_cmd("LSET")
+def _lset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    lst = _list(r, db, a[0])
+    if lst is None:
+        raise CmdError("no such key")
+    i = _index(parse_int(a[1]), len(lst))
+    if not 0 <= i < len(lst):
+        raise CmdError("index out of range")
+    lst[i] = a[2]
+
+
+@_cmd("LINSERT")
+def _linsert(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    where = a[1].upper()
+    if where not in (b"BEFORE", b"AFTER"):
+        raise CmdError("syntax error")
+    lst = _list(r, db, a[0])
+    if lst is None:
+        return
+    try:
+        i = lst.index(a[2])
+    except ValueError:
+        return
+    lst.insert(i if where == b"BEFORE" else i + 1, a[3])
+
+
+@_cmd("LREM")
+def _lrem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    count = parse_int(a[1])
+    lst = _list(r, db, a[0])
+    if lst is None:
+        return
+    x = a[2]
+    if count >= 0:
+        out: list[bytes] = []
+        removed = 0
+        for item in lst:
+            if item == x and (count == 0 or removed < count):
+                removed += 1
+            else:
+                out.append(item)
+        lst[:] = out
+    else:
+        rev: list[bytes] = []
+        removed = 0
+        for item in reversed(lst):
+            if item == x and removed < -count:
+                removed += 1
+            else:
+                rev.append(item)
+        lst[:] = rev[::-1]
+    r.cleanup(db, a[0])
+
+
+@_cmd("LTRIM")
+def _ltrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    start, end = parse_int(a[1]), parse_int(a[2])
+    lst = _list(r, db, a[0])
+    if lst is None:
+        return
+    n = len(lst)
+    start = max(0, _index(start, n))
+    end = _index(end, n)
+    if start > end or start >= n:
+        lst[:] = []
+    else:
+        lst[:] = lst[start : min(end, n - 1) + 1]
+    r.cleanup(db, a[0])
+
+
+def _lmove(r: Replayer, db: int, src: bytes, dst: bytes, wfrom: bytes, wto: bytes) -> None:
+    lst = _list(r, db, src)
+    dlst = _list(r, db, dst)  # type check of the destination first
+    if not lst:
+        return
+    item = lst.pop(0 if wfrom == b"LEFT" else -1)
+    if dlst is None or dst == src:
+        dlst = r.make(db, dst, "list", list).value if dst != src else lst
+    assert dlst is not None
+    if wto == b"LEFT":
+        dlst.insert(0, item)
+    else:
+        dlst.append(item)
+    r.cleanup(db, src)
+
+
+@_cmd("RPOPLPUSH", "BRPOPLPUSH")
+def _rpoplpush(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _lmove(r, db, a[0], a[1], b"RIGHT", b"LEFT")
+
+
+@_cmd("LMOVE", "BLMOVE")
+def _lmove_cmd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    wf, wt = a[2].upper(), a[3].upper()
+    if wf not in (b"LEFT", b"RIGHT") or wt not in (b"LEFT", b"RIGHT"):
+        raise CmdError("syntax error")
+    _lmove(r, db, a[0], a[1], wf, wt)
+
+
+# ---------------------------------------------------------------- sets
+
+
+def _set_of(r: Replayer, db: int, key: bytes) -> set[bytes] | None:
+    o = r.get(db, key, "set")
+    return None if o is None else o.value
+
+
+@_cmd("SADD")
+def _sadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    r.make(db, a[0], "set", set).value.update(a[1:])
+
+
+@_cmd("SREM")
+def _srem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    s = _set_of(r, db, a[0])
+    if s is not None:
+        s.difference_update(a[1:])
+        r.cleanup(db, a[0])
+
+
+@_cmd("SMOVE")
+def _smove(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    src = _set_of(r, db, a[0])
+    _set_of(r, db, a[1])
+    if src is None or a[2] not in src:
+        return
+    if a[0] == a[1]:
+        return
+    src.discard(a[2])
+    r.make(db, a[1], "set", set).value.add(a[2])
+    r.cleanup(db, a[0])
+
+
+def _setstore(op: str) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        dst, keys = a[0], a[1:]
+        sets = [_set_of(r, db, k) for k in keys]
+        res: set[bytes]
+        if op == "union":
+            res = set().union(*[s for s in sets if s is not None])
+        elif op == "inter":
+            res = set() if any(s is None for s in sets) else set.intersection(
+                *[s for s in sets if s is not None])
+        else:
+            res = set(sets[0] or ())
+            for s in sets[1:]:
+                if s is not None:
+                    res -= s
+        if res:
+            r.put(db, dst, Obj("set", res))
+        else:
+            r.delete(db, dst)
+
+    return h
+
+
+_HANDLERS[b"SUNIONSTORE"] = _setstore("union")
+_HANDLERS[b"SINTERSTORE"] = _setstore("inter")
+_HANDLERS[b"SDIFFSTORE"] = _setstore("diff")
+
+
+# ---------------------------------------------------------------- sorted sets
+
+
+def _zset(r: Replayer, db: int, key: bytes) -> dict[bytes, float] | None:
+    o = r.get(db, key, "zset")
+    return None if o is None else o.value
+
+
+def _zsorted(z: dict[bytes, float]) -> list[tuple[bytes, float]]:
+    return sorted(z.items(), key=lambda p: (p[1], p[0]))
+
+
+@_cmd("ZADD")
+def _zadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    key = a[0]
+    i = 1
+    flags: set[bytes] = set()
+    while i < len(a) and a[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
+        flags.add(a[i].upper())
+        i += 1
+    pairs = a[i:]
+    if not pairs or len(pairs) % 2:
+        raise CmdError("syntax error")
+    if b"INCR" in flags and len(pairs) != 2:
+        raise CmdError("INCR option supports a single increment-element pair")
+    if (b"NX" in flags and (b"XX" in flags or b"GT" in flags or b"LT" in flags)) or (
+            b"GT" in flags and b"LT" in flags):
+        raise CmdError("syntax error")
+    scores = [parse_float(s) for s in pairs[0::2]]
+    z = _zset(r, db, key)
+    if z is None:
+        if b"XX" in flags:
+            return
+        z = r.make(db, key, "zset", dict).value
+    assert z is not None
+    for score, member in zip(scores, pairs[1::2]):
+        cur = z.get(member)
+        if cur is None:
+            if b"XX" in flags:
+                continue
+            z[member] = score
+            continue
+        if b"NX" in flags:
+            continue
+        new = cur + score if b"INCR" in flags else score
+        if new != new:
+            raise CmdError("resulting score is not a number (NaN)")
+        if (b"GT" in flags and new <= cur) or (b"LT" in flags and new >= cur):
+            continue
+        z[member] = new
+    r.cleanup(db, key)
+
+
+@_cmd("ZINCRBY")
+def _zincrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    _zadd(r, db, [a[0], b"INCR", a[1], a[2]], off)
+
+
+@_cmd("ZREM")
+def _zrem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    z = _zset(r, db, a[0])
+    if z is not None:
+        for m in a[1:]:
+            z.pop(m, None)
+        r.cleanup(db, a[0])
+
+
+def _in_score(s: float, lo: tuple[float, bool], hi: tuple[float, bool]) -> bool:
+    return (s > lo[0] if lo[1] else s >= lo[0]) and (s < hi[0] if hi[1] else s <= hi[0])
+
+
+def _lex_bound(b: bytes) -> tuple[int, bytes, bool]:
+    """(-1 = minus infinity, 1 = plus infinity, 0 = value), value, exclusive."""
+    if b == b"-":
+        return -1, b"", False
+    if b == b"+":
+        return 1, b"", False
+    if b[:1] == b"(":
+        return 0, b[1:], True
+    if b[:1] == b"[":
+        return 0, b[1:], False
+    raise CmdError("min or max not valid string range item")
+
+
+def _in_lex(m: bytes, lo: tuple[int, bytes, bool], hi: tuple[int, bytes, bool]) -> bool:
+    if lo[0] == 1 or hi[0] == -1:
+        return False
+    ok_lo = lo[0] == -1 or (m > lo[1] if lo[2] else m >= lo[1])
+    ok_hi = hi[0] == 1 or (m < hi[1] if hi[2] else m <= hi[1])
+    return ok_lo and ok_hi
+
+
+def _rank_range(n: int, start: int, stop: int) -> range:
+    start = max(0, _index(start, n))
+    stop = min(_index(stop, n), n - 1)
+    return range(start, stop + 1) if start <= stop else range(0)
+
+
+@_cmd("ZREMRANGEBYSCORE")
+def _zremrangebyscore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    lo, hi = parse_score_bound(a[1]), parse_score_bound(a[2])
+    z = _zset(r, db, a[0])
+    if z is not None:
+        for m in [m for m, s in z.items() if _in_score(s, lo, hi)]:
+            del z[m]
+        r.cleanup(db, a[0])
+
+
+@_cmd("ZREMRANGEBYLEX")
+def _zremrangebylex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    lo, hi = _lex_bound(a[1]), _lex_bound(a[2])
+    z = _zset(r, db, a[0])
+    if z is not None:
+        for m in [m for m in z if _in_lex(m, lo, hi)]:
+            del z[m]
+        r.cleanup(db, a[0])
+
+
+@_cmd("ZREMRANGEBYRANK")
+def _zremrangebyrank(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    start, stop = parse_int(a[1]), parse_int(a[2])
+    z = _zset(r, db, a[0])
+    if z is not None:
+        items = _zsorted(z)
+        for i in _rank_range(len(items), start, stop):
+            del z[items[i][0]]
+        r.cleanup(db, a[0])
+
+
+def _zpop(maximum: bool) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        n = parse_int(a[1]) if len(a) > 1 else 1
+        if n < 0:
+            raise CmdError("value is out of range, must be positive")
+        z = _zset(r, db, a[0])
+        if z is None:
+            return
+        items = _zsorted(z)
+        if maximum:
+            items.reverse()
+        for m, _ in items[:n]:
+            del z[m]
+        r.cleanup(db, a[0])
+
+    return h
+
+
+_HANDLERS[b"ZPOPMIN"] = _zpop(False)
+_HANDLERS[b"ZPOPMAX"] = _zpop(True)
+
+
+def _zsource(r: Replayer, db: int, key: bytes) -> dict[bytes, float] | None:
+    o = r.get(db, key)
+    if o is None:
+        return None
+    if o.type == "set":
+        return dict.fromkeys(o.value, 1.0)
+    if o.type == "zset":
+        return o.value  # type: ignore[no-any-return]
+    raise CmdError("WRONGTYPE")
+
+
+def _zstore(op: str) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        dst = a[0]
+        n = parse_int(a[1])
+        if n < 1:
+            raise CmdError("at least 1 input key is needed")
+        keys = a[2 : 2 + n]
+        if len(keys) != n:
+            raise CmdError("syntax error")
+        weights = [1.0] * n
+        agg = b"SUM"
+        i = 2 + n
+        while i < len(a):
+            opt = a[i].upper()
+            if opt == b"WEIGHTS" and op != "diff":
+                weights = [parse_float(w) for w in a[i + 1 : i + 1 + n]]
+                i += 1 + n
+            elif opt == b"AGGREGATE" and op != "diff":
+                agg = a[i + 1].upper()
+                i += 2
+            else:
+                raise CmdError("syntax error")
+        srcs = [_zsource(r, db, k) for k in keys]
+        res: dict[bytes, float] = {}
+
+        def combine(x: float, y: float) -> float:
+            if agg == b"MIN":
+                return min(x, y)
+            if agg == b"MAX":
+                return max(x, y)
+            s = x + y
+            return 0.0 if s != s else s
+
+        def weighted(s: float, w: float) -> float:
+            v = s * w
+            return 0.0 if v != v else v
+
+        if op == "union":
+            for src, w in zip(srcs, weights):
+                for m, s in (src or {}).items():
+                    v = weighted(s, w)
+                    res[m] = combine(res[m], v) if m in res else v
+        elif op == "inter":
+            if all(s is not None for s in srcs):
+                first = srcs[0]
+                assert first is not None
+                for m, s in first.items():
+                    v = weighted(s, weights[0])
+                    ok = True
+                    for src, w in zip(srcs[1:], weights[1:]):
+                        assert src is not None
+                        if m not in src:
+                            ok = False
+                            break
+                        v = combine(v, weighted(src[m], w))
+                    if ok:
+                        res[m] = v
+        else:
+            first = srcs[0] or {}
+            res = {m: s for m, s in first.items()
+                   if not any(src is not None and m in src for src in srcs[1:])}
+        if res:
+            r.put(db, dst, Obj("zset", res))
+        else:
+            r.delete(db, dst)
+
+    return h
+
+
+_HANDLERS[b"ZUNIONSTORE"] = _zstore("union")
+_HANDLERS[b"ZINTERSTORE"] = _zstore("inter")
+_HANDLERS[b"ZDIFFSTORE"] = _zstore("diff")
+
+
+@_cmd("ZRANGESTORE")
+def _zrangestore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    dst, src, lo, hi = a[0], a[1], a[2], a[3]
+    by = b"RANK"
+    rev = False
+    limit: tuple[int, int] | None = None
+    i = 4
+    while i < len(a):
+        opt = a[i].upper()
+        if opt in (b"BYSCORE", b"BYLEX"):
+            by = opt[2:]
+        elif opt == b"REV":
+            rev = True
+        elif opt == b"LIMIT":
+            limit = (parse_int(a[i + 1]), parse_int(a[i + 2]))
+            i += 2
+        else:
+            raise CmdError("syntax error")
+        i += 1
+    z = _zset(r, db, src) or {}
+    items = _zsorted(z)
+    if rev:
+        items.reverse()
+    if by == b"RANK":
+        picked = [items[j] for j in _rank_range(len(items), parse_int(lo), parse_int(hi))]
+    elif by == b"SCORE":
+        lb, hb = parse_score_bound(lo), parse_score_bound(hi)
+        if rev:
+            lb, hb = hb, lb
+        picked = [p for p in items if _in_score(p[1], lb, hb)]
+    else:
+        ll, hl = _lex_bound(lo), _lex_bound(hi)
+        if rev:
+            ll, hl = hl, ll
+        picked = [p for p in items if _in_lex(p[0], ll, hl)]
+    if limit is not None and by != b"RANK":
+        offset, count = limit
+        picked = picked[offset:] if count < 0 else picked[offset : offset + count]
+    if picked:
+        r.put(db, dst, Obj("zset", dict(picked)))
+    else:
+        r.delete(db, dst)
+
+
+# ---------------------------------------------------------------- hashes
+
+
+def _hash(r: Replayer, db: int, key: bytes) -> dict[bytes, tuple[bytes, int | None]] | None:
+    o = r.get(db, key, "hash")
+    return None if o is None else o.value
+
+
+@_cmd("HSET", "HMSET")
+def _hset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    pairs = a[1:]
+    if not pairs or len(pairs) % 2:
+        raise CmdError("wrong number of arguments")
+    h = r.make(db, a[0], "hash", dict).value
+    for f, v in zip(pairs[0::2], pairs[1::2]):
+        h[f] = (v, None)
+
+
+@_cmd("HSETNX")
+def _hsetnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    h = r.make(db, a[0], "hash", dict).value
+    if a[1] not in h:
+        h[a[1]] = (a[2], None)
+
+
+@_cmd("HDEL")
+def _hdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    h = _hash(r, db, a[0])
+    if h is not None:
+        for f in a[1:]:
+            h.pop(f, None)
+        r.cleanup(db, a[0])
+
+
+@_cmd("HINCRBY")
+def _hincrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    by = parse_int(a[2])
+    h = _hash(r, db, a[0])
+    cur, ttl = (b"0", None) if h is None or a[1] not in h else h[a[1]]
+    new = parse_int(cur, "hash value") + by
+    if not -(2**63) <= new < 2**63:
+        raise CmdError("increment or decrement would overflow")
+    r.make(db, a[0], "hash", dict).value[a[1]] = (fmt_int(new), ttl)
+
+
+@_cmd("HINCRBYFLOAT")
+def _hincrbyfloat(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    h = _hash(r, db, a[0])
+    cur, ttl = (b"0", None) if h is None or a[1] not in h else h[a[1]]
+    new = incr_long_double(cur, a[2])
+    r.make(db, a[0], "hash", dict).value[a[1]] = (new, ttl)
+
+
+def _fields(a: list[bytes], i: int) -> list[bytes]:
+    if a[i].upper() != b"FIELDS":
+        raise CmdError("Mandatory argument FIELDS is missing or not at the right position")
+    n = parse_int(a[i + 1])
+    fields = a[i + 2 :]
+    if n <= 0 or len(fields) != n:
+        raise CmdError("Parameter `numFields` should be greater than 0")
+    return fields
+
+
+def _hexpire_impl(unit: bytes) -> Handler:
+    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        when = _abs_expire(r, unit, a[1])
+        i = 2
+        cond = None
+        if a[i].upper() in (b"NX", b"XX", b"GT", b"LT"):
+            cond = a[i].upper()
+            i += 1
+        fields = _fields(a, i)
+        hv = _hash(r, db, a[0])
+        if hv is None:
+            return
+        for f in fields:
+            if f not in hv:
+                continue
+            v, cur = hv[f]
+            if cond == b"NX" and cur is not None:
+                continue
+            if cond == b"XX" and cur is None:
+                continue
+            if cond == b"GT" and (cur is None or when <= cur):
+                continue
+            if cond == b"LT" and cur is not None and when >= cur:
+                continue
+            hv[f] = (v, when)
+
+    return h
+
+
+_HANDLERS[b"HEXPIRE"] = _hexpire_impl(b"EX")
+_HANDLERS[b"HPEXPIRE"] = _hexpire_impl(b"PX")
+_HANDLERS[b"HEXPIREAT"] = _hexpire_impl(b"EXAT")
+_HANDLERS[b"HPEXPIREAT"] = _hexpire_impl(b"PXAT")
+
+
+@_cmd("HPERSIST")
+def _hpersist(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    fields = _fields(a, 1)
+    hv = _hash(r, db, a[0])
+    if hv is None:
+        return
+    for f in fields:
+        if f in hv:
+            hv[f] = (hv[f][0], None)
+
+
+# ---------------------------------------------------------------- streams
+
+
+def _stream(r: Replayer, db: int, key: bytes) -> Stream | None:
+    o = r.get(db, key, "stream")
+    return None if o is None else o.value
+
+
+@_cmd("XADD")
+def _xadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    s = _stream(r, db, a[0])
+    new = xadd(s, a[1:], r._now)
+    if s is None and new is not None:
+        r.put(db, a[0], Obj("stream", new))
+
+
+@_cmd("XDEL")
+def _xdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    s = _stream(r, db, a[0])
+    if s is not None:
+        xdel(s, a[1:])
+
+
+@_cmd("XTRIM")
+def _xtrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    s = _stream(r, db, a[0])
+    if s is not None:
+        xtrim(s, a[1:])
+
+
+@_cmd("XSETID")
+def _xsetid(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    s = _stream(r, db, a[0])
+    if s is None:
+        raise CmdError("no such key")
+    xsetid(s, a[1:])
+
+
+@_cmd("XGROUP")
+def _xgroup(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    sub = a[0].upper()
+    if sub == b"HELP":
+        return
+    s = _stream(r, db, a[1])
+    new = xgroup(s, sub, a[2:], r._now)
+    if s is None and new is not None:
+        r.put(db, a[1], Obj("stream", new))
+
+
+@_cmd("XACK")
+def _xack(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    s = _stream(r, db, a[0])
+    if s is not None:
+        xack(s, a[1], a[2:])
+
+
+@_cmd("XCLAIM")
+def _xclaim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    s = _stream(r, db, a[0])
+    if s is None:
+        raise CmdError("no such key")
+    xclaim(s, a[1:], r._now)
+
+
+# ---------------------------------------------------------------- functions
+
+
+@_cmd("FUNCTION")
+def _function(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    sub = a[0].upper()
+    if sub == b"LOAD":
+        replace = len(a) > 2 and a[1].upper() == b"REPLACE"
+        code = a[-1]
+        name = _library_name(code)
+        if name in r.functions and not replace:
+            raise CmdError(f"Library '{name!r}' already exists")
+        r.functions[name] = code
+        r.function_events.pop(name, None)
+    elif sub == b"DELETE":
+        if r.functions.pop(a[1], None) is None:
+            raise CmdError("Library not found")
+        r.function_events.pop(a[1], None)
+    elif sub == b"FLUSH":
+        r.functions.clear()
+        r.function_events.clear()
+    else:
+        raise UnsupportedType(
+            f"replay: unsupported command FUNCTION {sub.decode('utf-8', 'replace')}", offset=off)
+
+
+# ---------------------------------------------------------------- EVAL (3.2 and older)
+
+_LUA_STMT = re.compile(
+    r"""\s*(?:return\s+)?redis\.(?:p?call)\s*\((?P<args>[^()]*)\)\s*;?""")
+_LUA_ARG = re.compile(r"""\s*(?:'(?P<s1>[^'\\]*)'|"(?P<s2>[^"\\]*)"|KEYS\[(?P<k>\d+)\]|"""
+                      r"""ARGV\[(?P<v>\d+)\]|(?P<n>-?\d+))\s*(?:,|$)""")
+
+
+@_cmd("EVAL")
+def _eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    """Scripts made only of ``redis.call(...)`` statements whose arguments are string or
+    number literals, ``KEYS[i]`` or ``ARGV[i]`` (servers before 5.0 wrote scripts
+    verbatim). Anything else is unsupported."""
+    script = a[0].decode("utf-8", "replace")
+    nkeys = parse_int(a[1])
+    keys, argv = a[2 : 2 + nkeys], a[2 + nkeys :]
+    calls: list[list[bytes]] = []
+    pos = 0
+    while pos < len(script.rstrip()):
+        m = _LUA_STMT.match(script, pos)
+        if not m:
+            raise UnsupportedType("replay: unsupported command EVAL (script beyond "
+                                  "plain redis.call statements)", offset=off)
+        args: list[bytes] = []
+        text = m.group("args")
+        p = 0
+        while p < len(text.strip()):
+            am = _LUA_ARG.match(text, p)
+            if not am or am.end() == p:
+                raise UnsupportedType("replay: unsupported command EVAL (argument "
+                                      "expression)", offset=off)
+            if am.group("k"):
+                args.append(keys[int(am.group("k")) - 1])
+            elif am.group("v"):
+                args.append(argv[int(am.group("v")) - 1])
+            else:
+                lit = am.group("s1") or am.group("s2") or am.group("n") or ""
+                args.append(lit.encode())
+            p = am.end()
+        calls.append(args)
+        pos = m.end()
+    for c in calls:
+        r.execute(Command(db, tuple(c), off))

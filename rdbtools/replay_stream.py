@@ -1,0 +1,363 @@
+"""Streams for ``rdbtools.replay``: the in-memory stream and the X* commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rdbtools.events import (
+    StreamConsumer,
+    StreamEntry,
+    StreamGroup,
+    StreamId,
+    StreamMeta,
+    StreamPending,
+)
+from rdbtools.replay_util import CmdError, parse_int
+
+MAX_ID: StreamId = (2**64 - 1, 2**64 - 1)
+
+
+@dataclass
+class Consumer:
+    seen: int
+    active: int
+    pending: set[StreamId] = field(default_factory=set)
+
+
+@dataclass
+class Pending:
+    consumer: bytes | None
+    time: int
+    count: int
+
+
+@dataclass
+class Group:
+    last_id: StreamId
+    entries_read: int
+    pel: dict[StreamId, Pending] = field(default_factory=dict)
+    consumers: dict[bytes, Consumer] = field(default_factory=dict)
+
+
+@dataclass
+class Stream:
+    entries: dict[StreamId, tuple[tuple[bytes, bytes], ...]] = field(default_factory=dict)
+    last_id: StreamId = (0, 0)
+    max_deleted_id: StreamId = (0, 0)
+    entries_added: int = 0
+    groups: dict[bytes, Group] = field(default_factory=dict)
+
+    def copy(self) -> Stream:
+        groups = {
+            n: Group(
+                g.last_id,
+                g.entries_read,
+                {i: Pending(p.consumer, p.time, p.count) for i, p in g.pel.items()},
+                {n2: Consumer(c.seen, c.active, set(c.pending)) for n2, c in g.consumers.items()},
+            )
+            for n, g in self.groups.items()
+        }
+        return Stream(dict(self.entries), self.last_id, self.max_deleted_id,
+                      self.entries_added, groups)
+
+    def sorted_ids(self) -> list[StreamId]:
+        return sorted(self.entries)
+
+    # ---------------------------------------------------------------- output
+
+    def meta(self) -> StreamMeta:
+        ids = self.sorted_ids()
+        first = ids[0] if ids else (0, 0)
+        return StreamMeta(len(ids), self.last_id, first, self.max_deleted_id,
+                          self.entries_added)
+
+    def entry_events(self) -> list[StreamEntry]:
+        return [StreamEntry(i, self.entries[i]) for i in self.sorted_ids()]
+
+    def group_events(self) -> list[StreamGroup]:
+        out = []
+        for name, g in self.groups.items():
+            pending = tuple(
+                StreamPending(i, p.consumer, p.time, p.count) for i, p in sorted(g.pel.items())
+            )
+            consumers = tuple(
+                StreamConsumer(cn, c.seen, c.active, tuple(sorted(c.pending)))
+                for cn, c in g.consumers.items()
+            )
+            out.append(StreamGroup(name, g.last_id, g.entries_read, pending, consumers))
+        return out
+
+
+def parse_id(b: bytes, *, missing_seq: int = 0) -> StreamId:
+    """``ms-seq`` or ``ms`` (then ``missing_seq``), as ``streamParseID``."""
+    if b == b"-":
+        return (0, 0)
+    if b == b"+":
+        return MAX_ID
+    ms, sep, seq = b.partition(b"-")
+    try:
+        m = int(ms)
+        s = int(seq) if sep else missing_seq
+    except ValueError:
+        raise CmdError("Invalid stream ID specified as stream command argument") from None
+    if not (0 <= m < 2**64 and 0 <= s < 2**64) or not ms.isdigit() or (sep and not seq.isdigit()):
+        raise CmdError("Invalid stream ID specified as stream command argument")
+    return (m, s)
+
+
+def _trim(s: Stream, args: list[bytes], i: int) -> int:
+    """Parse and apply ``MAXLEN|MINID [=|~] threshold [LIMIT n]`` at ``args[i]``; returns
+    the index after it. Approximate trims are applied exactly (the server writes the
+    exact effect into an AOF)."""
+    kind = args[i].upper()
+    i += 1
+    if args[i] in (b"=", b"~"):
+        i += 1
+    threshold = args[i]
+    i += 1
+    if i < len(args) and args[i].upper() == b"LIMIT":
+        i += 2
+    ids = s.sorted_ids()
+    if kind == b"MAXLEN":
+        n = parse_int(threshold)
+        drop = ids[: max(0, len(ids) - n)]
+    else:
+        minid = parse_id(threshold)
+        drop = [x for x in ids if x < minid]
+    for x in drop:
+        del s.entries[x]
+    return i
+
+
+def xadd(s: Stream | None, args: list[bytes], now: int) -> Stream | None:
+    """``XADD key [NOMKSTREAM] [MAXLEN|MINID ...] id field value ...`` (args after key)."""
+    i = 0
+    nomk = False
+    trims: list[int] = []
+    while i < len(args):
+        a = args[i].upper()
+        if a == b"NOMKSTREAM":
+            nomk = True
+            i += 1
+        elif a in (b"MAXLEN", b"MINID"):
+            trims.append(i)
+            i += 1
+            if args[i] in (b"=", b"~"):
+                i += 1
+            i += 1
+            if i < len(args) and args[i].upper() == b"LIMIT":
+                i += 2
+        else:
+            break
+    id_arg = args[i]
+    rest = args[i + 1 :]
+    if not rest or len(rest) % 2:
+        raise CmdError("wrong number of arguments for 'xadd' command")
+    if s is None:
+        if nomk:
+            return None
+        s = Stream()
+        if id_arg == b"0-0":
+            # 5.0 rewrote an empty stream as XADD ... MAXLEN 0 0-0: the append fails but
+            # the key was already created
+            return s
+    last = s.last_id
+    if id_arg == b"*":
+        new = (max(now, last[0]), last[1] + 1 if now <= last[0] else 0)
+    elif id_arg.endswith(b"-*"):
+        ms = parse_int(id_arg[:-2])
+        new = (ms, last[1] + 1 if ms == last[0] else 0)
+    else:
+        new = parse_id(id_arg, missing_seq=last[1] + 1 if id_arg.isdigit() and
+                       int(id_arg) == last[0] else 0)
+    if new <= last or new == (0, 0):
+        raise CmdError("The ID specified in XADD is equal or smaller than the target stream "
+                       "top item")
+    s.entries[new] = tuple(zip(rest[0::2], rest[1::2]))
+    s.last_id = new
+    s.entries_added += 1
+    for t in trims:
+        _trim(s, args, t)
+    return s
+
+
+def xtrim(s: Stream, args: list[bytes]) -> None:
+    _trim(s, args, 0)
+
+
+def xdel(s: Stream, ids: list[bytes]) -> None:
+    for b in ids:
+        x = parse_id(b)
+        if x in s.entries:
+            del s.entries[x]
+            if x > s.max_deleted_id:
+                s.max_deleted_id = x
+
+
+def xsetid(s: Stream, args: list[bytes]) -> None:
+    new = parse_id(args[0])
+    entries_added = s.entries_added
+    max_deleted = s.max_deleted_id
+    i = 1
+    while i < len(args):
+        opt = args[i].upper()
+        if opt == b"ENTRIESADDED":
+            entries_added = parse_int(args[i + 1])
+        elif opt == b"MAXDELETEDID":
+            max_deleted = parse_id(args[i + 1])
+        else:
+            raise CmdError("syntax error")
+        i += 2
+    ids = s.sorted_ids()
+    if ids and new < ids[-1]:
+        raise CmdError("The ID specified in XSETID is smaller than the target stream top item")
+    s.last_id = new
+    s.entries_added = entries_added
+    s.max_deleted_id = max_deleted
+
+
+def _consumer(g: Group, name: bytes, now: int) -> Consumer:
+    c = g.consumers.get(name)
+    if c is None:
+        c = g.consumers[name] = Consumer(now, -1)
+    return c
+
+
+def xgroup(s: Stream | None, sub: bytes, args: list[bytes], now: int) -> Stream | None:
+    """``XGROUP sub key ...`` (``args`` start after the key). Returns the stream (created
+    by ``CREATE ... MKSTREAM``)."""
+    if sub == b"CREATE":
+        name, id_arg = args[0], args[1]
+        entries_read = -1
+        mk = False
+        i = 2
+        while i < len(args):
+            opt = args[i].upper()
+            if opt == b"MKSTREAM":
+                mk = True
+                i += 1
+            elif opt == b"ENTRIESREAD":
+                entries_read = parse_int(args[i + 1])
+                i += 2
+            else:
+                raise CmdError("syntax error")
+        if s is None:
+            if not mk:
+                raise CmdError("The XGROUP subcommand requires the key to exist")
+            s = Stream()
+        if name in s.groups:
+            raise CmdError("BUSYGROUP Consumer Group name already exists")
+        if id_arg == b"$":
+            gid = s.last_id
+        else:
+            gid = parse_id(id_arg)
+        s.groups[name] = Group(gid, entries_read)
+        return s
+    if s is None:
+        raise CmdError("The XGROUP subcommand requires the key to exist")
+    g = s.groups.get(args[0])
+    if g is None:
+        raise CmdError("NOGROUP")
+    if sub == b"SETID":
+        id_arg = args[1]
+        entries_read = -1
+        if len(args) >= 4 and args[2].upper() == b"ENTRIESREAD":
+            entries_read = parse_int(args[3])
+        g.last_id = s.last_id if id_arg == b"$" else parse_id(id_arg)
+        g.entries_read = entries_read
+    elif sub == b"DESTROY":
+        del s.groups[args[0]]
+    elif sub == b"CREATECONSUMER":
+        _consumer(g, args[1], now)
+    elif sub == b"DELCONSUMER":
+        c = g.consumers.pop(args[1], None)
+        if c is not None:
+            for x in c.pending:
+                g.pel.pop(x, None)
+    else:
+        raise CmdError(f"unknown XGROUP subcommand {sub!r}")
+    return s
+
+
+def xack(s: Stream, group: bytes, ids: list[bytes]) -> None:
+    g = s.groups.get(group)
+    if g is None:
+        return
+    for b in ids:
+        x = parse_id(b)
+        p = g.pel.pop(x, None)
+        if p is not None and p.consumer is not None and p.consumer in g.consumers:
+            g.consumers[p.consumer].pending.discard(x)
+
+
+def xclaim(s: Stream, args: list[bytes], now: int) -> None:
+    """``XCLAIM key group consumer min-idle id... [IDLE ms] [TIME ms] [RETRYCOUNT n]
+    [FORCE] [JUSTID] [LASTID id]`` (args after the key). ``min-idle`` cannot be checked
+    without the server's clock: every listed id is claimed."""
+    group, cname = args[0], args[1]
+    g = s.groups.get(group)
+    if g is None:
+        raise CmdError("NOGROUP")
+    i = 3
+    ids: list[StreamId] = []
+    while i < len(args):
+        try:
+            ids.append(parse_id(args[i]))
+        except CmdError:
+            break
+        i += 1
+    deliverytime = now
+    retrycount: int | None = None
+    force = justid = False
+    lastid: StreamId | None = None
+    while i < len(args):
+        opt = args[i].upper()
+        if opt == b"IDLE":
+            deliverytime = now - parse_int(args[i + 1])
+            i += 2
+        elif opt == b"TIME":
+            deliverytime = parse_int(args[i + 1])
+            i += 2
+        elif opt == b"RETRYCOUNT":
+            retrycount = parse_int(args[i + 1])
+            i += 2
+        elif opt == b"FORCE":
+            force = True
+            i += 1
+        elif opt == b"JUSTID":
+            justid = True
+            i += 1
+        elif opt == b"LASTID":
+            lastid = parse_id(args[i + 1])
+            i += 2
+        else:
+            raise CmdError("syntax error")
+    if lastid is not None and lastid > g.last_id:
+        g.last_id = lastid
+    consumer = _consumer(g, cname, now)
+    consumer.seen = now
+    claimed = False
+    for x in ids:
+        p = g.pel.get(x)
+        if p is None:
+            if not force or x not in s.entries:
+                continue
+            p = g.pel[x] = Pending(None, deliverytime, 0)
+        if x not in s.entries:
+            # the entry was deleted: the server drops it from the PEL (7.0+)
+            del g.pel[x]
+            if p.consumer is not None and p.consumer in g.consumers:
+                g.consumers[p.consumer].pending.discard(x)
+            continue
+        if p.consumer is not None and p.consumer in g.consumers:
+            g.consumers[p.consumer].pending.discard(x)
+        p.consumer = cname
+        consumer.pending.add(x)
+        p.time = deliverytime
+        if retrycount is not None:
+            p.count = retrycount
+        elif not justid:
+            p.count += 1
+        claimed = True
+    if claimed:
+        consumer.active = now
