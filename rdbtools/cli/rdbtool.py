@@ -306,7 +306,7 @@ def restore_command(
             mode=mode, dry_run=dry_run, now_ms=key_filter.now_ms, progress=progress,
         )
     except redis.exceptions.ConnectionError as exc:
-        raise RestoreError(f"{url}: {exc}") from None
+        raise RestoreError(f"{_redact(url)}: {exc}") from None
     if tty:
         click.echo("", err=True)
     for loss in summary.losses:
@@ -328,3 +328,13 @@ def load_jsonl(path: str) -> Iterator[Event]:
         return
     with open(path, "rb") as fp:
         yield from load_events(fp, path)
+
+
+def _redact(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, for messages."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
