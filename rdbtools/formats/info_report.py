@@ -82,7 +82,8 @@ def _table(rows: list[list[str]], align: str) -> list[str]:
 
 def info_text(source: str, report: InfoReport) -> str:
     """A report for people."""
-    lines = [f"{source}: {report.magic} RDB version {report.version}"]
+    lines = [f"{source}: {report.magic} RDB version {report.version}"
+             if report.version is not None else f"{source}: append-only file (replayed)"]
     for name, value in report.aux:
         lines.append(f"  aux {show(name)} = {show(value)}")
     lines.append(f"keys: {report.keys}, {report.bytes} bytes serialized")
