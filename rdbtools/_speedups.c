@@ -7,6 +7,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -393,12 +395,104 @@ fail:
     return NULL;
 }
 
+/* maker(cls): a fast constructor for a slotted class (the frozen event dataclasses).
+ * Calling it with exactly one positional argument per slot, in __slots__ order, returns
+ * a new instance with every slot set directly, as the dataclass __init__ would set
+ * them, without the per-field object.__setattr__ calls of a frozen __init__. */
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *cls;
+    Py_ssize_t nslots;
+    Py_ssize_t *offsets;
+    vectorcallfunc vectorcall;
+} Maker;
+
+static void maker_dealloc(Maker *self) {
+    Py_XDECREF(self->cls);
+    PyMem_Free(self->offsets);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *maker_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                  PyObject *kwnames) {
+    Maker *m = (Maker *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != m->nslots || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_Format(PyExc_TypeError, "%s maker takes exactly %zd positional arguments",
+                     m->cls->tp_name, m->nslots);
+        return NULL;
+    }
+    PyObject *obj = m->cls->tp_alloc(m->cls, 0);
+    if (obj == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyObject **slot = (PyObject **)((char *)obj + m->offsets[i]);
+        Py_INCREF(args[i]);
+        *slot = args[i];
+    }
+    return obj;
+}
+
+static PyTypeObject MakerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "rdbtools._speedups.Maker",
+    .tp_basicsize = sizeof(Maker),
+    .tp_dealloc = (destructor)maker_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Maker, vectorcall),
+    .tp_call = PyVectorcall_Call,
+};
+
+static PyObject *sp_maker(PyObject *self, PyObject *cls) {
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "maker() takes a class");
+        return NULL;
+    }
+    PyObject *slots = PyObject_GetAttrString(cls, "__slots__");
+    if (slots == NULL)
+        return NULL;
+    PyObject *seq = PySequence_Fast(slots, "__slots__ must be a sequence");
+    Py_DECREF(slots);
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Maker *m = PyObject_New(Maker, &MakerType);
+    if (m == NULL) { Py_DECREF(seq); return NULL; }
+    m->cls = (PyTypeObject *)cls;
+    Py_INCREF(cls);
+    m->nslots = n;
+    m->vectorcall = maker_vectorcall;
+    m->offsets = PyMem_Malloc(sizeof(Py_ssize_t) * (n ? n : 1));
+    if (m->offsets == NULL) { Py_DECREF(seq); Py_DECREF(m); return PyErr_NoMemory(); }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *descr = PyObject_GetAttr(cls, name);
+        if (descr == NULL) { Py_DECREF(seq); Py_DECREF(m); return NULL; }
+        if (!PyObject_TypeCheck(descr, &PyMemberDescr_Type)) {
+            Py_DECREF(descr); Py_DECREF(seq); Py_DECREF(m);
+            PyErr_SetString(PyExc_TypeError, "a __slots__ entry is not a member descriptor");
+            return NULL;
+        }
+        PyMemberDef *def = ((PyMemberDescrObject *)descr)->d_member;
+        if (def->type != T_OBJECT_EX) {
+            Py_DECREF(descr); Py_DECREF(seq); Py_DECREF(m);
+            PyErr_SetString(PyExc_TypeError, "unexpected slot kind");
+            return NULL;
+        }
+        m->offsets[i] = def->offset;
+        Py_DECREF(descr);
+    }
+    Py_DECREF(seq);
+    return (PyObject *)m;
+}
+
 static PyMethodDef methods[] = {
     {"listpack", sp_listpack, METH_VARARGS, "Decode a listpack blob."},
     {"ziplist", sp_ziplist, METH_VARARGS, "Decode a ziplist blob."},
     {"strings", sp_strings, METH_VARARGS, "Read up to count rdb-strings from a buffer."},
     {"zset2", sp_zset2, METH_VARARGS, "Read up to count (member, binary score) pairs."},
     {"string_keys", sp_string_keys, METH_VARARGS, "Read a run of plain string key records."},
+    {"maker", sp_maker, METH_O, "A fast constructor for a slotted class."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -412,5 +506,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         if (small_ints_text[v + 4096] == NULL)
             return NULL;
     }
+    if (PyType_Ready(&MakerType) < 0)
+        return NULL;
     return PyModule_Create(&module);
 }

@@ -171,3 +171,26 @@ def test_reader_same_with_and_without_c(path, monkeypatch: pytest.MonkeyPatch) -
         assert _events_or_error(mutated, False, monkeypatch) == _events_or_error(
             mutated, True, monkeypatch
         )
+
+
+def test_makers_build_ordinary_frozen_events() -> None:
+    """A maker's instance equals the dataclass-built one, hashes the same, stays frozen,
+    and survives garbage collection."""
+    import dataclasses
+    import gc
+
+    from rdbtools import _make
+    from rdbtools import events as ev
+
+    args = (3, b"k", "string", "raw", 0, 1700000000000, None, 7, 5, 99)
+    made = _make.KeyStart(*args)
+    assert type(made) is ev.KeyStart
+    assert made == ev.KeyStart(*args) and hash(made) == hash(ev.KeyStart(*args))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.db = 4  # type: ignore[misc]
+    items = [_make.ListItems((b"x" * i,), i) for i in range(10000)]
+    del made
+    gc.collect()
+    assert items[9999] == ev.ListItems((b"x" * 9999,), 9999)
+    with pytest.raises(TypeError):
+        _make.KeyEnd(b"k", 1)

@@ -13,24 +13,27 @@ from struct import Struct
 
 from rdbtools import _spec as S
 from rdbtools._buffer import Input
+from rdbtools._make import (
+    HashFields,
+    ListItems,
+    SetMembers,
+    StreamEntries,
+    StreamEntry,
+    StringValue,
+    ZSetMembers,
+)
+from rdbtools._make import KeyStart as _KeyStart
 from rdbtools.errors import CorruptInput, ParseError, UnsupportedType
 from rdbtools.events import (
     Event,
-    HashFields,
     KeyStart,
-    ListItems,
     ModuleValue,
-    SetMembers,
     StreamConsumer,
-    StreamEntries,
-    StreamEntry,
     StreamGroup,
     StreamId,
     StreamIdmp,
     StreamMeta,
     StreamPending,
-    StringValue,
-    ZSetMembers,
 )
 from rdbtools.rdb import _encodings as E
 
@@ -63,8 +66,9 @@ class KeyCtx:
         self.valkey = valkey
 
     def start(self, type_: str, encoding: str, length: int | None) -> KeyStart:
-        return KeyStart(self.db, self.key, type_, encoding, self.rdb_type, self.expire_ms,
-                        self.idle, self.freq, length, self.offset)
+        ks: KeyStart = _KeyStart(self.db, self.key, type_, encoding, self.rdb_type,
+                                 self.expire_ms, self.idle, self.freq, length, self.offset)
+        return ks
 
 
 Reader = Callable[[Input, KeyCtx], Iterator[Event]]

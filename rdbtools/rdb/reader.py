@@ -19,6 +19,7 @@ from typing import BinaryIO
 from rdbtools import _spec as S
 from rdbtools._accel import speedups
 from rdbtools._buffer import Input
+from rdbtools._make import KeyEnd, KeyStart, StringValue
 from rdbtools.errors import (
     ChecksumMismatch,
     CorruptInput,
@@ -32,14 +33,11 @@ from rdbtools.events import (
     Event,
     Function,
     Header,
-    KeyEnd,
-    KeyStart,
     ModuleAux,
     ResizeDb,
     SelectDb,
     SlotImport,
     SlotInfo,
-    StringValue,
 )
 from rdbtools.rdb import _values as V
 
