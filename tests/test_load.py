@@ -26,6 +26,7 @@ from helpers import (
     jsonl_keys,
     project_cases,
     run_rdbtool,
+    tb,
 )
 
 from rdbtools import read_rdb, records
@@ -60,15 +61,8 @@ def record_lines(jsonl: bytes, kinds: tuple[str, ...]) -> list[bytes]:
     return out
 
 
-HISTORY_SET = (
-    "a set that once had a non-integer member is a hash table for good (the server never "
-    "converts back); its members are now all integers, so the writer picks an intset "
-    "(and intset order)"
-)
-ROUNDTRIP_DIFFERENCES: dict[str, dict[bytes, str]] = {
-    "4.0.14/aof-single-preamble-yes-rewritten/appendonly.aof": {b"set:mixed": HISTORY_SET},
-    "6.2.14/aof-single-preamble-yes-rewritten/appendonly.aof": {b"set:mixed": HISTORY_SET},
-}
+ROUNDTRIP_DIFFERENCES: dict[str, dict[bytes, str]] = {}
+"""Keys whose line may differ after the round trip, per case, with the reason (none)."""
 
 
 def _writable(case: RdbCase) -> bool:
@@ -77,7 +71,13 @@ def _writable(case: RdbCase) -> bool:
 
 
 @pytest.mark.parametrize(
-    "case", case_params([c for c in project_cases() if _writable(c)], external_placeholder=False)
+    "case",
+    case_params(
+        # a single-file AOF is replayed by the CLI (encoding "replayed"): its keyspace is
+        # covered by tests/test_cli_aof_input.py and tests/test_replay.py
+        [c for c in project_cases() if _writable(c) and c.kind != "aof-preamble"],
+        external_placeholder=False,
+    ),
 )
 def test_dump_load_dump_identical(case: RdbCase | None, tmp_path: Path) -> None:
     assert case is not None
@@ -98,7 +98,7 @@ def test_dump_load_dump_identical(case: RdbCase | None, tmp_path: Path) -> None:
     differ = {}
     for x, y in zip(ka, kb):
         if x != y:
-            differ[json.loads(x)["key"].encode()] = (x[:200], y[:200])
+            differ[tb(json.loads(x)["key"])] = (x[:200], y[:200])
     assert set(differ) == set(allowed), differ
     # the values of the documented differences are still the same
     ga, _ = jsonl_keys([json.loads(line) for line in ka])

@@ -47,6 +47,8 @@ from rdbtools.formats._jsontext import (
 )
 from rdbtools.formats._spool import Spool
 
+_ENCODING_TEXT: dict[str, str] = {}
+"""JSON text of each encoding name met so far."""
 _DEFER_CHECK = 1 << 20
 """A first string piece up to this size is held in memory and judged at the end."""
 _B64_CHUNK = 3 * (1 << 16)
@@ -170,24 +172,29 @@ class KeyJson:
             raise WriteError(f"key {ks.key!r}: unknown type {ks.type!r}")
         self._key = ks
         self._first = True
+        tp = ks.type
+        enc = _ENCODING_TEXT.get(ks.encoding)
+        if enc is None:
+            enc = _ENCODING_TEXT[ks.encoding] = quote(ks.encoding)
+        exp = ks.expire_ms
         head = (
-            f'{{"db":{ks.db},"key":{jbytes(ks.key)},"type":"{ks.type}",'
-            f'"encoding":{quote(ks.encoding)},"expire_at_ms":{jopt_int(ks.expire_ms)}'
+            f'{{"db":{ks.db},"key":{jbytes(ks.key)},"type":"{tp}","encoding":{enc},'
+            f'"expire_at_ms":{"null" if exp is None else exp}'
         )
         if ks.idle is not None:
             head += f',"idle":{ks.idle}'
         if ks.freq is not None:
             head += f',"freq":{ks.freq}'
-        if ks.type in ("list", "set", "zset"):
-            head += ',"value":['
-        elif ks.type == "string":
+        if tp == "string":
+            self._first_unchecked = None
             self._utf8.reset()
             self._utf8_ok = True
-            self._first_unchecked = None
-        elif ks.type == "hash":
+        elif tp in ("list", "set", "zset"):
+            head += ',"value":['
+        elif tp == "hash":
             self._names_utf8 = True
             self._has_ttl = False
-        elif ks.type == "stream":
+        elif tp == "stream":
             head += ',"value":{"entries":['
             self._stream_entries_open = True
             self._stream_meta = False
@@ -202,16 +209,17 @@ class KeyJson:
         ks = self._key
         if ks is None:
             raise WriteError(f"{type(ev).__name__} outside a key")
-        if not isinstance(ev, _EVENTS_OF_TYPE[ks.type]):
-            raise WriteError(f"key {ks.key!r}: {type(ev).__name__} in a {ks.type} key")
-        if isinstance(ev, ListItems):
-            self._array(jbytes_items(ev.items))
-        elif isinstance(ev, SetMembers):
-            self._array(jbytes_items(ev.members))
-        elif isinstance(ev, ZSetMembers):
-            self._array(jscored_items(ev.members))
-        elif isinstance(ev, StringValue):
-            self._string_piece(ev.data)
+        tp = type(ev)
+        if tp not in _EVENTS_OF_TYPE[ks.type]:
+            raise WriteError(f"key {ks.key!r}: {tp.__name__} in a {ks.type} key")
+        if tp is StringValue:
+            self._string_piece(ev.data)  # type: ignore[union-attr]
+        elif tp is ListItems:
+            self._array(jbytes_items(ev.items))  # type: ignore[union-attr]
+        elif tp is SetMembers:
+            self._array(jbytes_items(ev.members))  # type: ignore[union-attr, arg-type]
+        elif tp is ZSetMembers:
+            self._array(jscored_items(ev.members))  # type: ignore[union-attr, arg-type]
         elif isinstance(ev, HashFields):
             self._hash_fields(ev)
         elif isinstance(ev, ModuleValue):
@@ -315,17 +323,18 @@ class KeyJson:
         """Hold one batch: as decoded text when every name and value is UTF-8 (then the
         C JSON encoder writes the whole batch at the end), else as JSON pieces."""
         fields = ev.fields
-        size = sum(len(f) + len(v) for f, v, _ in fields) + 16 * len(fields)
         ttls = [t for _, _, t in fields]
-        if any(t is not None for t in ttls):
+        if ttls.count(None) != len(ttls):
             self._has_ttl = True
         try:
             names = [f.decode("utf-8") for f, _, _ in fields]
             values = [v.decode("utf-8") for _, v, _ in fields]
+            size = sum(map(len, names)) + sum(map(len, values)) + 16 * len(fields)
             self._fields.append(_HashBatch(names, values, ttls, None), size)
             return
         except UnicodeDecodeError:
             pass
+        size = sum([len(f) + len(v) for f, v, _ in fields]) + 16 * len(fields)
         texts = []
         for name, value, _ in fields:
             try:
