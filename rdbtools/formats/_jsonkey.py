@@ -150,6 +150,7 @@ class KeyJson:
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._utf8_ok = True
         self._first_unchecked: bytes | None = None
+        self._head = ""
         self._fields: Spool[_HashBatch] = Spool()
         self._names_utf8 = True
         self._has_ttl = False
@@ -189,6 +190,8 @@ class KeyJson:
             self._first_unchecked = None
             self._utf8.reset()
             self._utf8_ok = True
+            self._head = head  # written with the value, in one piece, at the end
+            return
         elif tp in ("list", "set", "zset"):
             head += ',"value":['
         elif tp == "hash":
@@ -291,10 +294,12 @@ class KeyJson:
             self._utf8_ok = False
 
     def _string_end(self, suffix: str) -> None:
+        head, self._head = self._head, ""
         only = self._chunks.only_item()
         if only is not None or self._chunks.count == 0:
-            self._emit(',"value":' + jbytes(only or b"") + "}" + suffix)
+            self._emit(head + ',"value":' + jbytes(only or b"") + "}" + suffix)
             return
+        self._emit(head)
         if self._utf8_ok:
             try:
                 self._utf8.decode(b"", final=True)
