@@ -151,6 +151,8 @@ class KeyJson:
         self._utf8_ok = True
         self._first_unchecked: bytes | None = None
         self._head = ""
+        self.in_key = False
+        """Whether a key has started and not ended."""
         self._fields: Spool[_HashBatch] = Spool()
         self._names_utf8 = True
         self._has_ttl = False
@@ -160,11 +162,6 @@ class KeyJson:
         self._stream_idmp = False
         self._module = False
 
-    @property
-    def in_key(self) -> bool:
-        """Whether a key has started and not ended."""
-        return self._key is not None
-
     def start(self, ks: KeyStart) -> None:
         """Begin a key: write its attributes and open its value."""
         if self._key is not None:
@@ -172,6 +169,7 @@ class KeyJson:
         if ks.type not in _EVENTS_OF_TYPE:
             raise WriteError(f"key {ks.key!r}: unknown type {ks.type!r}")
         self._key = ks
+        self.in_key = True
         self._first = True
         tp = ks.type
         enc = _ENCODING_TEXT.get(ks.encoding)
@@ -243,14 +241,15 @@ class KeyJson:
         ks = self._key
         if ks is None:
             raise WriteError(f"KeyEnd for {ke.key!r} outside a key")
+        tp = ks.type
         try:
-            if ks.type in ("list", "set", "zset"):
-                self._emit("]}" + suffix)
-            elif ks.type == "string":
+            if tp == "string":
                 self._string_end(suffix)
-            elif ks.type == "hash":
+            elif tp in ("list", "set", "zset"):
+                self._emit("]}" + suffix)
+            elif tp == "hash":
                 self._hash_end(suffix)
-            elif ks.type == "stream":
+            elif tp == "stream":
                 self._stream_end(suffix)
             elif not self._module:
                 self._emit(',"value":null}' + suffix)
@@ -258,8 +257,11 @@ class KeyJson:
                 self._emit("}" + suffix)
         finally:
             self._key = None
-            self._chunks.close()
-            self._fields.close()
+            self.in_key = False
+            if self._chunks.count:
+                self._chunks.close()
+            if self._fields.count:
+                self._fields.close()
 
     # ------------------------------------------------------------------ arrays
 
