@@ -214,7 +214,12 @@ class KeyJson:
         if tp not in _EVENTS_OF_TYPE[ks.type]:
             raise WriteError(f"key {ks.key!r}: {tp.__name__} in a {ks.type} key")
         if tp is StringValue:
-            self._string_piece(ev.data)  # type: ignore[union-attr]
+            data = ev.data  # type: ignore[union-attr]
+            if self._first_unchecked is None and self._chunks.count == 0 \
+                    and len(data) <= _DEFER_CHECK:
+                self._first_unchecked = data  # the usual lone piece, see _string_piece
+            else:
+                self._string_piece(data)
         elif tp is ListItems:
             self._array(jbytes_items(ev.items))  # type: ignore[union-attr]
         elif tp is SetMembers:
@@ -277,16 +282,18 @@ class KeyJson:
     # ------------------------------------------------------------------ strings
 
     def _string_piece(self, data: bytes) -> None:
-        # A lone small piece (the usual case) is judged once, at the end, by jbytes; once
-        # a second piece (or a big one, which may go to the spool file) arrives, pieces
-        # are checked as they come.
-        if self._chunks.count == 0 and len(data) <= _DEFER_CHECK:
-            self._first_unchecked = data
-        else:
-            if self._first_unchecked is not None:
-                self._check_utf8(self._first_unchecked)
-                self._first_unchecked = None
-            self._check_utf8(data)
+        # A lone small piece (the usual case) is held as it is and judged once, at the
+        # end, by jbytes; once a second piece (or a big one, which may go to the spool
+        # file) arrives, pieces go to the spool and are checked as they come.
+        if self._first_unchecked is None and self._chunks.count == 0:
+            if len(data) <= _DEFER_CHECK:
+                self._first_unchecked = data
+                return
+        elif self._first_unchecked is not None:
+            first, self._first_unchecked = self._first_unchecked, None
+            self._check_utf8(first)
+            self._chunks.append(first, len(first))
+        self._check_utf8(data)
         self._chunks.append(data, len(data))
 
     def _check_utf8(self, data: bytes) -> None:
@@ -297,9 +304,9 @@ class KeyJson:
 
     def _string_end(self, suffix: str) -> None:
         head, self._head = self._head, ""
-        only = self._chunks.only_item()
-        if only is not None or self._chunks.count == 0:
-            self._emit(head + ',"value":' + jbytes(only or b"") + "}" + suffix)
+        if self._chunks.count == 0:
+            single, self._first_unchecked = self._first_unchecked, None
+            self._emit(head + ',"value":' + jbytes(single or b"") + "}" + suffix)
             return
         self._emit(head)
         if self._utf8_ok:
