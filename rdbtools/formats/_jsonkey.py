@@ -45,6 +45,9 @@ from rdbtools.formats._jsontext import (
 from rdbtools.formats._jsontext import (
     encode_json as _encode_json,
 )
+from rdbtools.formats._jsontext import (
+    quote as _quote,
+)
 from rdbtools.formats._spool import Spool
 
 _ENCODING_TEXT: dict[str, str] = {}
@@ -176,8 +179,12 @@ class KeyJson:
         if enc is None:
             enc = _ENCODING_TEXT[ks.encoding] = quote(ks.encoding)
         exp = ks.expire_ms
+        try:
+            key = _quote(ks.key.decode("utf-8"))
+        except UnicodeDecodeError:
+            key = b64(ks.key)
         head = (
-            f'{{"db":{ks.db},"key":{jbytes(ks.key)},"type":"{tp}","encoding":{enc},'
+            f'{{"db":{ks.db},"key":{key},"type":"{tp}","encoding":{enc},'
             f'"expire_at_ms":{"null" if exp is None else exp}'
         )
         if ks.idle is not None:
@@ -249,7 +256,12 @@ class KeyJson:
         tp = ks.type
         try:
             if tp == "string":
-                self._string_end(suffix)
+                if self._chunks.count == 0:  # the usual lone piece, written in one go
+                    head, self._head = self._head, ""
+                    single, self._first_unchecked = self._first_unchecked, None
+                    self._emit(head + ',"value":' + jbytes(single or b"") + "}" + suffix)
+                else:
+                    self._string_end(suffix)
             elif tp in ("list", "set", "zset"):
                 self._emit("]}" + suffix)
             elif tp == "hash":

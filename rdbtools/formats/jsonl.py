@@ -17,6 +17,7 @@ class JsonlWriter:
     def __init__(self, out: BinaryIO) -> None:
         self._sink = TextSink(out)
         self._key = KeyJson(self._sink.emit)
+        self._start, self._value, self._end = self._key.start, self._key.value, self._key.end
         self.keys = 0
         self.skipped: dict[str, int] = {}
 
@@ -24,12 +25,12 @@ class JsonlWriter:
         """Write one event (value events go to the key being written)."""
         tp = type(ev)
         if tp is KeyStart:
-            self._key.start(ev)  # type: ignore[arg-type]
+            self._start(ev)  # type: ignore[arg-type]
         elif tp is KeyEnd:
-            self._key.end(ev, "\n")  # type: ignore[arg-type]
+            self._end(ev, "\n")  # type: ignore[arg-type]
             self.keys += 1
         elif self._key.in_key:
-            self._key.value(ev)
+            self._value(ev)
         else:
             text = record_json(ev)
             if text is not None:
