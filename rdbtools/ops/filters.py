@@ -67,10 +67,14 @@ class KeyFilter:
 
 
 def filter_events(events: Iterable[Event], key_filter: KeyFilter) -> Iterator[Event]:
-    """Yield ``events`` without the keys ``key_filter`` rejects."""
+    """``events`` without the keys ``key_filter`` rejects (the events themselves, with no
+    extra layer, when the filter is empty)."""
     if key_filter.is_empty:
-        yield from events
-        return
+        return iter(events)
+    return _filtered(events, key_filter)
+
+
+def _filtered(events: Iterable[Event], key_filter: KeyFilter) -> Iterator[Event]:
     glob = compile_glob(key_filter.key_glob) if key_filter.key_glob is not None else None
     regex = re.compile(key_filter.key_regex) if key_filter.key_regex is not None else None
     dbs, types = key_filter.dbs, key_filter.types
