@@ -104,12 +104,17 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
 
 
 def is_aof_path(path: str) -> bool:
-    """An append-only file rather than an RDB: a directory (``appendonlydir``), a
+    """An append-only file rather than an RDB: a directory holding a manifest, a
     ``*.manifest``, a file named ``*.aof`` (it may start with an RDB preamble), or a file
     whose first byte is ``*`` or ``#`` (RESP commands, annotations)."""
     if path == "-":
         return False
-    if os.path.isdir(path) or path.endswith((".manifest", ".aof")):
+    if os.path.isdir(path):
+        try:
+            return any(name.endswith(".manifest") for name in os.listdir(path))
+        except OSError:
+            return False
+    if path.endswith((".manifest", ".aof")):
         return True
     try:
         with open(path, "rb") as fp:

@@ -32,10 +32,30 @@ def jbytes(data: bytes) -> str:
         return b64(data)
 
 
-encode_json: Callable[[object], str] = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False
-).encode
-"""Compact JSON of lists and dicts of ``str`` and finite floats (the C encoder)."""
+def _no_default(obj: object) -> object:
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _make_encoder() -> Callable[[object], str]:
+    if _c_make_encoder is None:  # pragma: no cover - CPython always has the C encoder
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                allow_nan=False).encode
+    c_encoder = _c_make_encoder(None, _no_default, json.encoder.encode_basestring, None,
+                                ":", ",", False, False, False)
+
+    def encode(obj: object) -> str:
+        return "".join(c_encoder(obj, 0))
+
+    return encode
+
+
+encode_json: Callable[[object], str] = _make_encoder()
+"""Compact JSON of lists and dicts of ``str`` and finite floats (``ValueError`` for
+inf/nan). CPython's C encoder is made once and called directly, which skips the per-call
+set-up of ``json.JSONEncoder.encode``."""
 _encode_json = encode_json
 
 
