@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from cli_support import file_events, key_events
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rdbtools.errors import WriteError
 from rdbtools.events import (
@@ -318,3 +320,16 @@ def test_big_list_is_written_while_it_arrives() -> None:
     w.write(events[-1])
     w.close()
     assert len(json.loads(out.getvalue())["value"]) == 2000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=12) | st.text(max_size=6).map(str.encode), max_size=12))
+def test_decode_all_is_each_item_decoded(items: list[bytes]) -> None:
+    """The one-go batch decoding gives exactly the per-item decoding (or None)."""
+    from rdbtools.formats._jsontext import decode_all
+
+    try:
+        want: list[str] | None = [x.decode("utf-8") for x in items]
+    except UnicodeDecodeError:
+        want = None
+    assert decode_all(items) == want

@@ -33,6 +33,7 @@ from rdbtools.events import (
 )
 from rdbtools.formats._jsontext import (
     b64,
+    decode_all,
     jbytes,
     jbytes_items,
     jid,
@@ -352,14 +353,12 @@ class KeyJson:
         ttls = [t for _, _, t in fields]
         if ttls.count(None) != len(ttls):
             self._has_ttl = True
-        try:
-            names = [f.decode("utf-8") for f, _, _ in fields]
-            values = [v.decode("utf-8") for _, v, _ in fields]
+        names = decode_all([f for f, _, _ in fields])
+        values = decode_all([v for _, v, _ in fields]) if names is not None else None
+        if names is not None and values is not None:
             size = sum(map(len, names)) + sum(map(len, values)) + 16 * len(fields)
             self._fields.append(_HashBatch(names, values, ttls, None), size)
             return
-        except UnicodeDecodeError:
-            pass
         size = sum([len(f) + len(v) for f, v, _ in fields]) + 16 * len(fields)
         texts = []
         for name, value, _ in fields:

@@ -11,7 +11,7 @@ import base64
 import json
 import json.encoder
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from rdbtools.events import StreamId
 
@@ -59,12 +59,25 @@ set-up of ``json.JSONEncoder.encode``."""
 _encode_json = encode_json
 
 
-def jbytes_items(items: Iterable[bytes]) -> str:
+def decode_all(items: Sequence[bytes]) -> list[str] | None:
+    """Every item decoded as UTF-8, or ``None`` if one is not valid UTF-8. The items are
+    joined with NUL and decoded and split in one go (a NUL cannot end or start inside a
+    multi-byte sequence, so the whole decodes exactly when every item does); an item
+    holding a NUL itself shows as an extra part, and then each is decoded alone."""
+    try:
+        parts = b"\x00".join(items).decode("utf-8").split("\x00")
+        if len(parts) == len(items):
+            return parts
+        return [x.decode("utf-8") for x in items]
+    except UnicodeDecodeError:
+        return None
+
+
+def jbytes_items(items: Sequence[bytes]) -> str:
     """``jbytes`` of each item, comma-separated; when every item is UTF-8 the whole batch
     goes through the C JSON encoder in one call."""
-    try:
-        texts = [x.decode("utf-8") for x in items]
-    except UnicodeDecodeError:
+    texts = decode_all(items)
+    if texts is None:
         return ",".join([jbytes(x) for x in items])
     return _encode_json(texts)[1:-1]
 
