@@ -44,10 +44,10 @@ from rdbtools.formats._jsontext import (
     quote,
 )
 from rdbtools.formats._jsontext import (
-    encode_json as _encode_json,
+    c_quote as _quote,
 )
 from rdbtools.formats._jsontext import (
-    quote as _quote,
+    encode_json as _encode_json,
 )
 from rdbtools.formats._spool import Spool
 
@@ -260,7 +260,11 @@ class KeyJson:
                 if self._chunks.count == 0:  # the usual lone piece, written in one go
                     head, self._head = self._head, ""
                     single, self._first_unchecked = self._first_unchecked, None
-                    self._emit(head + ',"value":' + jbytes(single or b"") + "}" + suffix)
+                    try:
+                        text = _quote((single or b"").decode("utf-8"))
+                    except UnicodeDecodeError:
+                        text = b64(single or b"")
+                    self._emit(head + ',"value":' + text + "}" + suffix)
                 else:
                     self._string_end(suffix)
             elif tp in ("list", "set", "zset"):

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from rdbtools.events import StreamId
 
 _quote: Callable[[str], str] = json.encoder.encode_basestring
+c_quote = _quote
+"""``quote`` itself (the C function), for the hottest call sites."""
 """JSON string literal of a ``str`` (the C accelerator), non-ASCII kept as is."""
 
 
