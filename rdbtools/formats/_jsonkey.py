@@ -44,9 +44,6 @@ from rdbtools.formats._jsontext import (
     quote,
 )
 from rdbtools.formats._jsontext import (
-    c_quote as _quote,
-)
-from rdbtools.formats._jsontext import (
     encode_json as _encode_json,
 )
 from rdbtools.formats._spool import Spool
@@ -181,7 +178,7 @@ class KeyJson:
             enc = _ENCODING_TEXT[ks.encoding] = quote(ks.encoding)
         exp = ks.expire_ms
         try:
-            key = _quote(ks.key.decode("utf-8"))
+            key = quote(ks.key.decode("utf-8"))
         except UnicodeDecodeError:
             key = b64(ks.key)
         head = (
@@ -261,7 +258,7 @@ class KeyJson:
                     head, self._head = self._head, ""
                     single, self._first_unchecked = self._first_unchecked, None
                     try:
-                        text = _quote((single or b"").decode("utf-8"))
+                        text = quote((single or b"").decode("utf-8"))
                     except UnicodeDecodeError:
                         text = b64(single or b"")
                     self._emit(head + ',"value":' + text + "}" + suffix)
@@ -320,11 +317,9 @@ class KeyJson:
             self._utf8_ok = False
 
     def _string_end(self, suffix: str) -> None:
+        """A string that went to the spool (several pieces, or a big one); ``end`` writes
+        the usual lone piece itself."""
         head, self._head = self._head, ""
-        if self._chunks.count == 0:
-            single, self._first_unchecked = self._first_unchecked, None
-            self._emit(head + ',"value":' + jbytes(single or b"") + "}" + suffix)
-            return
         self._emit(head)
         if self._utf8_ok:
             try:

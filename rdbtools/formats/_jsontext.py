@@ -15,21 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 
 from rdbtools.events import StreamId
 
-_quote: Callable[[str], str] = json.encoder.encode_basestring
-c_quote = _quote
-"""``quote`` itself (the C function), for the hottest call sites."""
-"""JSON string literal of a ``str`` (the C accelerator), non-ASCII kept as is."""
-
-
-def quote(text: str) -> str:
-    """A JSON string literal for ``text``."""
-    return _quote(text)
+quote: Callable[[str], str] = json.encoder.encode_basestring
+"""A JSON string literal for a ``str`` (the C accelerator), non-ASCII kept as is."""
 
 
 def jbytes(data: bytes) -> str:
     """A byte string: a JSON string when ``data`` is valid UTF-8, else ``{"b64": ...}``."""
     try:
-        return _quote(data.decode("utf-8"))
+        return quote(data.decode("utf-8"))
     except UnicodeDecodeError:
         return b64(data)
 

@@ -41,12 +41,6 @@ class Spool(Generic[T]):
             self._items = []
             self._size = 0
 
-    def only_item(self) -> T | None:
-        """The single item when the spool holds exactly one (in memory), else ``None``."""
-        if self.count == 1 and self._file is None:
-            return self._items[0]
-        return None
-
     def __iter__(self) -> Iterator[T]:
         if self._file is not None:
             self._file.seek(0)
