@@ -69,10 +69,11 @@ def commands(seed: int, binary_share: float = 0.005) -> Iterator[bytes]:
         elif r < 0.97:
             yield resp(b"PEXPIREAT", key, b"%d" % (ts * 1000 + 3_600_000))
         else:
-            yield resp(b"MULTI")
-            yield resp(b"INCRBY", b"counter:%d" % rnd.randint(0, 99), b"3")
-            yield resp(b"SET", key, value)
-            yield resp(b"EXEC")
+            # One piece, so that ``generate`` never stops inside a MULTI block.
+            yield b"".join((resp(b"MULTI"),
+                            resp(b"INCRBY", b"counter:%d" % rnd.randint(0, 99), b"3"),
+                            resp(b"SET", key, value),
+                            resp(b"EXEC")))
 
 
 def generate(path: Path, megabytes: float, seed: int = 1, binary_share: float = 0.005) -> int:
