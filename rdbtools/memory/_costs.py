@@ -1,0 +1,215 @@
+"""Per-version struct sizes and the allocation arithmetic of ``MEMORY USAGE``
+(FORMAT.md §10.1–§10.3).
+
+Each server version differs in a few struct sizes and in how it counts an sds: 4.0 and
+5.0 count the sds header, its logical allocation and the NUL (``sdsAllocSize``), 6.0 and
+later the allocator's size of the block (``sdsZmallocSize``). ``Costs`` gathers these
+for one model; the estimators only call its methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdbtools.memory._encodings import sds_header
+from rdbtools.memory._jemalloc import Allocator
+
+# skiplist levels: "random, P(level ≥ k+1 | ≥ k) = 1/4, max 32" (§10.2)
+ZSKIPLIST_P = 0.25
+
+
+def _level_distribution(max_level: int) -> tuple[float, ...]:
+    probs = []
+    rest = 1.0
+    for _ in range(max_level - 1):
+        p = rest * (1 - ZSKIPLIST_P)
+        probs.append(p)
+        rest -= p
+    probs.append(rest)
+    return tuple(probs)
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """The sizes one server version uses. ``version`` is ``(major, minor)`` of the
+    Redis code base (Valkey 7.2/8.x descend from Redis 7.2); ``valkey`` is the Valkey
+    ``(major, minor)``, ``(0, 0)`` for Redis."""
+
+    version: tuple[int, int]
+    valkey: tuple[int, int]
+    allocator: Allocator
+    bits: int = 64
+
+    @property
+    def valkey8(self) -> bool:
+        """Valkey 8.0: sets keep a member alone in its bucket without a dictEntry and
+        embed it in the entry otherwise."""
+        return self.valkey >= (8, 0)
+
+    def valkey_set_member(self, n: int, alone: float) -> float:
+        """Valkey 8.0 set member of ``n`` bytes: its sds when ``alone`` in its bucket,
+        else an entry of next pointer, header-size byte and the sds (measured)."""
+        sds = self.a(sds_header(n) + n + 1)
+        entry = self.a(8 + 1 + sds_header(n) + n + 1)
+        return alone * sds + (1 - alone) * entry
+
+    # ---------------------------------------------------------------- basics
+
+    @property
+    def ptr(self) -> int:
+        return self.bits // 8
+
+    def a(self, n: int) -> int:
+        """A(n): the allocator's size for an ``n``-byte request."""
+        return self.allocator.size(n)
+
+    @property
+    def robj(self) -> int:
+        """sizeof(robj): 4 bits of type/encoding + 24 bits lru + refcount + ptr."""
+        return 8 + self.ptr
+
+    @property
+    def dict_entry(self) -> int:
+        return 3 * self.ptr
+
+    @property
+    def dict_struct(self) -> int:
+        """D = sizeof(dict): 96 (≤ 6.2) / 56 (7.0+) on 64-bit."""
+        return 56 if self.version >= (7, 0) else 96
+
+    @property
+    def rounded_sds(self) -> bool:
+        """Whether sds sizes are the allocator's (6.0+) or the logical ones (4.0, 5.0)."""
+        return self.version >= (6, 0)
+
+    def sds(self, n: int) -> int:
+        """S(len): the size ``MEMORY USAGE`` counts for an sds of ``n`` bytes built by the
+        loader (no free space)."""
+        req = sds_header(n, old=self.version < (3, 2)) + n + 1
+        return self.a(req) if self.rounded_sds else req
+
+    def key(self, n: int) -> int:
+        """The key's share before Redis 8 / Valkey 8: 4.0 counted the sds of the command
+        argument (an embstr-style sdshdr8 for ≤ 44 bytes), 5.0 the key's logical sds size,
+        6.0+ its allocation."""
+        if self.version < (5, 0) and n <= 44:
+            return 3 + n + 1
+        return self.sds(n)
+
+    def blob(self, n: int) -> int:
+        """A listpack / ziplist / intset blob of ``n`` bytes: its allocation (7.0+), or
+        its own length (``ziplistBlobLen`` / ``intsetBlobLen``) before 7.0."""
+        return self.a(n) if self.version >= (7, 0) else n
+
+    # ---------------------------------------------------------------- strings
+
+    @property
+    def embstr_max(self) -> int:
+        return 44 if self.version >= (3, 2) else 39
+
+    def embstr(self, n: int) -> int:
+        """An embstr: robj and sdshdr8 in one allocation, A(16 + 3 + len + 1) (7.0+);
+        before 7.0 robj + len + 2, unrounded (measured on 4.0 to 6.2)."""
+        if self.version < (7, 0):
+            return self.robj + n + 2
+        return self.a(self.robj + 3 + n + 1)
+
+    def raw(self, n: int) -> int:
+        return self.robj + self.sds(n)
+
+    # ---------------------------------------------------------------- hash tables
+
+    @staticmethod
+    def buckets(n: int) -> int:
+        """B: "the next power of two ≥ N (minimum 4)" — the table ``dictExpand`` makes
+        for the length the RDB states."""
+        b = 4
+        while b < n:
+            b <<= 1
+        return b
+
+    @staticmethod
+    def grown_buckets(n: int) -> int:
+        """B of a dict built by ``n`` single inserts from empty (how a server replaying
+        an AOF builds it): the table doubles when it is full, then moves one non-empty
+        bucket of the old table per insert, so right after a doubling both tables are
+        counted until the ≈ (1 − 1/e)·P non-empty old buckets have moved."""
+        if n <= 4:
+            return 4
+        p = 4
+        while p * 2 < n:
+            p <<= 1
+        # the table is 2p since the insert that found p entries; n - p - 1 steps since
+        steps = n - p - 1
+        if steps < 0.632 * p:
+            return 2 * p + p
+        return 2 * p
+
+    def table(self, n: int, *, grown: bool = False) -> int:
+        """A dict of ``n`` entries without its elements: D + 8·B (``grown``: built by
+        inserts, else sized by ``dictExpand`` to the stated length as a loader does)."""
+        b = self.grown_buckets(n) if grown else self.buckets(n)
+        return self.dict_struct + self.ptr * b
+
+    def hash_field(self, n: int, ttl: bool) -> int:
+        """A hash-table field: an sds, or from 7.4 an "mstr": "header 1 byte (len < 32),
+        3 (< 256), 3 (< 65536), 9 (larger) + len + 1, plus 2 + 16 bytes when the field
+        carries a TTL; allocated size class of that" (§10.2)."""
+        if self.version < (7, 4):
+            return self.sds(n)
+        hdr = 1 if n < 32 else 3 if n < 65536 else 9
+        return self.a(hdr + n + 1 + (18 if ttl else 0))
+
+    # ---------------------------------------------------------------- lists
+
+    @property
+    def quicklist(self) -> int:
+        return 40
+
+    @property
+    def quicklist_node(self) -> int:
+        """N_node = 40 (7.0+) or 32 (3.2–6.2)."""
+        return 40 if self.version >= (7, 0) else 32
+
+    # ---------------------------------------------------------------- zsets
+
+    @property
+    def zskiplist_max_level(self) -> int:
+        """32 levels, 64 in the 5.0 series."""
+        return 64 if self.version[0] == 5 else 32
+
+    def skiplist_header(self) -> int:
+        """The header node has every level: A(24 + 16·max_level)."""
+        return self.a(24 + 16 * self.zskiplist_max_level)
+
+    def skiplist_node(self) -> float:
+        """Expected allocation of a skiplist node, ``Σ P(level=k)·A(24 + 16·k)``: the
+        estimate must not depend on the random levels the server drew."""
+        dist = _level_distribution(self.zskiplist_max_level)
+        return sum(p * self.a(24 + 16 * (k + 1)) for k, p in enumerate(dist))
+
+    # ---------------------------------------------------------------- streams
+
+    @property
+    def stream_struct(self) -> int:
+        """St = sizeof(stream): 40 (5.0–6.2) / 80 (7.0+); 5.0 and 6.0 leave it out."""
+        if self.version < (6, 2):
+            return 0
+        return 80 if self.version >= (7, 0) else 40
+
+    @property
+    def stream_cg(self) -> int:
+        """G = sizeof(streamCG): 32 (5.0–6.2) / 40 (7.0+)."""
+        return 40 if self.version >= (7, 0) else 32
+
+    @property
+    def stream_consumer(self) -> int:
+        """C = sizeof(streamConsumer): 24 (≤ 7.0) / 32 (7.2+)."""
+        return 32 if self.version >= (7, 2) else 24
+
+    stream_nack = 24
+
+    @staticmethod
+    def rax(elements: int, nodes: int) -> int:
+        """R: the server's own radix-tree estimate ``16·numele + (4 + 8·30)·numnodes``."""
+        return 16 * elements + 244 * nodes

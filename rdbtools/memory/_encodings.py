@@ -1,0 +1,190 @@
+"""Byte sizes of the compact encodings, rebuilt from element values, and the server's
+default encoding thresholds (FORMAT.md §4.A–§4.C, §9.2, §10.3, §10.6).
+
+A loading server keeps listpack, ziplist and intset blobs byte for byte, and the writer
+rules of these blobs are deterministic, so the size of a blob follows from its elements:
+the estimate needs no copy of the blob.
+"""
+
+from __future__ import annotations
+
+import math
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+# §9.2 default thresholds (all versions that have them)
+HASH_MAX_ENTRIES = 512
+HASH_MAX_VALUE = 64
+ZSET_MAX_ENTRIES = 128
+ZSET_MAX_VALUE = 64
+SET_MAX_INTSET_ENTRIES = 512
+SET_MAX_LISTPACK_ENTRIES = 128
+SET_MAX_LISTPACK_VALUE = 64
+LIST_NODE_MAX_BYTES = 8192  # list-max-listpack-size -2
+STREAM_NODE_MAX_BYTES = 4096
+STREAM_NODE_MAX_ENTRIES = 100
+
+
+def canonical_int(s: bytes) -> int | None:
+    """The value of ``s`` if it is a canonical int64 decimal (``string2ll``: no sign but
+    ``-``, no leading zeros, not ``-0``, 1–20 characters), else ``None``."""
+    n = len(s)
+    if n == 0 or n > 20:
+        return None
+    if s == b"0":
+        return 0
+    neg = s[0] == 0x2D
+    digits = s[1:] if neg else s
+    if not digits or not digits.isdigit() or digits[0] == 0x30:
+        return None
+    v = int(digits)
+    v = -v if neg else v
+    if v < INT64_MIN or v > INT64_MAX:
+        return None
+    return v
+
+
+def sds_header(n: int, *, old: bool = False) -> int:
+    """§10.3: sds header bytes for a string of ``n`` bytes (``old``: before 3.2, 8)."""
+    if old:
+        return 8
+    if n == 0:
+        return 3
+    if n < 32:
+        return 1
+    if n < 256:
+        return 3
+    if n < 65536:
+        return 5
+    if n < 1 << 32:
+        return 9
+    return 17
+
+
+def _lp_backlen(n: int) -> int:
+    if n <= 127:
+        return 1
+    if n < 16383:
+        return 2
+    if n < 2097151:
+        return 3
+    if n < 268435455:
+        return 4
+    return 5
+
+
+def lp_int_size(v: int) -> int:
+    """§4.B: encoding+data bytes of an integer listpack entry."""
+    if 0 <= v <= 127:
+        return 1
+    if -4096 <= v <= 4095:
+        return 2
+    if -32768 <= v <= 32767:
+        return 3
+    if -8388608 <= v <= 8388607:
+        return 4
+    if -2147483648 <= v <= 2147483647:
+        return 5
+    return 9
+
+
+def lp_entry_size(e: bytes) -> int:
+    """§4.B: bytes of one listpack element (encoding, data and backlen). "An element is
+    stored as an integer iff it is a canonical int64 decimal string of 1–20 chars"."""
+    v = canonical_int(e) if len(e) <= 20 else None
+    if v is not None:
+        n = lp_int_size(v)
+    else:
+        ln = len(e)
+        n = ln + (1 if ln < 64 else 2 if ln < 4096 else 5)
+    return n + _lp_backlen(n)
+
+
+def lp_int_entry_size(v: int) -> int:
+    """Bytes of a listpack entry holding the integer ``v``."""
+    n = lp_int_size(v)
+    return n + _lp_backlen(n)
+
+
+LP_OVERHEAD = 7
+"""Listpack header (6) and end byte (1)."""
+
+
+def zl_entry_size(e: bytes) -> int:
+    """§4.A: bytes of one ziplist entry without its prevlen field. Integers: "try integer
+    encoding when the element is 1–31 bytes and a canonical int64 decimal"."""
+    v = canonical_int(e) if len(e) <= 20 else None
+    if v is not None:
+        if 0 <= v <= 12:
+            return 1
+        if -128 <= v <= 127:
+            return 2
+        if -32768 <= v <= 32767:
+            return 3
+        if -8388608 <= v <= 8388607:
+            return 4
+        if -2147483648 <= v <= 2147483647:
+            return 5
+        return 9
+    ln = len(e)
+    return ln + (1 if ln <= 63 else 2 if ln <= 16383 else 5)
+
+
+ZL_OVERHEAD = 11
+"""Ziplist header (10) and end byte (1)."""
+
+
+class BlobSizer:
+    """Running byte size of a listpack or ziplist built by appending elements."""
+
+    __slots__ = ("ziplist", "size", "count", "_prev")
+
+    def __init__(self, ziplist: bool) -> None:
+        self.ziplist = ziplist
+        self.size = ZL_OVERHEAD if ziplist else LP_OVERHEAD
+        self.count = 0
+        self._prev = 0
+
+    def entry_size(self, e: bytes) -> int:
+        """What appending ``e`` would add."""
+        if self.ziplist:
+            return zl_entry_size(e) + (1 if self._prev < 254 else 5)
+        return lp_entry_size(e)
+
+    def add(self, e: bytes) -> None:
+        if self.ziplist:
+            n = zl_entry_size(e)
+            self.size += n + (1 if self._prev < 254 else 5)
+            self._prev = n + (1 if self._prev < 254 else 5)
+        else:
+            self.size += lp_entry_size(e)
+        self.count += 1
+
+    def add_sized(self, n: int) -> None:
+        """Append an entry of a known listpack size ``n``."""
+        self.size += n
+        self.count += 1
+
+
+def intset_width(v: int) -> int:
+    """§4.C: the member width an intset needs for ``v``."""
+    if -32768 <= v <= 32767:
+        return 2
+    if -2147483648 <= v <= 2147483647:
+        return 4
+    return 8
+
+
+def score_text(score: float, shortest: bool) -> bytes:
+    """The text a listpack/ziplist stores for a sorted-set score: integers as integers,
+    else ``%.17g`` (before 7.2) or the shortest round-trip form (7.2+)."""
+    if math.isinf(score):
+        return b"inf" if score > 0 else b"-inf"
+    if math.isnan(score):
+        return b"nan"
+    if score == int(score) and abs(score) < 1e17:
+        return b"%d" % int(score)
+    if shortest:
+        return repr(score).encode()
+    return (b"%.17g" % score)

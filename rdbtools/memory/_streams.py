@@ -1,0 +1,196 @@
+"""Stream node listpacks rebuilt from live entries (FORMAT.md §4.8.1, §10.2).
+
+A node listpack holds a master entry (``count deleted master_field_count fields… 0``)
+and per entry ``flags ms_delta seq_delta [field_count] values… lp_count``; an entry whose
+field names equal the master's is stored with SAMEFIELDS (values only). The sizer
+rebuilds each node's byte size from the entries as they pass: from the node boundaries of
+the file when the reader reports one ``StreamEntries`` batch per node, else by splitting
+as ``XADD`` does ("node boundaries follow stream-node-max-bytes (default 4096) and
+stream-node-max-entries (default 100)"). Entries deleted inside a node are not in the
+event stream, so such nodes come out smaller than the server's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rdbtools.events import StreamEntries, StreamEntry
+from rdbtools.memory._encodings import (
+    LP_OVERHEAD,
+    STREAM_NODE_MAX_BYTES,
+    STREAM_NODE_MAX_ENTRIES,
+    lp_entry_size,
+    lp_int_entry_size,
+)
+
+if TYPE_CHECKING:
+    from rdbtools.memory._costs import Costs
+
+
+class StreamSizer:
+    """Node count and the sum of node allocations of one stream."""
+
+    __slots__ = ("c", "by_offset", "offset", "open", "master_fields", "master_id",
+                 "node_size", "node_count", "nodes", "alloc", "entries", "largest", "rax", "last")
+
+    def __init__(self, c: Costs, *, by_offset: bool) -> None:
+        self.c = c
+        self.by_offset = by_offset
+        self.offset = -1
+        self.open = False
+        self.master_fields: tuple[bytes, ...] = ()
+        self.master_id = (0, 0)
+        self.node_size = 0
+        self.node_count = 0
+        self.nodes = 0
+        self.alloc = 0
+        self.entries = 0
+        self.largest = 0
+        self.rax = RaxCounter()
+        self.last = 0
+
+    def _close(self) -> None:
+        if not self.open:
+            return
+        size = self.node_size + lp_int_entry_size(self.node_count)
+        self.alloc += self.c.a(size)
+        self.last = size
+        self.nodes += 1
+        self.open = False
+
+    def _start(self, e: StreamEntry) -> None:
+        names = tuple(f for f, _ in e.fields)
+        self.master_fields = names
+        self.master_id = e.id
+        self.rax.add(id_key(*e.id))
+        # count (added at close), deleted 0, master_field_count, fields, terminator 0
+        self.node_size = (LP_OVERHEAD + lp_int_entry_size(0) + lp_int_entry_size(len(names))
+                          + sum(lp_entry_size(f) for f in names) + lp_int_entry_size(0))
+        self.node_count = 0
+        self.open = True
+
+    def add_entries(self, ev: StreamEntries) -> None:
+        if self.by_offset and not ev.offset:
+            self.by_offset = False  # no byte offsets: split as XADD does
+        if self.by_offset and ev.offset != self.offset:
+            self._close()
+            self.offset = ev.offset
+        for e in ev.entries:
+            data = 0
+            for f, v in e.fields:
+                data += len(f) + len(v)
+                m = max(len(f), len(v))
+                if m > self.largest:
+                    self.largest = m
+            if self.open and not self.by_offset and (
+                self.node_size + data >= STREAM_NODE_MAX_BYTES
+                or self.node_count >= STREAM_NODE_MAX_ENTRIES
+            ):
+                self._close()
+            if not self.open:
+                self._start(e)
+            self._add(e)
+
+    def _add(self, e: StreamEntry) -> None:
+        same = len(e.fields) == len(self.master_fields) and all(
+            f == m for (f, _), m in zip(e.fields, self.master_fields)
+        )
+        ms = e.id[0] - self.master_id[0]
+        seq = e.id[1] - self.master_id[1]
+        n = lp_int_entry_size(2 if same else 0) + lp_int_entry_size(ms) + lp_int_entry_size(seq)
+        if same:
+            n += sum(lp_entry_size(v) for _, v in e.fields)
+            n += lp_int_entry_size(len(e.fields) + 3)
+        else:
+            n += lp_int_entry_size(len(e.fields))
+            n += sum(lp_entry_size(f) + lp_entry_size(v) for f, v in e.fields)
+            n += lp_int_entry_size(2 * len(e.fields) + 4)
+        self.node_size += n
+        self.node_count += 1
+        self.entries += 1
+
+    def cost(self) -> int:
+        """Σ A(node listpack) plus the radix tree of the nodes."""
+        self._close()
+        alloc = self.alloc
+        if self.nodes and self.c.version >= (6, 2):
+            # 6.2+ XADD opens a node with lpNew(stream-node-max-bytes) and shrinks it to
+            # fit only when the next node opens: the server that wrote the file holds the
+            # last node at that size (one that loads the file holds it exact)
+            c = self.c
+            alloc += c.a(max(self.last, STREAM_NODE_MAX_BYTES)) - c.a(self.last)
+        return alloc + self.c.rax(self.nodes, self.rax.count())
+
+
+class RaxCounter:
+    """Exact node count of a radix tree (``rax``) of equal-length keys added in
+    ascending order, in memory proportional to the key length.
+
+    rax compresses every chain of single-child, non-key trie nodes into one node, so its
+    nodes are: the root, every trie node with ≠ 1 children (branches and key leaves), and
+    every single-child node that hangs off a branch (the start of a compressed chain).
+    A trie node is settled when the next key leaves its subtree; by then its parent's
+    child count is known (the parent is settled too, or the new key branches at it).
+    """
+
+    __slots__ = ("keys", "nodes", "_prev", "_cnt")
+
+    def __init__(self) -> None:
+        self.keys = 0
+        self.nodes = 0
+        self._prev = b""
+        self._cnt: list[int] = []
+
+    def _settle(self, depth: int, branch_at: int) -> None:
+        cnt = self._cnt
+        for j in range(len(cnt) - 1, depth, -1):
+            parent_branch = j - 1 == branch_at or cnt[j - 1] >= 2
+            if cnt[j] != 1:
+                self.nodes += 1
+            elif parent_branch:
+                self.nodes += 1
+        del cnt[depth + 1:]
+
+    def add(self, key: bytes) -> None:
+        """Add ``key`` (greater than the previous one, same length)."""
+        if self.keys:
+            prev = self._prev
+            d = 0
+            n = min(len(prev), len(key))
+            while d < n and prev[d] == key[d]:
+                d += 1
+            if d == len(key):
+                return  # duplicate
+            self._settle(d, d)
+            self._cnt[d] += 1
+            self._cnt.extend([1] * (len(key) - d - 1))
+            self._cnt.append(0)
+        else:
+            self._cnt = [1] * len(key) + [0]
+        self._prev = key
+        self.keys += 1
+
+    def count(self) -> int:
+        """The node count (1 for an empty tree: its root)."""
+        if not self.keys:
+            return 1
+        cnt = list(self._cnt)
+        nodes = self.nodes
+        self._settle(0, -1)
+        total = self.nodes + 1  # the root
+        self.nodes, self._cnt = nodes, cnt
+        return total
+
+
+def id_key(ms: int, seq: int) -> bytes:
+    """A stream id as the 16 big-endian bytes the server's radix trees use."""
+    return (ms & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big") + (seq & 0xFFFFFFFFFFFFFFFF).to_bytes(
+        8, "big")
+
+
+def rax_nodes(ids: list[tuple[int, int]]) -> int:
+    """Nodes of a radix tree holding these stream ids."""
+    r = RaxCounter()
+    for k in sorted(id_key(ms, seq) for ms, seq in ids):
+        r.add(k)
+    return r.count()
