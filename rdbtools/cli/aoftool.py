@@ -1,4 +1,5 @@
-"""``aoftool``: Redis / Valkey append-only files — ``check``, ``fix``, ``dump``, ``stats``.
+"""``aoftool``: Redis / Valkey append-only files — ``check``, ``fix``, ``dump``, ``stats``,
+``rewrite``.
 
 PATH is a single AOF file (plain RESP or with an RDB preamble), a multi-part AOF
 directory (``appendonlydir/``) or its manifest file; ``-`` reads a single AOF from
@@ -20,6 +21,7 @@ from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_dump import aof_dump
 from rdbtools.ops.aof_fix import aof_fix
 from rdbtools.ops.aof_report import check_text, cut_text, fix_text, stats_json, stats_text
+from rdbtools.ops.aof_rewrite import FORMATS, aof_rewrite, rewrite_json, rewrite_text
 from rdbtools.ops.aof_stats import aof_stats
 
 PROG = "aoftool"
@@ -140,3 +142,61 @@ def stats_command(path: str, as_json: bool, top: int, counters: int,
         warn(PROG, f"more distinct keys than {counters} counters: key counts are lower "
                    f"bounds (at most {report.decrements} below)")
     click.echo(stats_json(report) if as_json else stats_text(report), nl=False)
+
+
+REWRITE_VERSIONS = ("6", "7", "8", "9", "10", "11", "12", "valkey")
+
+
+@main.command("rewrite", short_help="Compact an AOF offline, as BGREWRITEAOF would.")
+@PATH_ARG
+@click.option("-o", "--output", default=None, metavar="OUT",
+              help="Write the result to the file OUT (complete or not at all) and leave "
+                   "PATH untouched [default: rewrite PATH in place].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="aof", show_default=True,
+              help="aof: RESP commands; preamble: an RDB as aof-use-rdb-preamble yes "
+                   "writes it; rdb: a plain RDB file.")
+@click.option("--to-version", type=click.Choice(REWRITE_VERSIONS), default=None, metavar="N",
+              help="RDB version of preamble/rdb output, and the server whose commands "
+                   "aof output uses (9 = 6.2, 10 = 7.0, 11 = 7.2, 12 = 7.4, valkey) "
+                   "[default: the version of PATH's RDB preamble or base; else 12 when a "
+                   "hash has field TTLs; else 10].")
+@click.option("--keep-history", is_flag=True,
+              help="Multi-part AOF: keep the old files, listed as history (type h) in the "
+                   "manifest, instead of removing them.")
+@click.option("--skip-unknown", is_flag=True,
+              help="Skip commands replay does not know instead of failing.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+@NO_VERIFY
+@guarded(PROG)
+def rewrite_command(path: str, output: str | None, fmt: str, to_version: str | None,
+                    keep_history: bool, skip_unknown: bool, as_json: bool,
+                    no_verify: bool) -> None:
+    """Replay PATH and write the smallest equivalent AOF, as BGREWRITEAOF would: per
+    database a SELECT, then per key SET / RPUSH / SADD / ZADD / HMSET (at most 64
+    elements a command), PEXPIREAT, and for streams XADD, XSETID, XGROUP CREATE and
+    XCLAIM; function libraries as FUNCTION LOAD.
+
+    A single file is replaced in place (written beside, fsync-ed, renamed over). A
+    multi-part AOF gets a new base (<prefix>.<seq+1>.base.aof or .base.rdb), a new empty
+    incr file and a new manifest, exactly as the server does after a rewrite; the old
+    files are then removed (or kept as history). A crash at any moment leaves an AOF the
+    server loads. Stop the server that writes PATH first. With -o OUT the result is one
+    file and PATH is not touched.
+
+    Memory: replay holds the whole keyspace of PATH in memory (a key's final value is
+    known only at the end of the log); the output is written as it is produced. The
+    sizes before and after and the count of keys are reported; what the target version
+    cannot hold is listed as lost.
+    """
+    if path == "-" and output is None:
+        raise click.UsageError("standard input cannot be rewritten in place: give -o OUT")
+    if output == "-":
+        raise click.UsageError("-o must name a file")
+    report = aof_rewrite(path, output=output, format=fmt, to_version=to_version,
+                         keep_history=keep_history, skip_unknown=skip_unknown,
+                         verify_checksum=not no_verify)
+    for loss in report.losses[:20]:
+        warn(PROG, f"lost: {loss}")
+    if len(report.losses) > 20:
+        warn(PROG, f"... {len(report.losses) - 20} more losses (see --json)")
+    click.echo(rewrite_json(report) if as_json else rewrite_text(report), nl=False)

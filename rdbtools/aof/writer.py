@@ -1,0 +1,316 @@
+"""The AOF writer: key events as the RESP commands ``BGREWRITEAOF`` writes (FORMAT.md §8.7).
+
+``AofWriter`` follows ``rewriteAppendOnlyFileRio`` (Redis ``aof.c``):
+
+* a ``#TS:<unix seconds>`` annotation first when asked for (``aof-timestamp-enabled``);
+* one ``FUNCTION LOAD <code>`` per function library (7.0+);
+* per database that holds keys a ``SELECT <db>``, then per key:
+
+  - string: ``SET key value``;
+  - list ``RPUSH``, set ``SADD``, sorted set ``ZADD score member ...``, hash ``HMSET``,
+    each with at most ``AOF_REWRITE_ITEMS_PER_CMD`` (64) elements;
+  - a hash with field TTLs (7.4+): per field ``HMSET key f v``, followed by
+    ``HPEXPIREAT key <ms> FIELDS 1 f`` when the field has a TTL;
+  - stream (``rewriteStreamObject``): ``XADD key <id> f v ...`` per entry, or
+    ``XADD key MAXLEN 0 0-1 x y`` for an empty stream; ``XSETID key <last-id>`` (7.0+:
+    ``ENTRIESADDED n MAXDELETEDID id``); per group ``XGROUP CREATE key group <id>``
+    (7.0+: ``ENTRIESREAD n``), then per consumer either ``XGROUP CREATECONSUMER``
+    (6.2+, a consumer without pending entries) or one ``XCLAIM key group consumer 0
+    <id> TIME <ms> RETRYCOUNT <n> JUSTID FORCE`` per pending entry; groups, consumers
+    and pending entries in the server's (rax) order: ascending bytes and ids;
+  - a key TTL: ``PEXPIREAT key <ms>`` after the value.
+
+The command forms are those of the server of the target RDB version (``Target.level``:
+9 = 6.2, 10 = 7.0, 11 = 7.2, 12 = 7.4; ``valkey`` = Valkey 9). What that server cannot
+be told is reported in the ``LossReport`` (``strict=True``: a ``WriteError``): module
+values and module aux data, function libraries before 7.0, streams before 5.0, hash
+field TTLs before 7.4, consumers without pending entries before 6.2, pending entries no
+consumer owns.
+
+Two differences from the server: a pending entry whose stream entry was deleted is kept
+(``rdbtools.aof._stream_rewrite``: the server's own rewrite loses it); and, for bounded
+memory, a string that arrives in several ``StringValue`` pieces is written as ``SET``
+with the first piece and ``APPEND`` with each next one. Everything is written as it
+arrives (the writer holds at most one command), except a stream's ``XADD`` commands,
+which wait in a spool (memory up to 8 MiB, then a temporary file) until its groups are
+known.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import BinaryIO
+
+from rdbtools import _spec as S
+from rdbtools.aof._resp_out import resp_command
+from rdbtools.aof._stream_rewrite import StreamRewrite
+from rdbtools.errors import WriteError
+from rdbtools.events import (
+    Event,
+    Function,
+    HashFields,
+    KeyEnd,
+    KeyStart,
+    ListItems,
+    ModuleAux,
+    SetMembers,
+    StreamEntries,
+    StreamGroup,
+    StreamIdmp,
+    StreamMeta,
+    StringValue,
+    ZSetMembers,
+)
+from rdbtools.formats._sink import BytesSink
+from rdbtools.rdb._targets import Target
+from rdbtools.rdb.writer import Loss, LossReport
+
+AOF_REWRITE_ITEMS_PER_CMD = 64
+"""Elements per RPUSH / SADD / ZADD / HMSET, as in Redis's ``server.h``."""
+
+_ADD = {"list": b"RPUSH", "set": b"SADD", "zset": b"ZADD", "hash": b"HMSET"}
+_TTL_HASH_TYPES = frozenset({S.TYPE_HASH_METADATA_PRE_GA, S.TYPE_HASH_LISTPACK_EX_PRE_GA,
+                             S.TYPE_HASH_METADATA, S.TYPE_HASH_LISTPACK_EX})
+
+
+def score_text(score: float, level: int) -> bytes:
+    """A score as ``rioWriteBulkDouble`` prints it: ``%.17g`` up to 7.0 (RDB 10), the
+    shortest text that reads back to the same double from 7.2; ``inf`` / ``-inf``."""
+    if math.isnan(score):
+        raise WriteError("a sorted-set score is NaN, which no server accepts")
+    if math.isinf(score):
+        return b"inf" if score > 0 else b"-inf"
+    if level <= 10:
+        return b"%.17g" % score
+    return repr(score).encode("ascii")
+
+
+class AofWriter:
+    """Write key events (``rdbtools.replay`` output, or an RDB reader's) to ``out`` as
+    the commands ``BGREWRITEAOF`` writes for ``version``'s server (see the module
+    docstring). ``timestamp`` writes ``#TS:<timestamp>`` first. ``keys`` counts the keys
+    written; ``report`` holds what could not be written."""
+
+    def __init__(self, out: BinaryIO, version: int | str = 10, *,
+                 timestamp: int | None = None, strict: bool = False) -> None:
+        self.target = Target.of(version)
+        self.level = self.target.level
+        self.strict = strict
+        self.report = LossReport()
+        self._sink = BytesSink(out)
+        self._db: int | None = None
+        self._want_db: int | None = None
+        self._key: KeyStart | None = None
+        self._skip = False
+        self._args: list[bytes] = []
+        self._count = 0
+        self._per_field = False
+        self._pieces = 0
+        self._created = False
+        self._stream: StreamRewrite | None = None
+        self._closed = False
+        self.bytes = 0
+        if timestamp is not None:
+            self._emit(b"#TS:%d\r\n" % timestamp)
+
+    @property
+    def keys(self) -> int:
+        return self.report.keys
+
+    # ------------------------------------------------------------------ output
+
+    def _emit(self, data: bytes) -> None:
+        self.bytes += len(data)
+        self._sink.emit(data)
+
+    def _select(self) -> None:
+        """``SELECT`` the current key's database if it is not the selected one (written
+        with the key's first command, so a dropped key selects nothing)."""
+        want = self._want_db
+        if want is not None and want != self._db:
+            self._emit(resp_command(b"SELECT", b"%d" % want))
+            self._db = want
+
+    def _cmd(self, *args: bytes) -> None:
+        self._select()
+        self._emit(resp_command(*args))
+
+    def _lose(self, what: str, ks: KeyStart | None = None) -> None:
+        loss = Loss(what, ks.db if ks else None, ks.key if ks else None)
+        if self.strict:
+            raise WriteError(f"an AOF for RDB {self.target.version} cannot hold this: {loss}")
+        self.report.losses.append(loss)
+
+    # ------------------------------------------------------------------ events
+
+    def write(self, ev: Event) -> None:
+        """Write the commands of one event (a key's value events come between its
+        ``KeyStart`` and ``KeyEnd``)."""
+        if self._closed:
+            raise WriteError("write after close")
+        ks = self._key
+        if ks is None:
+            if isinstance(ev, KeyStart):
+                self._start(ev)
+            elif isinstance(ev, Function):
+                self._function(ev)
+            elif isinstance(ev, ModuleAux):
+                self._lose(f"module aux data of {ev.module_name!r} dropped: an AOF holds "
+                           "only what the module's own rewrite writes")
+            elif isinstance(ev, KeyEnd):
+                raise WriteError(f"KeyEnd for {ev.key!r} outside a key")
+            return  # Header, Aux, SelectDb, ResizeDb, SlotInfo, End: nothing in an AOF
+        if self._skip:
+            if isinstance(ev, KeyEnd):
+                self._key = None
+            return
+        if isinstance(ev, StringValue):
+            self._cmd(b"SET" if self._pieces == 0 else b"APPEND", ks.key, bytes(ev.data))
+            self._pieces += 1
+        elif isinstance(ev, ListItems):
+            for item in ev.items:
+                self._add(ks, bytes(item))
+        elif isinstance(ev, SetMembers):
+            for member in ev.members:
+                self._add(ks, bytes(member))
+        elif isinstance(ev, ZSetMembers):
+            for member, score in ev.members:
+                try:
+                    text = score_text(score, self.level)
+                except WriteError as err:
+                    raise WriteError(f"key {ks.key!r}: {err}") from None
+                self._add(ks, text, bytes(member))
+        elif isinstance(ev, HashFields):
+            self._hash(ks, ev)
+        elif isinstance(ev, StreamEntries):
+            self._stream_of(ks).entries(ev)
+        elif isinstance(ev, StreamMeta):
+            self._stream_of(ks).meta = ev
+        elif isinstance(ev, StreamGroup):
+            self._stream_of(ks).groups.append(ev)
+        elif isinstance(ev, StreamIdmp):
+            self._lose("stream idempotent-producer state dropped (no command sets it)", ks)
+        elif isinstance(ev, KeyEnd):
+            self._end(ks)
+        else:
+            raise WriteError(f"key {ks.key!r}: {type(ev).__name__} inside a key")
+
+    def write_all(self, events: Iterable[Event]) -> LossReport:
+        """Write every event, then ``close()``; return the loss report."""
+        for ev in events:
+            self.write(ev)
+        self.close()
+        return self.report
+
+    def close(self) -> None:
+        """Write out what is buffered (the file itself stays open)."""
+        if self._key is not None and not self._closed:
+            raise WriteError(f"input ended inside key {self._key.key!r}")
+        self._sink.flush()
+        self._closed = True
+
+    # ------------------------------------------------------------------ file level
+
+    def _function(self, ev: Function) -> None:
+        """``FUNCTION LOAD <code>`` (``rewriteFunctions``; libraries exist from 7.0)."""
+        if not self.target.has_functions:
+            self._lose(f"function library dropped: RDB {self.target.version}'s server has "
+                       "no functions")
+            return
+        code = bytes(ev.code)
+        if ev.pre_ga and ev.name is not None and not code.startswith(b"#!"):
+            code = b"#!" + (ev.engine or b"lua").lower() + b" name=" + ev.name + b"\n" + code
+        self._cmd(b"FUNCTION", b"LOAD", code)
+
+    # ------------------------------------------------------------------ keys
+
+    def _start(self, ks: KeyStart) -> None:
+        self._key = ks
+        self._skip = False
+        self._args = []
+        self._count = 0
+        self._pieces = 0
+        self._created = False
+        if self._stream is not None:
+            self._stream.spool.close()
+        self._stream = None
+        self._per_field = ks.type == "hash" and ks.rdb_type in _TTL_HASH_TYPES
+        why = None
+        if ks.type == "module":
+            why = "module value dropped: only its module can rewrite it"
+        elif ks.type == "stream" and not self.target.has_streams:
+            why = "stream dropped: servers before 5.0 have no streams"
+        elif ks.type not in ("string", "stream") and ks.type not in _ADD:
+            raise WriteError(f"unknown key type {ks.type!r} (key {ks.key!r})")
+        if why is not None:
+            self._lose(why, ks)
+            self.report.dropped_keys += 1
+            self._skip = True
+            return
+        self._want_db = ks.db
+
+    def _add(self, ks: KeyStart, *element: bytes) -> None:
+        """Queue one element; write the command when it holds 64 of them."""
+        self._args += element
+        self._count += 1
+        self._created = True
+        if self._count == AOF_REWRITE_ITEMS_PER_CMD:
+            self._flush(ks)
+
+    def _flush(self, ks: KeyStart) -> None:
+        if self._count:
+            self._cmd(_ADD[ks.type], ks.key, *self._args)
+            self._args = []
+            self._count = 0
+
+    def _hash(self, ks: KeyStart, ev: HashFields) -> None:
+        """Batches of 64 pairs; a hash with field TTLs field by field, each TTL right
+        after its field (7.4's ``rewriteHashObject``)."""
+        for name, value, ttl in ev.fields:
+            name, value = bytes(name), bytes(value)
+            if ttl is not None and not self._per_field:
+                self._flush(ks)
+                self._per_field = True
+            if not self._per_field:
+                self._add(ks, name, value)
+                continue
+            self._cmd(b"HMSET", ks.key, name, value)
+            self._created = True
+            if ttl is None:
+                continue
+            if self.target.has_field_ttls:
+                self._cmd(b"HPEXPIREAT", ks.key, b"%d" % ttl, b"FIELDS", b"1", name)
+            else:
+                self._lose(f"TTL of field {name!r} dropped: servers before 7.4 have no "
+                           "field TTLs", ks)
+
+    def _stream_of(self, ks: KeyStart) -> StreamRewrite:
+        if self._stream is None:
+            self._stream = StreamRewrite(ks.key, self.level)
+        return self._stream
+
+    def _end(self, ks: KeyStart) -> None:
+        self._key = None
+        if ks.type in _ADD:
+            self._flush(ks)
+            if not self._created:
+                self._lose(f"empty {ks.type} dropped: servers do not keep empty keys", ks)
+                self.report.dropped_keys += 1
+                return
+        elif ks.type == "string" and self._pieces == 0:
+            self._cmd(b"SET", ks.key, b"")
+        elif ks.type == "stream":
+            stream = self._stream_of(ks)
+            self._stream = None
+            self._select()
+            stream.finish(self._emit, lambda what: self._lose(what, ks))
+        if ks.expire_ms is not None:
+            self._cmd(b"PEXPIREAT", ks.key, b"%d" % ks.expire_ms)
+        self.report.keys += 1
+
+
+def write_aof(events: Iterable[Event], out: BinaryIO, version: int | str = 10, *,
+              timestamp: int | None = None, strict: bool = False) -> LossReport:
+    """Write ``events`` to ``out`` as rewrite commands; return the loss report."""
+    return AofWriter(out, version, timestamp=timestamp, strict=strict).write_all(events)

@@ -1,0 +1,446 @@
+"""``aoftool rewrite`` / ``rdbtools.ops.aof_rewrite``: every AOF fixture rewritten in each
+format reads back (our reader + replay) to the keyspace of the original; the multi-part
+swap leaves the manifest and files the server would; the AOF writer writes the commands
+of ``rewriteAppendOnlyFileRio``; errors write nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from helpers import canon_record
+from test_aof_support import AofFixture, aof_fixtures, copy_tree, resp, simple_parse
+
+from rdbtools.aof import read_aof
+from rdbtools.aof._swap import manifest_line
+from rdbtools.aof.manifest import load_manifest
+from rdbtools.aof.writer import AofWriter, score_text
+from rdbtools.cli.aoftool import main
+from rdbtools.errors import WriteError
+from rdbtools.events import (
+    Event,
+    Function,
+    HashFields,
+    KeyEnd,
+    KeyStart,
+    ListItems,
+    ModuleValue,
+    StreamConsumer,
+    StreamEntries,
+    StreamEntry,
+    StreamGroup,
+    StreamMeta,
+    StreamPending,
+    StringValue,
+    ZSetMembers,
+    records,
+)
+from rdbtools.ops.aof_rewrite import aof_rewrite
+from rdbtools.replay import replay
+
+FORMATS = ("aof", "preamble", "rdb")
+FIXTURES = aof_fixtures()
+
+
+def keyspace(path: str | Path, *, stream_v1: bool = False
+             ) -> tuple[dict[tuple[int, bytes], dict[str, Any]], list[bytes]]:
+    """What our reader + replay make of an AOF: canonical records (consumer seen and
+    active times, the replay's clock, left out) and the function libraries. With
+    ``stream_v1`` the stream counters that servers before 7.0 do not keep (entries added,
+    max deleted id, entries read) are left out too."""
+    events = list(replay(read_aof(str(path))))
+    out = {}
+    for r in records(events):
+        c = canon_record(r)
+        if c["type"] == "stream":
+            for g in c["value"]["groups"].values():
+                for cons in g["consumers"].values():
+                    cons["seen_time_ms"] = cons["active_time_ms"] = None
+                if stream_v1:
+                    g["entries_read"] = None
+            if stream_v1:
+                c["value"]["entries_added"] = c["value"]["max_deleted_id"] = None
+        out[(r.db, r.key)] = c
+    functions = sorted(bytes(e.code) for e in events if isinstance(e, Function))
+    return out, functions
+
+
+def _diff(a: dict[Any, Any], b: dict[Any, Any]) -> list[str]:
+    problems = [f"only in original: {k!r}" for k in a.keys() - b.keys()]
+    problems += [f"only in rewrite: {k!r}" for k in b.keys() - a.keys()]
+    problems += [f"{k!r}: {a[k]!r:.300} != {b[k]!r:.300}" for k in a.keys() & b.keys()
+                 if a[k] != b[k]]
+    return problems
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fx", [pytest.param(f, id=f.id) for f in FIXTURES])
+def test_fixture_rewrite_reads_back_the_same(fx: AofFixture, fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / f"out.{fmt}"
+    report = aof_rewrite(str(fx.path), output=str(out), format=fmt)
+    assert report.losses == ()
+    # the input's RDB version; else 12 for the field TTLs of 7.4 / 8.0; else 10 (7.0)
+    rdb = [f for f in fx.files if f.read_bytes()[:5] == b"REDIS"]
+    want_version = rdb[0].read_bytes()[5:9].decode().lstrip("0") if rdb else \
+        "12" if fx.id.startswith(("7.4", "8.0")) else "10"
+    assert report.version == want_version
+    old = report.version == "9"
+    want, want_functions = keyspace(fx.path, stream_v1=old)
+    got, got_functions = keyspace(out, stream_v1=old)
+    assert report.keys == len(want) > 0
+    assert not _diff(want, got), "\n".join(_diff(want, got)[:10])
+    assert got_functions == want_functions
+    assert report.after == (("out." + fmt, out.stat().st_size),)
+    assert report.size_before == sum(p.stat().st_size for p in fx.files)
+    with open(out, "rb") as fp:
+        head = fp.read(5)
+    assert (head == b"REDIS") == (fmt != "aof")
+    if fmt == "aof":
+        # an input with #TS: annotations gives a rewrite that starts with one
+        assert (head == b"#TS:1") == ("-timestamps-" in fx.id)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_multipart_in_place(fmt: str, tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "7.0.15/aof-multipart-preamble-yes-rewritten")
+    d = copy_tree(fx.path, tmp_path / "appendonlydir")
+    want = keyspace(d)
+    report = aof_rewrite(str(d), format=fmt)
+    suffix = "aof" if fmt == "aof" else "rdb"
+    assert sorted(os.listdir(d)) == [f"appendonly.aof.3.base.{suffix}",
+                                     "appendonly.aof.3.incr.aof", "appendonly.aof.manifest"]
+    assert (d / "appendonly.aof.manifest").read_bytes() == (
+        f"file appendonly.aof.3.base.{suffix} seq 3 type b\n"
+        "file appendonly.aof.3.incr.aof seq 3 type i\n").encode()
+    assert (d / "appendonly.aof.3.incr.aof").stat().st_size == 0
+    assert report.removed == ("appendonly.aof.2.incr.aof", "appendonly.aof.2.base.rdb")
+    assert report.size_before == 31016
+    assert report.size_after == (d / f"appendonly.aof.3.base.{suffix}").stat().st_size
+    assert keyspace(d) == want
+    base = (d / f"appendonly.aof.3.base.{suffix}").read_bytes()
+    if fmt == "preamble":
+        assert b"aof-base\xc0\x01" in base[:200]  # AUX aof-base = 1, as a 7.0 base
+    elif fmt == "rdb":
+        assert b"aof-base\xc0\x00" in base[:200]
+
+
+def test_keep_history_lists_old_files_as_the_server_does(tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "7.0.15/aof-multipart-preamble-no-writes")
+    d = copy_tree(fx.path, tmp_path / "appendonlydir")
+    want = keyspace(d)
+    report = aof_rewrite(str(d / "appendonly.aof.manifest"), format="preamble",
+                         keep_history=True)
+    assert report.history == ("appendonly.aof.1.incr.aof", "appendonly.aof.1.base.aof")
+    assert (d / "appendonly.aof.manifest").read_text() == (
+        "file appendonly.aof.2.base.rdb seq 2 type b\n"
+        "file appendonly.aof.1.incr.aof seq 1 type h\n"
+        "file appendonly.aof.1.base.aof seq 1 type h\n"
+        "file appendonly.aof.2.incr.aof seq 2 type i\n")
+    assert (d / "appendonly.aof.1.incr.aof").exists()
+    assert keyspace(d) == want
+    # a second rewrite drops all history, as aofDelHistoryFiles does
+    report = aof_rewrite(str(d), format="aof")
+    assert set(report.removed) == {"appendonly.aof.1.incr.aof", "appendonly.aof.1.base.aof",
+                                   "appendonly.aof.2.incr.aof", "appendonly.aof.2.base.rdb"}
+    assert sorted(os.listdir(d)) == ["appendonly.aof.3.base.aof", "appendonly.aof.3.incr.aof",
+                                     "appendonly.aof.manifest"]
+    assert keyspace(d) == want
+
+
+def test_leftovers_of_an_interrupted_rewrite_are_replaced(tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "7.0.15/aof-multipart-preamble-yes-writes")
+    d = copy_tree(fx.path, tmp_path / "appendonlydir")
+    want = keyspace(d)
+    (d / "appendonly.aof.2.base.rdb").write_bytes(b"REDIS0010 half")
+    # with -o the directory is not touched, the leftover is only not read
+    report = aof_rewrite(str(d), output=str(tmp_path / "out.aof"))
+    assert report.leftovers == () and keyspace(tmp_path / "out.aof") == want
+    assert (d / "appendonly.aof.2.base.rdb").read_bytes() == b"REDIS0010 half"
+    report = aof_rewrite(str(d), format="preamble")
+    assert report.leftovers == ("appendonly.aof.2.base.rdb",)
+    assert keyspace(d) == want
+
+
+def test_single_file_in_place(tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "6.2.14/aof-single-preamble-no-rewritten")
+    p = copy_tree(fx.path, tmp_path / "appendonly.aof")
+    want = keyspace(p)
+    report = aof_rewrite(str(p), format="preamble")
+    assert report.version == "10" and report.output == str(p)
+    assert report.size_before == 68024 and report.size_after == p.stat().st_size
+    assert sorted(os.listdir(tmp_path)) == ["appendonly.aof"]
+    assert p.read_bytes().startswith(b"REDIS0010")
+    assert keyspace(p) == want
+    aof_rewrite(str(p), format="aof", to_version="9")
+    assert keyspace(p) == want
+    data = p.read_bytes()
+    assert b"ENTRIESADDED" not in data and b"XSETID" in data  # 6.2's forms
+
+
+def test_stdin(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="standard input"):
+        aof_rewrite("-")
+    res = CliRunner().invoke(main, ["rewrite", "-"])
+    assert res.exit_code == 2 and "give -o OUT" in res.output
+    data = resp(b"SET", b"a", b"1") + resp(b"SET", b"a", b"2") + resp(b"RPUSH", b"l", b"x")
+    out = tmp_path / "out.aof"
+    res = CliRunner().invoke(main, ["rewrite", "-", "-o", str(out)], input=data)
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == resp(b"SELECT", b"0") + resp(b"SET", b"a", b"2") + \
+        resp(b"RPUSH", b"l", b"x")
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+def _commands(events: list[Event], version: int | str = 10) -> list[tuple[bytes, ...]]:
+    buf = io.BytesIO()
+    w = AofWriter(buf, version)
+    w.write_all(events)
+    return [c.args for c in simple_parse(buf.getvalue())]
+
+
+def _key(t: str, key: bytes = b"k", db: int = 0, expire: int | None = None,
+         rdb_type: int = 0) -> KeyStart:
+    return KeyStart(db, key, t, "x", rdb_type, expire)
+
+
+def test_batches_of_64_and_pexpireat() -> None:
+    items = tuple(b"%d" % i for i in range(130))
+    cmds = _commands([_key("list", expire=123), ListItems(items[:100]), ListItems(items[100:]),
+                      KeyEnd(b"k", 0, 0)])
+    assert cmds[0] == (b"SELECT", b"0")
+    assert cmds[1] == (b"RPUSH", b"k", *items[:64])
+    assert cmds[2] == (b"RPUSH", b"k", *items[64:128])
+    assert cmds[3] == (b"RPUSH", b"k", *items[128:])
+    assert cmds[4] == (b"PEXPIREAT", b"k", b"123")
+    assert len(cmds) == 5
+
+
+def test_select_per_database_and_scores() -> None:
+    cmds = _commands([_key("string", b"a"), StringValue(b"1"), KeyEnd(b"a", 0, 0),
+                      _key("zset", b"z", db=3),
+                      ZSetMembers(((b"m", 0.1), (b"n", float("-inf")), (b"o", -0.0))),
+                      KeyEnd(b"z", 0, 0)])
+    assert cmds == [(b"SELECT", b"0"), (b"SET", b"a", b"1"), (b"SELECT", b"3"),
+                    (b"ZADD", b"z", b"0.10000000000000001", b"m", b"-inf", b"n", b"-0", b"o")]
+    assert score_text(0.1, 11) == b"0.1"
+    with pytest.raises(WriteError):
+        score_text(float("nan"), 10)
+
+
+def test_hash_field_ttls_field_by_field() -> None:
+    fields = ((b"a", b"1", None), (b"b", b"2", 99), (b"c", b"3", None))
+    events: list[Event] = [_key("hash", rdb_type=25), HashFields(fields), KeyEnd(b"k", 0, 0)]
+    assert _commands(events, 12)[1:] == [
+        (b"HMSET", b"k", b"a", b"1"), (b"HMSET", b"k", b"b", b"2"),
+        (b"HPEXPIREAT", b"k", b"99", b"FIELDS", b"1", b"b"), (b"HMSET", b"k", b"c", b"3")]
+    buf = io.BytesIO()
+    w = AofWriter(buf, 10)
+    w.write_all([_key("hash"), HashFields(fields), KeyEnd(b"k", 0, 0)])
+    assert w.report.lines() == [
+        "db 0 key b'k': TTL of field b'b' dropped: servers before 7.4 have no field TTLs"]
+    with pytest.raises(WriteError):
+        AofWriter(io.BytesIO(), 10, strict=True).write_all(
+            [_key("hash"), HashFields(fields), KeyEnd(b"k", 0, 0)])
+
+
+def _stream(entries: tuple[StreamEntry, ...], with_group: bool = True) -> list[Event]:
+    group = StreamGroup(b"g", (5, 0), 2,
+                        (StreamPending((1, 1), b"c2", 1000, 3),),
+                        (StreamConsumer(b"c2", 1, 1, ((1, 1),)),
+                         StreamConsumer(b"c1", 1, 1, ())))
+    evs: list[Event] = [_key("stream", b"s")]
+    if entries:
+        evs.append(StreamEntries(entries))
+    evs.append(StreamMeta(len(entries), (5, 0), None, (2, 0), 4))
+    if with_group:
+        evs.append(group)
+    evs.append(KeyEnd(b"s", 0, 0))
+    return evs
+
+
+CLAIM = (b"XCLAIM", b"s", b"g", b"c2", b"0", b"1-1", b"TIME", b"1000", b"RETRYCOUNT", b"3",
+         b"JUSTID", b"FORCE")
+
+
+def test_stream_as_rewrite_stream_object() -> None:
+    e = StreamEntry((1, 1), ((b"f", b"v"),))
+    assert _commands(_stream((e,)))[1:] == [
+        (b"XADD", b"s", b"1-1", b"f", b"v"),
+        (b"XSETID", b"s", b"5-0", b"ENTRIESADDED", b"4", b"MAXDELETEDID", b"2-0"),
+        (b"XGROUP", b"CREATE", b"s", b"g", b"5-0", b"ENTRIESREAD", b"2"),
+        (b"XGROUP", b"CREATECONSUMER", b"s", b"g", b"c1"), CLAIM]
+    assert _commands(_stream((), with_group=False), 9)[1:] == [
+        (b"XADD", b"s", b"MAXLEN", b"0", b"0-1", b"x", b"y"), (b"XSETID", b"s", b"5-0")]
+
+
+def test_pending_entry_of_a_deleted_entry_is_kept() -> None:
+    """The entry is added for XCLAIM to take, then deleted; XSETID comes last."""
+    e = StreamEntry((3, 0), ((b"f", b"v"),))
+    assert _commands(_stream((e,)))[1:] == [
+        (b"XADD", b"s", b"1-1", b"x", b"y"),
+        (b"XADD", b"s", b"3-0", b"f", b"v"),
+        (b"XGROUP", b"CREATE", b"s", b"g", b"5-0", b"ENTRIESREAD", b"2"),
+        (b"XGROUP", b"CREATECONSUMER", b"s", b"g", b"c1"), CLAIM,
+        (b"XTRIM", b"s", b"MINID", b"3-0"),
+        (b"XSETID", b"s", b"5-0", b"ENTRIESADDED", b"4", b"MAXDELETEDID", b"2-0")]
+    assert _commands(_stream(()), 9)[1:] == [
+        (b"XADD", b"s", b"1-1", b"x", b"y"), (b"XGROUP", b"CREATE", b"s", b"g", b"5-0"),
+        (b"XGROUP", b"CREATECONSUMER", b"s", b"g", b"c1"), CLAIM,
+        (b"XTRIM", b"s", b"MAXLEN", b"0"), (b"XSETID", b"s", b"5-0")]
+
+
+def test_big_stream_spools_to_a_file() -> None:
+    big = tuple(StreamEntry((i, 0), ((b"f", b"v" * 1000),)) for i in range(1, 9001))
+    events = _stream(big)
+    cmds = _commands(events)
+    assert len(cmds) == 1 + 9001 + 5
+    assert cmds[1] == (b"XADD", b"s", b"1-0", b"f", b"v" * 1000)
+    assert cmds[2] == (b"XADD", b"s", b"1-1", b"x", b"y")  # pending, not an entry: kept
+    assert cmds[9001] == (b"XADD", b"s", b"9000-0", b"f", b"v" * 1000)
+    assert [c[0] for c in cmds[9002:]] == [b"XGROUP", b"XGROUP", b"XCLAIM", b"XDEL", b"XSETID"]
+    assert cmds[-2] == (b"XDEL", b"s", b"1-1")
+
+
+def test_losses_and_functions() -> None:
+    buf = io.BytesIO()
+    w = AofWriter(buf, 9, timestamp=1700000000)
+    w.write_all([Function(b"#!lua name=l\nredis.register_function('f', function() end)"),
+                 _key("module"), ModuleValue(1, "m", 0, b""), KeyEnd(b"k", 0, 0),
+                 _key("list", b"e"), KeyEnd(b"e", 0, 0)])
+    assert buf.getvalue() == b"#TS:1700000000\r\n"
+    assert len(w.report.losses) == 3 and w.report.dropped_keys == 2 and w.keys == 0
+    buf = io.BytesIO()
+    AofWriter(buf, 10).write_all([Function(b"#!lua name=l\ncode")])
+    assert buf.getvalue() == resp(b"FUNCTION", b"LOAD", b"#!lua name=l\ncode")
+
+
+def test_manifest_line_quotes_as_sdscatrepr() -> None:
+    assert manifest_line("appendonly.aof.2.base.rdb", 2, "base") == \
+        b"file appendonly.aof.2.base.rdb seq 2 type b\n"
+    assert manifest_line("my file\x01.aof", 3, "history") == \
+        b'file "my file\\x01.aof" seq 3 type h\n'
+    # and our own parser (the server's rules) reads it back
+    from rdbtools.aof.manifest import parse_manifest
+    m = parse_manifest(manifest_line("a b\".aof", 1, "base"), "x.manifest")
+    assert m.base is not None and m.base.name == 'a b".aof'
+
+
+# --------------------------------------------------------------------------- CLI and errors
+
+
+def test_cli_text_and_json(tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "7.0.15/aof-multipart-preamble-no-writes")
+    out = tmp_path / "small.aof"
+    res = CliRunner().invoke(main, ["rewrite", str(fx.path), "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["keys"] == 114 and doc["size_after"] == out.stat().st_size
+    assert doc["size_before"] == 78642 and doc["layout"] == "multi"
+    res = CliRunner().invoke(main, ["rewrite", str(out), "--format", "rdb"])
+    assert res.exit_code == 0, res.output
+    assert "114 keys" in res.stdout and f"size    {doc['size_after']} -> " in res.stdout
+    assert out.read_bytes().startswith(b"REDIS0010")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt", "missing", "manifest"])
+def test_damaged_input_writes_nothing(damage: str, tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "7.0.15/aof-multipart-preamble-yes-rewritten")
+    d = copy_tree(fx.path, tmp_path / "appendonlydir")
+    incr = d / "appendonly.aof.2.incr.aof"
+    if damage == "truncated":
+        # cut inside the RDB base: not the last file, so not repairable either
+        base = d / "appendonly.aof.2.base.rdb"
+        base.write_bytes(base.read_bytes()[:-100])
+    elif damage == "corrupt":
+        incr.write_bytes(incr.read_bytes()[:50] + b"?" + incr.read_bytes()[51:])
+    elif damage == "missing":
+        incr.unlink()
+    else:
+        (d / "appendonly.aof.manifest").write_text("file x seq 0 type b\n")
+    listing = {p.name: p.read_bytes() for p in d.iterdir()}
+    res = CliRunner().invoke(main, ["rewrite", str(d), "--format", "preamble"])
+    assert res.exit_code == 3, res.output
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("aoftool: ")
+    assert "Traceback" not in res.output
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == listing
+    out = tmp_path / "out.aof"
+    res = CliRunner().invoke(main, ["rewrite", str(d), "-o", str(out)])
+    assert res.exit_code == 3 and not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ["appendonlydir"]
+
+
+def test_unreadable_input_and_bad_version(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["rewrite", str(tmp_path / "nope.aof")])
+    assert res.exit_code == 8 and "nope.aof" in res.stderr
+    assert os.listdir(tmp_path) == []
+    res = CliRunner().invoke(main, ["rewrite", str(tmp_path), "--to-version", "13"])
+    assert res.exit_code == 2
+
+
+def test_unknown_command(tmp_path: Path) -> None:
+    p = tmp_path / "a.aof"
+    p.write_bytes(resp(b"SET", b"a", b"1") + resp(b"NOSUCHCMD", b"x"))
+    res = CliRunner().invoke(main, ["rewrite", str(p)])
+    assert res.exit_code == 5 and f"{p}@0x1b: replay: unsupported command NOSUCHCMD" in res.stderr
+    assert p.read_bytes().endswith(b"x\r\n")
+    res = CliRunner().invoke(main, ["rewrite", str(p), "--skip-unknown"])
+    assert res.exit_code == 0 and "NOSUCHCMD x1" in res.stdout
+    assert p.read_bytes() == resp(b"SELECT", b"0") + resp(b"SET", b"a", b"1")
+    assert load_manifest is not None
+
+
+def test_docs_rewrite_example(tmp_path: Path) -> None:
+    """The ``aoftool rewrite`` examples of docs/aof.md (also run with all the others by
+    test_aof_docs)."""
+    import test_cli_docs
+    from helpers import REPO
+
+    blocks = [b for b in test_cli_docs.console_blocks(REPO / "docs" / "aof.md")
+              if any(cmd.startswith("aoftool rewrite") for cmd, _ in b)]
+    assert blocks
+    for n, block in enumerate(blocks):
+        d = tmp_path / str(n)
+        d.mkdir()
+        test_cli_docs.test_example(block, d)
+
+
+@pytest.mark.parametrize("version", ["7.0.15", "7.2.6", "7.4.1"])
+def test_writer_takes_rdb_reader_events(version: str, tmp_path: Path) -> None:
+    """An RDB fixture written by the AOF writer replays to the same keys (stream consumer
+    times and the first id, which commands do not set, left out)."""
+    from helpers import FIXTURES
+
+    from rdbtools import read_rdb
+    from rdbtools.replay import Replayer
+
+    rdb = FIXTURES / version / "small-encodings.rdb"
+    target = int(rdb.read_bytes()[5:9])
+    out = tmp_path / "out.aof"
+    with open(out, "wb") as fp:
+        writer = AofWriter(fp, target)
+        assert writer.write_all(read_rdb(str(rdb))).losses == []
+
+    def canon(recs: Any) -> dict[tuple[int, bytes], Any]:
+        got = {}
+        for r in recs:
+            c = canon_record(r)
+            if c["type"] == "stream":
+                c["value"]["first_id"] = None
+                for g in c["value"]["groups"].values():
+                    for cons in g["consumers"].values():
+                        cons["seen_time_ms"] = cons["active_time_ms"] = None
+            got[(r.db, r.key)] = c
+        return got
+
+    replayer = Replayer(listpack_zero=True)
+    got = canon(records(replay(read_aof(str(out)), replayer=replayer)))
+    want = canon(records(read_rdb(str(rdb))))
+    assert writer.keys == len(want) > 100
+    assert not _diff(want, got), "\n".join(_diff(want, got)[:10])
