@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdbtools.aof._walk import Batch
+from rdbtools.aof.reader import AofItem, TimestampCut
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import (
     AofPart,
@@ -48,6 +50,7 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
+from rdbtools.replay_hll import pfadd
 from rdbtools.replay_stream import (
     Consumer,
     Group,
@@ -64,7 +67,6 @@ from rdbtools.replay_stream import (
 from rdbtools.replay_util import (
     CmdError,
     fmt_int,
-    hll_add,
     incr_long_double,
     parse_float,
     parse_int,
@@ -204,6 +206,8 @@ class Replayer:
     function_events: dict[bytes, Function] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    scripts: dict[bytes, bytes] = field(default_factory=dict)
+    """Lua scripts seen in ``EVAL`` / ``SCRIPT LOAD``, by SHA1 hex, for ``EVALSHA``."""
     listpack_zero: bool = False
     """Redis 7.0+ (a multi-part AOF or an RDB 10+ preamble) stores the score of a small
     sorted set -0 as 0 (listpack): set on input, or by the caller."""
@@ -213,10 +217,14 @@ class Replayer:
 
     # ---------------------------------------------------------------- feeding
 
-    def apply(self, events: Iterable[Event]) -> None:
+    def apply(self, events: Iterable[AofItem]) -> None:
+        """Apply ``events``: what ``read_aof`` yields, or what ``iter_aof`` yields (its
+        ``Batch`` objects are applied without building a ``Command`` per command)."""
         loading = False
         for ev in events:
-            if isinstance(ev, Command):
+            if isinstance(ev, Batch):
+                self._batch(ev)
+            elif isinstance(ev, Command):
                 self._command(ev)
             elif isinstance(ev, KeyStart):
                 self._loader.begin(ev)
@@ -240,9 +248,29 @@ class Replayer:
             elif isinstance(ev, Header):
                 if ev.version >= 10:
                     self.listpack_zero = True
-            elif loading:
+            elif loading and not isinstance(ev, TimestampCut):
                 self._loader.feed(ev)
         self._multi = None  # a MULTI without EXEC at the end is discarded
+
+    def _batch(self, b: Batch) -> None:
+        """The commands of one RESP batch; the common case (a known command named in
+        upper case, outside MULTI) goes straight to its handler, the rest through
+        ``_command``."""
+        db, ts = b.db, b.timestamp
+        now = ts * 1000 if ts is not None else self.now_ms
+        get = _HANDLERS.get
+        for args, off in zip(b.args, b.offsets):
+            handler = get(args[0])
+            if handler is None or self._multi is not None:
+                self._command(Command(db, args, off, ts))
+                continue
+            self._now = now
+            try:
+                handler(self, db, list(args[1:]), off)
+            except (CmdError, IndexError, ValueError) as exc:
+                if isinstance(exc, UnsupportedType):
+                    raise
+                self.errors[args[0].decode("utf-8", "replace")] += 1
 
     def _command(self, cmd: Command) -> None:
         if not cmd.args:
@@ -367,11 +395,11 @@ def _key_events(db: int, key: bytes, o: Obj, listpack_zero: bool) -> Iterator[Ev
     yield KeyEnd(key, 0, 0)
 
 
-def replay(events: Iterable[Event], *, skip_unknown: bool = False,
+def replay(events: Iterable[AofItem], *, skip_unknown: bool = False,
            replayer: Replayer | None = None) -> Iterator[Event]:
-    """Apply ``events`` (from ``read_aof``) and yield the resulting keyspace (see the
-    module docstring). Pass ``replayer`` to read its ``skipped`` / ``errors`` counters
-    afterwards. The keyspace is held in memory."""
+    """Apply ``events`` (from ``read_aof``, or ``iter_aof``: faster) and yield the
+    resulting keyspace (see the module docstring). Pass ``replayer`` to read its
+    ``skipped`` / ``errors`` counters afterwards. The keyspace is held in memory."""
     r = replayer if replayer is not None else Replayer(skip_unknown=skip_unknown)
     if replayer is not None and skip_unknown:
         r.skip_unknown = True
@@ -634,8 +662,8 @@ def _bitop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 @_cmd("PFADD")
 def _pfadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
-    new, changed = hll_add(None if o is None else bytes(o.value), a[1:])
-    if not changed:
+    new = pfadd(None if o is None else bytes(o.value), a[1:])
+    if new is None:
         return
     if o is None:
         _set_string(r, db, a[0], new)
@@ -1489,6 +1517,12 @@ def _function(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     elif sub == b"FLUSH":
         r.functions.clear()
         r.function_events.clear()
+    elif sub == b"RESTORE":
+        from rdbtools.replay_more import function_restore
+
+        function_restore(r, a[1:])
+    elif sub in (b"LIST", b"DUMP", b"STATS", b"HELP", b"KILL"):
+        return
     else:
         raise UnsupportedType(
             f"replay: unsupported command FUNCTION {sub.decode('utf-8', 'replace')}", offset=off)
@@ -1537,3 +1571,7 @@ def _eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         pos = m.end()
     for c in calls:
         r.execute(Command(db, tuple(c), off))
+
+
+# Handlers of the later command families register themselves on import.
+from rdbtools import replay_more as _replay_more  # noqa: E402,F401

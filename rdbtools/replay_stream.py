@@ -361,3 +361,159 @@ def xclaim(s: Stream, args: list[bytes], now: int) -> None:
         claimed = True
     if claimed:
         consumer.active = now
+
+
+def xautoclaim(s: Stream, args: list[bytes], now: int) -> None:
+    """``XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID]`` (args after the
+    key): from ``start`` (``(id`` exclusive) up to ``n`` (default 100) pending entries,
+    scanning at most ``10 * n``, are given to ``consumer`` when idle at least
+    ``min-idle`` at ``now`` (the command's ``#TS:`` time or the replay's start); entries
+    deleted from the stream leave the PEL and count toward ``n``. The delivery count
+    grows unless ``JUSTID``."""
+    group, cname = args[0], args[1]
+    minidle = max(0, parse_int(args[2]))
+    start_arg = args[3]
+    exclusive = start_arg[:1] == b"("
+    start = parse_id(start_arg[1:] if exclusive else start_arg)
+    if exclusive:
+        if start == MAX_ID:
+            raise CmdError("invalid start ID for the interval")
+        start = (start[0], start[1] + 1) if start[1] < 2**64 - 1 else (start[0] + 1, 0)
+    count = 100
+    justid = False
+    i = 4
+    while i < len(args):
+        opt = args[i].upper()
+        if opt == b"COUNT" and i + 1 < len(args):
+            count = parse_int(args[i + 1])
+            if count < 1:
+                raise CmdError("COUNT must be > 0")
+            i += 2
+        elif opt == b"JUSTID":
+            justid = True
+            i += 1
+        else:
+            raise CmdError("syntax error")
+    g = s.groups.get(group)
+    if g is None:
+        raise CmdError("NOGROUP")
+    consumer = _consumer(g, cname, now)
+    consumer.seen = now
+    attempts = count * 10
+    for x in sorted(i for i in g.pel if i >= start):
+        if attempts == 0 or count == 0:
+            break
+        attempts -= 1
+        p = g.pel[x]
+        if x not in s.entries:
+            del g.pel[x]
+            if p.consumer is not None and p.consumer in g.consumers:
+                g.consumers[p.consumer].pending.discard(x)
+            count -= 1
+            continue
+        if minidle and now - p.time < minidle:
+            continue
+        if p.consumer != cname:
+            if p.consumer is not None and p.consumer in g.consumers:
+                g.consumers[p.consumer].pending.discard(x)
+            p.consumer = cname
+            consumer.pending.add(x)
+        p.time = now
+        if not justid:
+            p.count += 1
+        consumer.active = now
+        count -= 1
+
+
+def _estimate_read(s: Stream, ids: list[StreamId], x: StreamId) -> int:
+    """``streamEstimateDistanceFromFirstEverEntry``: the entries-read counter of ``x``
+    (``ids``: the stream's ids, ascending), or -1 when it cannot be known."""
+    if not s.entries_added:
+        return 0
+    if not ids and x <= s.last_id:
+        return s.entries_added
+    if x == s.last_id:
+        return s.entries_added
+    if x > s.last_id:
+        return -1
+    first = ids[0] if ids else (0, 0)
+    if s.max_deleted_id == (0, 0) or s.max_deleted_id < first:
+        if x < first:
+            return s.entries_added - len(ids)
+        if x == first:
+            return s.entries_added - len(ids) + 1
+    return -1
+
+
+def _tombstone_after(s: Stream, ids: list[StreamId], x: StreamId) -> bool:
+    """``streamRangeHasTombstones(s, x, NULL)``: the last deleted id is at or after
+    ``x`` and not before the first entry."""
+    if not ids or s.max_deleted_id == (0, 0) or ids[0] > s.max_deleted_id:
+        return False
+    return x <= s.max_deleted_id
+
+
+def xreadgroup(streams: list[tuple[Stream, bytes]], args: list[bytes], now: int) -> None:
+    """``XREADGROUP GROUP g consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...``
+    (``args`` after ``GROUP``; ``streams``: each key's stream, in order, and its id
+    argument). ``>`` delivers the entries after the group's last id (up to ``n``):
+    each advances the last id and the entries-read counter (+1 while valid and no
+    deleted entry lies ahead, else re-estimated) and, unless ``NOACK``, enters the PEL
+    of the group and the consumer (time ``now``, count 1). Another id re-reads the
+    consumer's own PEL after it (ids greater than it): each entry still in the stream
+    gets time ``now`` and count + 1."""
+    group, cname = args[0], args[1]
+    count = 0
+    noack = False
+    i = 2
+    while i < len(args) and args[i].upper() != b"STREAMS":
+        opt = args[i].upper()
+        if opt == b"COUNT":
+            count = max(0, parse_int(args[i + 1]))
+            i += 2
+        elif opt == b"BLOCK":
+            parse_int(args[i + 1])
+            i += 2
+        elif opt == b"NOACK":
+            noack = True
+            i += 1
+        else:
+            raise CmdError("syntax error")
+    groups = []
+    for s, id_arg in streams:
+        g = s.groups.get(group)
+        if g is None:
+            raise CmdError("NOGROUP No such key or consumer group")
+        start = None if id_arg == b">" else parse_id(id_arg)
+        groups.append((s, g, start))
+    for s, g, start in groups:
+        consumer = _consumer(g, cname, now)
+        consumer.seen = now
+        if start is None:
+            ids = s.sorted_ids()
+            todo = [x for x in ids if x > g.last_id]
+            if count:
+                todo = todo[:count]
+            for x in todo:
+                if g.entries_read != -1 and not _tombstone_after(s, ids, x):
+                    g.entries_read += 1
+                elif s.entries_added:
+                    g.entries_read = _estimate_read(s, ids, x)
+                g.last_id = x
+                consumer.active = now
+                if noack:
+                    continue
+                old = g.pel.get(x)
+                if old is not None and old.consumer is not None and old.consumer in g.consumers:
+                    g.consumers[old.consumer].pending.discard(x)
+                g.pel[x] = Pending(cname, now, 1)
+                consumer.pending.add(x)
+        else:
+            mine = sorted(x for x in consumer.pending if x > start)
+            if count:
+                mine = mine[:count]
+            for x in mine:
+                if x in s.entries:  # a deleted entry is answered as nil, not redelivered
+                    p = g.pel[x]
+                    p.time = now
+                    p.count += 1

@@ -1,10 +1,11 @@
 """Helpers of ``rdbtools.replay``: argument parsing as the server does it, Redis number
-formatting (``INCRBYFLOAT``'s long-double arithmetic), and HyperLogLog ``PFADD``."""
+formatting (``INCRBYFLOAT``'s long-double arithmetic), and the HyperLogLog hash."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
@@ -117,9 +118,6 @@ def format_ld_human(v: Fraction) -> bytes:
 
 # --------------------------------------------------------------------------- HyperLogLog
 
-HLL_P = 14
-HLL_REGISTERS = 1 << HLL_P
-HLL_SPARSE_MAX_BYTES = 3000  # hll-sparse-max-bytes default
 _M64 = (1 << 64) - 1
 
 
@@ -147,130 +145,91 @@ def murmurhash64a(data: bytes, seed: int = 0xADC83B19) -> int:
     return h
 
 
-def hll_pat_len(element: bytes) -> tuple[int, int]:
-    """(register index, run length) of an element, as ``hllPatLen``."""
-    h = murmurhash64a(element)
-    index = h & (HLL_REGISTERS - 1)
-    h >>= HLL_P
-    h |= 1 << (64 - HLL_P)
-    count = 1
-    bit = 1
-    while not h & bit:
-        count += 1
-        bit <<= 1
-    return index, count
+# --------------------------------------------------------------------------- sorting
+
+Cmp = Callable[[int, int], int]
 
 
-def is_hll(value: bytes) -> bool:
-    return len(value) >= 16 and value[:4] == b"HYLL" and value[4] in (0, 1)
+def pqsort(n: int, cmp: Cmp, lrange: int, rrange: int) -> list[int]:
+    """The order of ``range(n)`` after the server's ``pqsort`` (NetBSD's Bentley-McIlroy
+    quicksort, which skips the partitions outside ``[lrange, rrange]``): used where the
+    server sorts a partial range, so that equal elements end where the server puts them.
+    Only positions ``lrange..rrange`` of the result are sorted."""
+    v = list(range(n))
 
+    def swap(i: int, j: int) -> None:
+        v[i], v[j] = v[j], v[i]
 
-def hll_registers(value: bytes) -> list[int]:
-    """The 16384 registers of a sparse or dense HLL string."""
-    regs = [0] * HLL_REGISTERS
-    body = value[16:]
-    if value[4] == 0:  # dense
-        if len(body) < HLL_REGISTERS * 6 // 8:
-            raise CmdError("WRONGTYPE Key is not a valid HyperLogLog string value.")
-        for i in range(HLL_REGISTERS):
-            byte = i * 6 // 8
-            fb = (i * 6) & 7
-            b0 = body[byte]
-            b1 = body[byte + 1] if byte + 1 < len(body) else 0
-            regs[i] = ((b0 >> fb) | (b1 << (8 - fb))) & 63
-        return regs
-    idx = 0
-    p = 0
-    while p < len(body):
-        op = body[p]
-        if op & 0xC0 == 0:  # ZERO
-            idx += (op & 0x3F) + 1
-            p += 1
-        elif op & 0xC0 == 0x40:  # XZERO
-            idx += (((op & 0x3F) << 8) | body[p + 1]) + 1
-            p += 2
-        else:
-            val = ((op >> 2) & 0x1F) + 1
-            run = (op & 3) + 1
-            for _ in range(run):
-                if idx < HLL_REGISTERS:
-                    regs[idx] = val
-                idx += 1
-            p += 1
-    if idx != HLL_REGISTERS:
-        raise CmdError("WRONGTYPE Key is not a valid HyperLogLog string value.")
-    return regs
+    def c(i: int, j: int) -> int:
+        return cmp(v[i], v[j])
 
+    def med3(a: int, b: int, d: int) -> int:
+        if c(a, b) < 0:
+            return b if c(b, d) < 0 else (d if c(a, d) < 0 else a)
+        return b if c(b, d) > 0 else (a if c(a, d) < 0 else d)
 
-def _sparse(regs: list[int]) -> bytes | None:
-    out = bytearray()
-    i = 0
-    n = len(regs)
-    while i < n:
-        v = regs[i]
-        j = i
-        while j < n and regs[j] == v:
-            j += 1
-        run = j - i
-        if v == 0:
-            while run > 0:
-                if run > 64:
-                    k = min(run, 16384)
-                    out += bytes([0x40 | ((k - 1) >> 8), (k - 1) & 0xFF])
-                else:
-                    k = run
-                    out.append(k - 1)
-                run -= k
-        else:
-            if v > 32:
-                return None
-            while run > 0:
-                k = min(run, 4)
-                out.append(0x80 | ((v - 1) << 2) | (k - 1))
-                run -= k
-        i = j
-    return bytes(out)
+    def outside(lo: int, cnt: int) -> bool:
+        return (lrange < lo and rrange < lo) or (lrange >= lo + cnt and rrange >= lo + cnt)
 
-
-def _dense(regs: list[int]) -> bytes:
-    out = bytearray(HLL_REGISTERS * 6 // 8 + 1)
-    for i, v in enumerate(regs):
-        byte = i * 6 // 8
-        fb = (i * 6) & 7
-        out[byte] |= (v << fb) & 0xFF
-        out[byte + 1] |= v >> (8 - fb)
-    return bytes(out[: HLL_REGISTERS * 6 // 8])
-
-
-def hll_add(value: bytes | None, elements: list[bytes]) -> tuple[bytes, bool]:
-    """``PFADD``: the new string and whether a register changed. A sparse HLL stays
-    sparse while every register is at most 32 and it fits ``hll-sparse-max-bytes``."""
-    if value is None:
-        header = bytearray(b"HYLL\x01\x00\x00\x00" + b"\x00" * 8)
-        regs = [0] * HLL_REGISTERS
-        changed = True  # a new key is always written
-    else:
-        if not is_hll(value):
-            raise CmdError("WRONGTYPE Key is not a valid HyperLogLog string value.")
-        header = bytearray(value[:16])
-        regs = hll_registers(value)
-        changed = False
-    updated = False
-    for e in elements:
-        i, c = hll_pat_len(e)
-        if c > regs[i]:
-            regs[i] = c
-            updated = True
-    if not updated and not changed:
-        return value or b"", False
-    if updated:
-        header[15] |= 0x80  # HLL_INVALIDATE_CACHE
-    body: bytes | None = None
-    if header[4] == 1:
-        body = _sparse(regs)
-        if body is None or len(body) + 16 > HLL_SPARSE_MAX_BYTES:
-            header[4] = 0
-            body = None
-    if body is None:
-        body = _dense(regs)
-    return bytes(header) + body, True
+    stack = [(0, n)]
+    while stack:
+        a, cnt = stack.pop()
+        while True:
+            if cnt < 7:
+                for pm in range(a + 1, a + cnt):
+                    pl = pm
+                    while pl > a and c(pl - 1, pl) > 0:
+                        swap(pl, pl - 1)
+                        pl -= 1
+                break
+            pm = a + cnt // 2
+            if cnt > 7:
+                pl, pn = a, a + cnt - 1
+                if cnt > 40:
+                    d = cnt // 8
+                    pl = med3(pl, pl + d, pl + 2 * d)
+                    pm = med3(pm - d, pm, pm + d)
+                    pn = med3(pn - 2 * d, pn - d, pn)
+                pm = med3(pl, pm, pn)
+            swap(a, pm)
+            pa = pb = a + 1
+            pc = pd = a + cnt - 1
+            while True:
+                while pb <= pc:
+                    r = c(pb, a)
+                    if r > 0:
+                        break
+                    if r == 0:
+                        swap(pa, pb)
+                        pa += 1
+                    pb += 1
+                while pb <= pc:
+                    r = c(pc, a)
+                    if r < 0:
+                        break
+                    if r == 0:
+                        swap(pc, pd)
+                        pd -= 1
+                    pc -= 1
+                if pb > pc:
+                    break
+                swap(pb, pc)
+                pb += 1
+                pc -= 1
+            pn = a + cnt
+            s = min(pa - a, pb - pa)
+            for k in range(s):
+                swap(a + k, pb - s + k)
+            s = min(pd - pc, pn - pd - 1)
+            for k in range(s):
+                swap(pb + k, pn - s + k)
+            left = pb - pa
+            right = pd - pc
+            # the left part is sorted first (recursion), then the right part (the loop)
+            if right > 1 and not outside(pn - right, right):
+                stack.append((pn - right, right))
+            if left > 1 and not outside(a, left):
+                a, cnt = a, left
+                continue
+            break
+    return v

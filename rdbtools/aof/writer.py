@@ -39,7 +39,7 @@ known.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from rdbtools import _spec as S
@@ -169,18 +169,17 @@ class AofWriter:
             self._cmd(b"SET" if self._pieces == 0 else b"APPEND", ks.key, bytes(ev.data))
             self._pieces += 1
         elif isinstance(ev, ListItems):
-            for item in ev.items:
-                self._add(ks, bytes(item))
+            self._add_many(ks, ev.items, 1)
         elif isinstance(ev, SetMembers):
-            for member in ev.members:
-                self._add(ks, bytes(member))
+            self._add_many(ks, ev.members, 1)
         elif isinstance(ev, ZSetMembers):
-            for member, score in ev.members:
-                try:
-                    text = score_text(score, self.level)
-                except WriteError as err:
-                    raise WriteError(f"key {ks.key!r}: {err}") from None
-                self._add(ks, text, bytes(member))
+            level = self.level
+            try:
+                flat = [x for member, score in ev.members
+                        for x in (score_text(score, level), member)]
+            except WriteError as err:
+                raise WriteError(f"key {ks.key!r}: {err}") from None
+            self._add_many(ks, flat, 2)
         elif isinstance(ev, HashFields):
             self._hash(ks, ev)
         elif isinstance(ev, StreamEntries):
@@ -257,6 +256,25 @@ class AofWriter:
         self._created = True
         if self._count == AOF_REWRITE_ITEMS_PER_CMD:
             self._flush(ks)
+
+    def _add_many(self, ks: KeyStart, flat: Sequence[bytes], width: int) -> None:
+        """Queue elements of ``width`` arguments each (``flat``: their arguments in
+        order); write a command for each 64 of them, as ``_add`` one by one would."""
+        if not flat:
+            return
+        self._created = True
+        args = self._args
+        args += flat
+        per = AOF_REWRITE_ITEMS_PER_CMD * width
+        if len(args) < per:
+            self._count = len(args) // width
+            return
+        start = 0
+        while len(args) - start >= per:
+            self._cmd(_ADD[ks.type], ks.key, *args[start:start + per])
+            start += per
+        self._args = args[start:]
+        self._count = len(self._args) // width
 
     def _flush(self, ks: KeyStart) -> None:
         if self._count:

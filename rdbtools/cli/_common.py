@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from rdbtools.aof.reader import read_aof
+from rdbtools.aof.reader import iter_aof
 from rdbtools.errors import RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import TYPES, KeyFilter, filter_events
@@ -128,7 +128,7 @@ def read_events(path: str, *, verify: bool, key_filter: KeyFilter) -> Iterator[E
     (``is_aof_path``) is replayed into the keyspace it builds (held in memory). Patterns
     in the filter are the option text encoded as the file system encodes names."""
     if is_aof_path(path):
-        return filter_events(replay(read_aof(path)), key_filter)
+        return filter_events(replay(iter_aof(path, verify_checksum=verify)), key_filter)
     return filter_events(read_rdb(path, verify_checksum=verify), key_filter)
 
 

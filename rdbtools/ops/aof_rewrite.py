@@ -31,7 +31,8 @@ from typing import BinaryIO
 
 from rdbtools.aof import _swap
 from rdbtools.aof.manifest import Manifest, load_manifest
-from rdbtools.aof.reader import AofFile, AofLayout, open_aof, read_aof
+from rdbtools.aof.reader import AofFile, AofItem, AofLayout, iter_aof, open_aof
+from rdbtools.aof.resp import Batch
 from rdbtools.aof.writer import AofWriter
 from rdbtools.errors import CorruptInput, ParseError
 from rdbtools.events import AofPart, Command, Event, Header, StreamGroup
@@ -88,10 +89,14 @@ class _Seen:
     """The file being read (for errors that replay raises without one)."""
 
 
-def _watch(events: Iterable[Event], seen: _Seen) -> Iterator[Event]:
+def _watch(events: Iterable[AofItem], seen: _Seen) -> Iterator[AofItem]:
     for ev in events:
         tp = type(ev)
-        if tp is Command:
+        if tp is Batch:
+            ts = ev.timestamp  # type: ignore[union-attr]
+            if ts is not None:
+                seen.timestamp = ts
+        elif tp is Command:
             ts = ev.timestamp  # type: ignore[union-attr]
             if ts is not None:
                 seen.timestamp = ts
@@ -201,7 +206,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str = "aof",
     seen = _Seen()
     replayer = Replayer(skip_unknown=skip_unknown)
     try:
-        replayer.apply(_watch(read_aof(layout, verify_checksum=verify_checksum), seen))
+        replayer.apply(_watch(iter_aof(layout, verify_checksum=verify_checksum), seen))
     except ParseError as err:
         raise err.located(seen.part, None, None) from None
     _swap.crash_point("replayed")
