@@ -22,13 +22,16 @@ by name).
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
+from rdbtools import _make as M
 from rdbtools.aof._walk import Batch
 from rdbtools.aof.reader import AofItem, TimestampCut
 from rdbtools.errors import UnsupportedType
@@ -220,6 +223,18 @@ class Replayer:
     def apply(self, events: Iterable[AofItem]) -> None:
         """Apply ``events``: what ``read_aof`` yields, or what ``iter_aof`` yields (its
         ``Batch`` objects are applied without building a ``Command`` per command)."""
+        # The keyspace grows to millions of container objects, and the cyclic garbage
+        # collector would walk them all again and again (a third of the replay time);
+        # replay builds no reference cycles, so it is paused while applying.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._apply(events)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _apply(self, events: Iterable[AofItem]) -> None:
         loading = False
         for ev in events:
             if isinstance(ev, Batch):
@@ -342,13 +357,45 @@ class Replayer:
     # ---------------------------------------------------------------- output
 
     def events(self) -> Iterator[Event]:
+        yield from self.function_list()
+        lz = self.listpack_zero
+        for dbn, key, o in self.items():
+            yield from _key_events(dbn, key, o, lz)
+
+    def function_list(self) -> Iterator[Function]:
+        """The function libraries, by name."""
         for name in sorted(self.functions):
             ev = self.function_events.get(name)
             yield ev if ev is not None else Function(self.functions[name])
+
+    def items(self) -> Iterator[tuple[int, bytes, Obj]]:
+        """Every key as ``(db, key, Obj)``, by database then key bytes."""
         for dbn in sorted(self.dbs):
             d = self.dbs[dbn]
             for key in sorted(d):
-                yield from _key_events(dbn, key, d[key], self.listpack_zero)
+                yield dbn, key, d[key]
+
+    def key_events(self, db: int, key: bytes, o: Obj) -> Iterator[Event]:
+        """One key of ``items()`` as the events ``events()`` yields for it."""
+        return _key_events(db, key, o, self.listpack_zero)
+
+    def plain_value(self, o: Obj) -> Any:
+        """The value of a string, list, set, sorted set or hash without field TTLs in
+        the order ``events()`` gives it (``bytes``; ``list[bytes]``; sorted
+        ``list[bytes]``; ``list[(member, score)]`` by score then member;
+        ``list[(field, value)]`` by field), or ``None`` for the other keys."""
+        t = o.type
+        if t == "string" or t == "list":
+            return o.value
+        if t == "set":
+            return sorted(o.value)
+        if t == "zset":
+            return _zset_order(o.value, self.listpack_zero)
+        if t == "hash":
+            if any(ttl is not None for _, ttl in o.value.values()):
+                return None
+            return [(f, x) for f, (x, _) in sorted(o.value.items())]
+        return None
 
 
 def _chunks(items: list[Any]) -> Iterator[tuple[Any, ...]]:
@@ -356,43 +403,60 @@ def _chunks(items: list[Any]) -> Iterator[tuple[Any, ...]]:
         yield tuple(items[i : i + BATCH])
 
 
+_BY_SCORE = itemgetter(1, 0)
+
+
+def _zset_order(v: dict[bytes, float], listpack_zero: bool) -> list[tuple[bytes, float]]:
+    """``(member, score)`` by score then member; with ``listpack_zero`` a -0 score of a
+    set small enough for a listpack is 0, as a 7.0+ server stores it."""
+    items = sorted(v.items(), key=_BY_SCORE)
+    if listpack_zero and len(items) <= 128 and all(len(m) <= 64 for m in v):
+        items = [(m, 0.0 if s == 0 else s) for m, s in items]
+    return items
+
+
 def _key_events(db: int, key: bytes, o: Obj, listpack_zero: bool) -> Iterator[Event]:
+    """One key as events (built with the fast constructors of ``rdbtools._make``: all
+    fields, positionally)."""
     t = o.type
     v = o.value
     if t == "module":
         assert isinstance(v, ModuleValue)
-        yield KeyStart(db, key, "module", "replayed", 7, o.expire)
+        yield M.KeyStart(db, key, "module", "replayed", 7, o.expire, None, None, None, 0)
         yield v
-        yield KeyEnd(key, 0, 0)
+        yield M.KeyEnd(key, 0, 0, 0)
+        return
+    if t == "string":
+        yield M.KeyStart(db, key, t, "replayed", 0, o.expire, None, None, None, 0)
+        yield M.StringValue(v, 0)
+        yield M.KeyEnd(key, 0, 0, 0)
         return
     rdb_type = RDB_TYPES[t]
     if t == "hash" and any(ttl is not None for _, ttl in v.values()):
         rdb_type = 24
-    length = None if t in ("string", "stream") else len(v)
-    yield KeyStart(db, key, t, "replayed", rdb_type, o.expire, length=length)
-    if t == "string":
-        yield StringValue(v)
-    elif t == "list":
-        for c in _chunks(v):
-            yield ListItems(c)
+    length = None if t == "stream" else len(v)
+    yield M.KeyStart(db, key, t, "replayed", rdb_type, o.expire, None, None, length, 0)
+    if t == "list":
+        if len(v) <= BATCH:
+            yield M.ListItems(tuple(v), 0)
+        else:
+            for c in _chunks(v):
+                yield M.ListItems(c, 0)
     elif t == "set":
         for c in _chunks(sorted(v)):
-            yield SetMembers(c)
+            yield M.SetMembers(c, 0)
     elif t == "zset":
-        items = sorted(v.items(), key=lambda p: (p[1], p[0]))
-        if listpack_zero and len(items) <= 128 and all(len(m) <= 64 for m in v):
-            items = [(m, 0.0 if s == 0 else s) for m, s in items]
-        for c in _chunks(items):
-            yield ZSetMembers(c)
+        for c in _chunks(_zset_order(v, listpack_zero)):
+            yield M.ZSetMembers(c, 0)
     elif t == "hash":
         for c in _chunks([(f, x, ttl) for f, (x, ttl) in sorted(v.items())]):
-            yield HashFields(c)
+            yield M.HashFields(c, 0)
     elif t == "stream":
         for c in _chunks(v.entry_events()):
-            yield StreamEntries(c)
+            yield M.StreamEntries(c, 0)
         yield v.meta()
         yield from v.group_events()
-    yield KeyEnd(key, 0, 0)
+    yield M.KeyEnd(key, 0, 0, 0)
 
 
 def replay(events: Iterable[AofItem], *, skip_unknown: bool = False,

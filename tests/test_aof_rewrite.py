@@ -40,8 +40,8 @@ from rdbtools.events import (
     ZSetMembers,
     records,
 )
-from rdbtools.ops.aof_rewrite import aof_rewrite
-from rdbtools.replay import replay
+from rdbtools.ops.aof_rewrite import _write_aof, aof_rewrite
+from rdbtools.replay import Obj, Replayer, replay
 
 FORMATS = ("aof", "preamble", "rdb")
 FIXTURES = aof_fixtures()
@@ -103,6 +103,43 @@ def test_fixture_rewrite_reads_back_the_same(fx: AofFixture, fmt: str, tmp_path:
     if fmt == "aof":
         # an input with #TS: annotations gives a rewrite that starts with one
         assert (head == b"#TS:1") == ("-timestamps-" in fx.id)
+
+
+@pytest.mark.parametrize("fx", [pytest.param(f, id=f.id) for f in FIXTURES])
+def test_plain_keys_fast_path_writes_what_the_events_write(fx: AofFixture) -> None:
+    """``aof_rewrite`` writes strings, lists, sets, sorted sets and plain hashes
+    straight from the keyspace (``AofWriter.write_plain``): byte for byte what the
+    writer makes of the same keys' events."""
+    replayer = Replayer()
+    replayer.apply(read_aof(str(fx.path)))
+    for version in (9, 10, 12):
+        slow, fast = io.BytesIO(), io.BytesIO()
+        AofWriter(slow, version).write_all(replayer.events())
+        _write_aof(replayer, fast, version, None, False)
+        assert fast.getvalue() == slow.getvalue()
+        assert len(slow.getvalue()) > 0
+
+
+def test_plain_keys_fast_path_batches_and_empty_keys() -> None:
+    replayer = Replayer()
+    replayer.dbs = {0: {b"l": Obj("list", [b"%d" % i for i in range(130)], 5),
+                        b"h": Obj("hash", {b"f%d" % i: (b"v", None) for i in range(65)}),
+                        b"z": Obj("zset", {b"a": -0.0, b"b": 1.5}),
+                        b"e": Obj("set", set())},
+                    3: {b"s": Obj("string", b"x", None)}}
+    for zero in (False, True):
+        replayer.listpack_zero = zero
+        slow, fast = io.BytesIO(), io.BytesIO()
+        slow_report = AofWriter(slow, 10).write_all(replayer.events())
+        fast_report = _write_aof(replayer, fast, 10, None, False)
+        assert fast.getvalue() == slow.getvalue()
+        assert fast_report.keys == slow_report.keys == 4
+        assert fast_report.dropped_keys == slow_report.dropped_keys == 1
+    cmds = [c.args for c in simple_parse(fast.getvalue())]
+    names = [c[0] for c in cmds]
+    assert names.count(b"RPUSH") == 3 and names.count(b"HMSET") == 2
+    assert (b"ZADD", b"z", b"0", b"a", b"1.5", b"b") in cmds
+    assert (b"PEXPIREAT", b"l", b"5") in cmds
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -286,7 +286,7 @@ def test_server_restores_our_payloads(rdb: Path, version: int, tmp_path: Path) -
     report = LossReport()
     with server_with(tmp_path / "srv", None, "--sanitize-dump-payload", "yes") as server:
         client = server.client
-        conn = client.connection_pool.get_connection("_")
+        conn = client.connection_pool.get_connection()
         try:
             db = None
             for start, values in _fixture_keys(rdb):

@@ -194,3 +194,13 @@ def test_makers_build_ordinary_frozen_events() -> None:
     assert items[9999] == ev.ListItems((b"x" * 9999,), 9999)
     with pytest.raises(TypeError):
         _make.KeyEnd(b"k", 1)
+
+
+@given(st.lists(st.binary(max_size=300), max_size=80))
+def test_resp_command_same(args: list[bytes]) -> None:
+    from rdbtools.aof._resp_out import _resp_command
+
+    fast = _speedups.resp
+    assert fast(*args) == _resp_command(*args)
+    assert fast(*map(memoryview, args)) == _resp_command(*args)
+    assert fast(*map(bytearray, args)) == _resp_command(*args)

@@ -102,7 +102,7 @@ def client_db(client: Any, db: int) -> Any:
 
 
 def raw(client: Any, *args: Any) -> Any:
-    conn = client.connection_pool.get_connection("_")
+    conn = client.connection_pool.get_connection()
     try:
         conn.send_command(*args)
         return conn.read_response()

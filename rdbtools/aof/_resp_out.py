@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from rdbtools._accel import speedups
 from rdbtools.events import StreamId
 
 
-def resp_command(*args: bytes) -> bytes:
+def _resp_command(*args: bytes) -> bytes:
     """``*<argc>\\r\\n`` then ``$<len>\\r\\n<bytes>\\r\\n`` per argument."""
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
         parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
     return b"".join(parts)
+
+
+resp_command: Callable[..., bytes] = speedups.resp if speedups is not None \
+    else _resp_command
+"""One RESP command from its arguments (the C extension's when it is built)."""
 
 
 def sid(value: StreamId) -> bytes:

@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import BinaryIO
+from itertools import chain
+from typing import Any, BinaryIO
 
 from rdbtools import _spec as S
 from rdbtools.aof._resp_out import resp_command
@@ -194,6 +195,46 @@ class AofWriter:
             self._end(ks)
         else:
             raise WriteError(f"key {ks.key!r}: {type(ev).__name__} inside a key")
+
+    def write_plain(self, db: int, key: bytes, type: str, value: Any,
+                    expire_ms: int | None) -> None:
+        """Write one whole key without going through events (the same commands as its
+        events would give): ``value`` is ``bytes`` for a string, a sequence of
+        ``bytes`` for a list or set, of ``(member, score)`` for a sorted set, of
+        ``(field, value)`` for a hash without field TTLs."""
+        if self._closed:
+            raise WriteError("write after close")
+        if self._key is not None:
+            raise WriteError(f"key {key!r} written inside key {self._key.key!r}")
+        self._want_db = db
+        if type == "string":
+            self._cmd(b"SET", key, value)
+        else:
+            if not value:
+                self._lose(f"empty {type} dropped: servers do not keep empty keys",
+                           KeyStart(db, key, type, "", 0))
+                self.report.dropped_keys += 1
+                return
+            if type == "zset":
+                level = self.level
+                try:
+                    flat = [x for member, score in value
+                            for x in (score_text(score, level), member)]
+                except WriteError as err:
+                    raise WriteError(f"key {key!r}: {err}") from None
+                width = 2
+            elif type == "hash":
+                flat = list(chain.from_iterable(value))
+                width = 2
+            else:
+                flat, width = value, 1
+            per = AOF_REWRITE_ITEMS_PER_CMD * width
+            name = _ADD[type]
+            for start in range(0, len(flat), per):
+                self._cmd(name, key, *flat[start:start + per])
+        if expire_ms is not None:
+            self._cmd(b"PEXPIREAT", key, b"%d" % expire_ms)
+        self.report.keys += 1
 
     def write_all(self, events: Iterable[Event]) -> LossReport:
         """Write every event, then ``close()``; return the loss report."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import BinaryIO
 
+from rdbtools.aof._resp_out import resp_command
 from rdbtools.errors import WriteError
 from rdbtools.events import (
     Event,
@@ -47,14 +48,8 @@ ITEMS_PER_COMMAND = 64
 _ADD_COMMAND = {"list": b"RPUSH", "set": b"SADD", "zset": b"ZADD", "hash": b"HMSET"}
 
 
-def command(*args: bytes) -> bytes:
-    """One command as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        parts.append(b"$%d\r\n" % len(arg))
-        parts.append(arg)
-        parts.append(b"\r\n")
-    return b"".join(parts)
+command = resp_command
+"""One command as a RESP array of bulk strings."""
 
 
 def score_text(score: float, key: bytes) -> bytes:

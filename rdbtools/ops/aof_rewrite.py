@@ -110,6 +110,26 @@ def _watch(events: Iterable[AofItem], seen: _Seen) -> Iterator[AofItem]:
         yield ev
 
 
+def _write_aof(replayer: Replayer, fp: BinaryIO, version: int | str,
+               timestamp: int | None, strict: bool) -> LossReport:
+    """The keyspace as rewrite commands: plain keys straight from the keyspace (no
+    events: most of the time of a rewrite goes there), streams, modules and hashes with
+    field TTLs through their events."""
+    writer = AofWriter(fp, version, timestamp=timestamp, strict=strict)
+    for fn in replayer.function_list():
+        writer.write(fn)
+    plain = replayer.plain_value
+    for db, key, obj in replayer.items():
+        value = plain(obj)
+        if value is not None:
+            writer.write_plain(db, key, obj.type, value, obj.expire)
+        else:
+            for ev in replayer.key_events(db, key, obj):
+                writer.write(ev)
+    writer.close()
+    return writer.report
+
+
 def _known_active_times(events: Iterable[Event]) -> Iterator[Event]:
     """Replay marks a consumer active time it does not know (a consumer made by a
     command, not loaded from an RDB) as -1; for the RDB writer that is ``None``
@@ -220,11 +240,11 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str = "aof",
 
     def fill(fp: BinaryIO) -> None:
         nonlocal report
-        events = replayer.events()
         if format == "aof":
-            report = AofWriter(fp, target.version if not target.valkey else "valkey",
-                               timestamp=seen.timestamp, strict=strict).write_all(events)
+            report = _write_aof(replayer, fp, target.version if not target.valkey
+                                else "valkey", seen.timestamp, strict)
             return
+        events = replayer.events()
         aux: dict[bytes, bytes] = {}
         if format == "preamble":
             aux = {b"aof-base": b"1"} if multi and output is None else {b"aof-preamble": b"1"}
