@@ -82,7 +82,7 @@ RDB_TYPES = {"string": 0, "list": 1, "set": 2, "zset": 5, "hash": 4, "stream": 2
 __all__ = ["Replayer", "replay"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Obj:
     """One key: ``type`` and a mutable value (``bytes``; ``list``; ``set``;
     ``dict[member, score]``; ``dict[field, (value, field_expire_ms)]``; ``Stream``;
@@ -509,6 +509,9 @@ def _set_string(r: Replayer, db: int, key: bytes, value: bytes, *, keepttl: bool
 
 @_cmd("SET")
 def _set(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    if len(a) == 2:  # the common case, as every server writes a plain SET
+        r.db(db)[a[0]] = Obj("string", a[1])
+        return
     key, value = a[0], a[1]
     nx = xx = keepttl = get = False
     expire: int | None = None
@@ -892,11 +895,10 @@ def _push(left: bool, need: bool) -> Handler:
                 return
             lst = r.make(db, a[0], "list", list).value
         assert lst is not None
-        for x in a[1:]:
-            if left:
-                lst.insert(0, x)
-            else:
-                lst.append(x)
+        if left:
+            lst[0:0] = a[:0:-1]  # LPUSH k a b c: c b a at the head
+        else:
+            lst += a[1:]
 
     return h
 
