@@ -338,3 +338,12 @@ def _redact(url: str) -> str:
         return url
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}"
+
+
+from rdbtools.cli._memory import memory_command  # noqa: E402
+
+main.add_command(memory_command)
+
+from rdbtools.cli._diff import diff_command  # noqa: E402
+
+main.add_command(diff_command)

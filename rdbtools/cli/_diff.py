@@ -1,0 +1,137 @@
+"""``rdbtool diff A B``: what changed between two snapshots (RDB files or AOFs).
+
+Exit codes follow ``diff(1)``, not the rest of ``rdbtool``: 0 no difference, 1 the
+snapshots differ, 2 any error (bad input, unreadable file, bad option), always with the
+one-line message the other commands print. Ctrl-C exits 130 and a closed output pipe
+141, as for every command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import click
+
+from rdbtools.cli._common import fail, filter_options, guarded
+from rdbtools.diff._render import json_line, summary_line, text_line
+from rdbtools.errors import RdbToolsError
+from rdbtools.ops.diff import diff_files
+from rdbtools.ops.filters import KeyFilter
+
+PROG = "rdbtool"
+EXIT_DIFFERENT = 1
+EXIT_TROUBLE = 2
+BASELINE_MB = 64
+"""Megabytes of the budget kept for the interpreter, the readers' buffers and the keys
+being compared; the rest holds the join's keys (at least half of the budget)."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _trouble_is_2(fn: Callable[P, R]) -> Callable[P, R]:
+    """Every error -> its usual one-line message, and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except RdbToolsError as err:
+            fail(PROG, str(err), EXIT_TROUBLE)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            name = err.filename2 if err.filename2 is not None else err.filename
+            text = err.strerror or str(err)
+            fail(PROG, f"{os.fsdecode(name)}: {text}" if name is not None else text,
+                 EXIT_TROUBLE)
+
+    return wrapper
+
+
+def budget_bytes(megabytes: int) -> int:
+    """The bytes the join may hold for a ``--memory-budget`` of ``megabytes``."""
+    mib = 1 << 20
+    return max(megabytes * mib // 2, (megabytes - BASELINE_MB) * mib)
+
+
+@click.command(
+    "diff",
+    short_help="What changed between two snapshots (RDB or AOF); exit 1 if any.",
+)
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("--jsonl", "as_jsonl", is_flag=True,
+              help="One JSON object per change (schema in docs/diff.md).")
+@click.option("--keys-only", is_flag=True,
+              help="Only which keys differ: one line per key, no values.")
+@click.option("--ignore-ttl", is_flag=True,
+              help="Do not compare expiries (of keys and of hash fields).")
+@click.option("--ignore-stream-times", is_flag=True,
+              help="Do not compare PEL delivery times and consumers' seen / active times "
+              "(a server sets them from its clock when it replays an AOF).")
+@click.option("--memory-budget", default=256, show_default=True,
+              type=click.IntRange(min=1), metavar="MB",
+              help="The memory the diff aims to stay within: keys of A are held up to it "
+              "(64 MB are left for the rest), then go to temporary files.")
+@click.option("--tmpdir", metavar="DIR", default=None,
+              type=click.Path(exists=True, file_okay=False, writable=True),
+              help="Where the temporary files go [default: $TMPDIR or /tmp].")
+@click.option("--no-verify", is_flag=True, help="Do not verify the CRC64 checksums (faster).")
+@filter_options
+@guarded(PROG)
+@_trouble_is_2
+def diff_command(
+    a: str,
+    b: str,
+    as_jsonl: bool,
+    keys_only: bool,
+    ignore_ttl: bool,
+    ignore_stream_times: bool,
+    memory_budget: int,
+    tmpdir: str | None,
+    no_verify: bool,
+    key_filter: KeyFilter,
+) -> None:
+    """Compare snapshot A with snapshot B, key by key and element by element.
+
+    A and B are RDB files or AOFs (a directory with a manifest, a *.manifest, a *.aof, a
+    file of RESP commands: replayed, as for dump); one of them may be - for standard
+    input. Values are compared as the server sees them, whatever their encoding or RDB
+    version. Each difference is one line: - only in A, + only in B, ~ changed (type,
+    TTL, value, hash field, set or sorted-set member, list elements, stream entry,
+    metadata, consumer group, PEL entry, consumer, function library). A summary line
+    goes to stderr.
+
+    Exit status as diff(1): 0 no difference, 1 differences, 2 trouble (with a one-line
+    message).
+
+    Memory: keys of A up to --memory-budget, then temporary partition files (removed at
+    the end, on error and on Ctrl-C); plus one whole key of each side while they are
+    compared: a single key is never split. An AOF is replayed in memory.
+    """
+    if a == "-" and b == "-":
+        raise click.UsageError("only one of A and B can be standard input")
+    gen = diff_files(a, b, verify=not no_verify, key_filter=key_filter,
+                     ignore_ttl=ignore_ttl, ignore_stream_times=ignore_stream_times,
+                     keys_only=keys_only,
+                     memory_budget=budget_bytes(memory_budget), tmpdir=tmpdir)
+    out = sys.stdout
+    with contextlib.closing(gen):
+        while True:
+            try:
+                change = next(gen)
+            except StopIteration as stop:
+                summary = stop.value
+                break
+            out.write(json_line(change) if as_jsonl else text_line(change, keys_only))
+            out.write("\n")
+    out.flush()
+    click.echo(summary_line(summary), err=True)
+    if summary.differ:
+        sys.exit(EXIT_DIFFERENT)

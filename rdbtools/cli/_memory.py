@@ -1,0 +1,163 @@
+"""``rdbtool memory``: per-key memory estimates, and where the memory goes.
+
+The command reads each FILE (an RDB, or an AOF that is replayed), estimates each key
+(``rdbtools.ops.memory.memory_rows``) and either writes the rows (``--jsonl``,
+``--csv``) or aggregates them (``memory_summary``) into a text or JSON summary or an
+HTML report. Reference: ``docs/memory.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import click
+
+from rdbtools.cli._common import filter_options, guarded, output_file, read_events
+from rdbtools.events import Event
+from rdbtools.memory._report_json import summary_json
+from rdbtools.memory._report_rows import write_csv, write_jsonl
+from rdbtools.memory._report_text import summary_text
+from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES
+from rdbtools.memory.html import render_html
+from rdbtools.memory.rows import MemoryRow
+from rdbtools.ops.filters import KeyFilter
+from rdbtools.ops.memory import memory_rows, memory_summary
+
+PROG = "rdbtool"
+_MODEL = re.compile(r"\A(?:(?:redis|valkey)-)?\d+(?:\.\d+){0,2}\Z", re.IGNORECASE)
+
+
+@click.command("memory", short_help="Estimate each key's memory; summarize, CSV, HTML.")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True)
+@click.option(
+    "--top", default=10, show_default=True, type=click.IntRange(min=0), metavar="N",
+    help="How many of the biggest keys to list (and prefixes per depth in the summary).",
+)
+@click.option(
+    "--prefix", "separator", default=":", show_default=True, metavar="SEP",
+    help="The separator that splits keys into prefixes.",
+)
+@click.option(
+    "--depth", default=2, show_default=True, type=click.IntRange(0, 16), metavar="D",
+    help="Aggregate by prefixes of 1..D separators (0: none).",
+)
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per key.")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per key, with a header.")
+@click.option("--json", "as_json", is_flag=True, help="The summary as one JSON document.")
+@click.option(
+    "--html", "html_out", metavar="OUT.html",
+    help="Write a self-contained HTML report (charts, prefix treemap) to OUT.html.",
+)
+@click.option(
+    "-o", "--output", default="-", metavar="OUT",
+    help="Write to OUT (complete or not at all) instead of stdout.",
+)
+@click.option(
+    "--model", "version", metavar="VERSION",
+    help="Estimate for this server version (7.0, 7.4, 8.0, valkey-8.0 ...) "
+    "[default: the version the file names].",
+)
+@click.option(
+    "--allocator", type=click.Choice(["jemalloc", "jemalloc-q16", "libc"]), default=None,
+    help="The server's allocator: jemalloc (source builds), jemalloc-q16 (a system "
+    "jemalloc with a 16-byte quantum, as distribution packages link), libc "
+    "[default: jemalloc; jemalloc-q16 before 4.0].",
+)
+@click.option(
+    "--max-prefixes", default=DEFAULT_MAX_PREFIXES, show_default=True,
+    type=click.IntRange(min=1), metavar="N",
+    help="Prefixes kept per depth before the lightest are folded into (other).",
+)
+@click.option("--no-verify", is_flag=True, help="Do not verify the CRC64 checksum (faster).")
+@filter_options
+@guarded(PROG)
+def memory_command(
+    files: tuple[str, ...],
+    top: int,
+    separator: str,
+    depth: int,
+    as_jsonl: bool,
+    as_csv: bool,
+    as_json: bool,
+    html_out: str | None,
+    output: str,
+    version: str | None,
+    allocator: str | None,
+    max_prefixes: int,
+    no_verify: bool,
+    key_filter: KeyFilter,
+) -> None:
+    """Estimate the memory each key of FILE... takes in a running server.
+
+    FILE is an RDB file, an AOF (replayed) or - for standard input; give several (the
+    nodes of a cluster, say) and every row names its file. --jsonl / --csv write one
+    row per key; otherwise a summary: totals per file, database, type and encoding, the
+    biggest keys, memory by key prefix, TTL, element-count, memory, idle and frequency
+    distributions (text, --json, or an HTML report with --html). One key at a time is
+    held in memory; the prefix tables are bounded by --max-prefixes.
+    """
+    chosen = [
+        name
+        for name, flag in (
+            ("--jsonl", as_jsonl),
+            ("--csv", as_csv),
+            ("--json", as_json),
+            ("--html", html_out is not None),
+        )
+        if flag
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError(f"choose one output format, not {' and '.join(chosen)}")
+    if html_out is not None and output != "-":
+        raise click.UsageError("--html names its own output file; -o is not used with it")
+    if not separator:
+        raise click.BadParameter("must not be empty", param_hint="'--prefix'")
+    if version is not None and not _MODEL.match(version):
+        raise click.BadParameter(
+            f"{version!r} is not a server version (7.0, 7.4.1, valkey-8.0 ...)",
+            param_hint="'--model'",
+        )
+    repeated = sorted({f for f in files if files.count(f) > 1})
+    if repeated:
+        raise click.BadParameter(f"{repeated[0]} is given twice", param_hint="FILE...")
+    verify = not no_verify
+
+    def events_of(path: str) -> Iterator[Event]:
+        return read_events(path, verify=verify, key_filter=key_filter)
+
+    if as_jsonl or as_csv:
+
+        def rows() -> Iterator[MemoryRow]:
+            for path in files:
+                yield from memory_rows(
+                    events_of(path), file=path, version=version, allocator=allocator
+                )
+
+        with output_file(output) as out:
+            (write_jsonl if as_jsonl else write_csv)(rows(), out)
+        return
+
+    summary = memory_summary(
+        ((path, events_of(path)) for path in files),
+        top=top,
+        separator=os.fsencode(separator),
+        depth=depth,
+        now_ms=key_filter.now_ms,
+        version=version,
+        allocator=allocator,
+        max_prefixes=max_prefixes,
+    )
+    if html_out is not None:
+        with output_file(html_out) as out:
+            out.write(render_html(summary).encode("utf-8"))
+        click.echo(
+            f"{html_out}: {summary.keys} keys, {summary.memory} bytes estimated", err=True
+        )
+        return
+    text = summary_json(summary, prefix_rows=top) if as_json else summary_text(
+        summary, prefix_rows=top
+    )
+    with output_file(output) as out:
+        out.write(text.encode("utf-8"))

@@ -1,0 +1,7 @@
+"""The parts of ``rdbtool diff`` (``rdbtools.ops.diff`` is the entry point).
+
+``_change``: the ``Change`` and ``DiffSummary`` records; ``_canon``: a key's value folded
+into one canonical, encoding-independent form; ``_compare``: two canonical values turned
+into ``Change`` records; ``_spill``: the partitioned join by ``(db, key)`` within a
+memory budget; ``_render``: text and JSON Lines output.
+"""

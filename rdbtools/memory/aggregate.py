@@ -1,0 +1,486 @@
+"""Aggregation of ``MemoryRow`` s into the summary ``rdbtool memory`` prints, in one
+streaming pass and bounded memory.
+
+What is kept, whatever the number of keys:
+
+- totals per file, database, type and type/encoding (keys, estimated memory, share of
+  the whole): one counter per distinct (file, database, type, encoding);
+- the ``top`` biggest keys by memory: a heap of ``top`` rows;
+- per type, element counts and memory in a bounded histogram (``ops/_histogram.py``:
+  exact below 1024, within 0.2% above; at most 1024 + 512 buckets per power of two), from
+  which min, p50, p90, p99 and max are read (min and max exact);
+- TTL buckets, idle-time and LFU-frequency buckets: fixed tables;
+- per prefix depth 1..D, a ``PrefixTable`` of at most ``2 × max_prefixes`` entries plus
+  one ``(other)`` row (the folding rule is on ``PrefixTable``).
+
+The prefix of depth ``d`` of a key is the key up to and including its ``d``-th
+separator: with ``:``, ``user:42:name`` has ``user:`` (depth 1) and ``user:42:`` (depth
+2). A key with fewer than ``d`` separators has no prefix of depth ``d``; it is counted
+in that depth's ``without`` total instead.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from rdbtools.memory.rows import MemoryRow
+from rdbtools.ops._histogram import Histogram
+from rdbtools.ops.filters import now_ms as clock_ms
+
+K = TypeVar("K")
+
+DEFAULT_MAX_PREFIXES = 100_000
+"""Prefixes kept per depth before the lightest are folded into ``(other)``."""
+PERCENTILES = (50, 90, 99)
+"""The percentiles reported for element counts and memory, per type."""
+
+_HOUR = 3_600_000
+TTL_BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("<1h", _HOUR),
+    ("<1d", 24 * _HOUR),
+    ("<7d", 7 * 24 * _HOUR),
+    ("<30d", 30 * 24 * _HOUR),
+    (">=30d", None),
+)
+"""Buckets of the time left before expiry (upper bound exclusive, in ms), after the
+``none`` (no TTL) and ``expired`` (expiry before now) buckets."""
+TTL_NAMES = ("none", "expired") + tuple(name for name, _ in TTL_BUCKETS)
+
+IDLE_BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("<1m", 60),
+    ("<1h", 3600),
+    ("<1d", 86_400),
+    ("<7d", 7 * 86_400),
+    ("<30d", 30 * 86_400),
+    (">=30d", None),
+)
+"""Buckets of the LRU idle time (seconds, upper bound exclusive)."""
+
+FREQ_BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("0", 1),
+    ("1", 2),
+    ("2-3", 4),
+    ("4-7", 8),
+    ("8-15", 16),
+    ("16-31", 32),
+    ("32-63", 64),
+    ("64-127", 128),
+    ("128-255", None),
+)
+"""Buckets of the LFU counter (0-255, logarithmic in the access count; upper bound
+exclusive)."""
+
+
+def _bucket(value: int, buckets: tuple[tuple[str, int | None], ...]) -> int:
+    for i, (_, below) in enumerate(buckets):
+        if below is None or value < below:
+            return i
+    return len(buckets) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """Keys and estimated memory of one group, and its share of all the memory."""
+
+    name: str
+    keys: int
+    memory: int
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class FileTotal:
+    """Keys and memory of one input; ``now_ms`` is the time its TTLs were bucketed
+    against and ``now_from`` where that time came from (``--now``, ``ctime``, ``clock``)."""
+
+    file: str
+    keys: int
+    memory: int
+    size: int
+    share: float
+    now_ms: int
+    now_from: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixTotal:
+    """Keys and memory under one key prefix (``prefix`` ends with the separator)."""
+
+    prefix: bytes
+    keys: int
+    memory: int
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixLevel:
+    """The prefixes of one depth, heaviest first.
+
+    ``other`` holds the prefixes folded away (``PrefixTable``) and is ``None`` when none
+    were; ``without`` the keys with fewer than ``depth`` separators. ``prefixes`` +
+    ``other`` + ``without`` account for every key exactly once."""
+
+    depth: int
+    prefixes: tuple[PrefixTotal, ...]
+    other: PrefixTotal | None
+    without: PrefixTotal
+    folds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Min, percentiles (``PERCENTILES``) and max of a bounded histogram."""
+
+    min: int
+    percentiles: tuple[tuple[int, int], ...]
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpread:
+    """Element counts and memory of the keys of one type."""
+
+    type: str
+    keys: int
+    elements: Spread
+    memory: Spread
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One bucket of a distribution: its name, keys and their memory."""
+
+    name: str
+    keys: int
+    memory: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySummary:
+    """The result of aggregating rows. Every tuple is sorted heaviest first, except the
+    distributions (``ttl``, ``idle``, ``freq``), which are in bucket order; ``idle`` /
+    ``freq`` are empty when no key had the attribute."""
+
+    keys: int
+    memory: int
+    size: int
+    files: tuple[FileTotal, ...]
+    dbs: tuple[Total, ...]
+    types: tuple[Total, ...]
+    encodings: tuple[Total, ...]
+    top: tuple[MemoryRow, ...]
+    separator: bytes
+    prefixes: tuple[PrefixLevel, ...]
+    ttl: tuple[Bucket, ...]
+    spreads: tuple[TypeSpread, ...]
+    idle: tuple[Bucket, ...]
+    freq: tuple[Bucket, ...]
+    max_prefixes: int
+
+
+class PrefixTable:
+    """Keys and memory per prefix, in at most ``2 × budget`` entries.
+
+    The folding rule: when a new prefix arrives and the table already holds
+    ``2 × budget`` entries, the ``budget`` heaviest (by memory, then keys, then prefix
+    bytes) are kept and all others are added to the ``(other)`` totals and forgotten.
+    A folded prefix met again starts from zero, so after a fold a prefix's numbers are
+    a lower bound, the rest of its keys being in ``(other)``; the table plus ``(other)``
+    always account for every key added exactly once. Each fold costs
+    O(budget log budget) and happens at most once per ``budget`` new prefixes.
+    """
+
+    __slots__ = ("budget", "entries", "other_keys", "other_memory", "folds")
+
+    def __init__(self, budget: int = DEFAULT_MAX_PREFIXES) -> None:
+        if budget < 1:
+            raise ValueError("the prefix budget must be at least 1")
+        self.budget = budget
+        self.entries: dict[bytes, list[int]] = {}
+        self.other_keys = 0
+        self.other_memory = 0
+        self.folds = 0
+
+    def add(self, prefix: bytes, memory: int) -> None:
+        """Count one key of ``memory`` bytes under ``prefix``."""
+        entry = self.entries.get(prefix)
+        if entry is not None:
+            entry[0] += 1
+            entry[1] += memory
+            return
+        if len(self.entries) >= 2 * self.budget:
+            self._fold()
+        self.entries[prefix] = [1, memory]
+
+    def _fold(self) -> None:
+        ranked = sorted(
+            self.entries.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0])
+        )
+        for _, (keys, memory) in ranked[self.budget :]:
+            self.other_keys += keys
+            self.other_memory += memory
+        self.entries = dict(ranked[: self.budget])
+        self.folds += 1
+
+
+class _Tally:
+    __slots__ = ("keys", "memory", "size")
+
+    def __init__(self) -> None:
+        self.keys = 0
+        self.memory = 0
+        self.size = 0
+
+
+class MemoryAggregator:
+    """Add rows one at a time (``add``), then read the ``summary()``.
+
+    ``now_ms`` (when given) is the time every file's TTLs are bucketed against; else a
+    file's ``ctime`` set with ``set_now``, else the clock when the aggregator was made.
+    ``separator`` splits keys into prefixes for depths 1..``depth`` (``depth`` 0: no
+    prefix tables); ``top`` rows are kept by memory; ``max_prefixes`` bounds each
+    prefix table (``PrefixTable``).
+    """
+
+    def __init__(
+        self,
+        *,
+        top: int = 10,
+        separator: bytes = b":",
+        depth: int = 2,
+        now_ms: int | None = None,
+        max_prefixes: int = DEFAULT_MAX_PREFIXES,
+    ) -> None:
+        if not separator:
+            raise ValueError("the prefix separator must not be empty")
+        if depth < 0 or top < 0:
+            raise ValueError("depth and top must not be negative")
+        self.top = top
+        self.separator = separator
+        self.depth = depth
+        self.max_prefixes = max_prefixes
+        self._fixed_now = now_ms
+        self._clock = clock_ms()
+        self._now: dict[str, tuple[int, str]] = {}
+        self._files: dict[str, None] = {}
+        """The files met, in order."""
+        self._groups: dict[tuple[str, int, str, str], list[int]] = {}
+        self._heap: list[tuple[int, int, MemoryRow]] = []
+        self._seq = 0
+        self._tables = [PrefixTable(max_prefixes) for _ in range(depth)]
+        self._without = [[0, 0] for _ in range(depth)]
+        self._ttl = [[0, 0] for _ in TTL_NAMES]
+        self._idle = [[0, 0] for _ in IDLE_BUCKETS]
+        self._freq = [[0, 0] for _ in FREQ_BUCKETS]
+        self._has_idle = False
+        self._has_freq = False
+        self._hists: dict[str, tuple[Histogram, Histogram]] = {}
+        self.keys = 0
+        self.memory = 0
+        self.size = 0
+
+    def set_now(self, file: str, ctime_ms: int | None) -> None:
+        """Record the time of ``file`` (its ``ctime`` AUX field, in ms) unless ``now_ms``
+        was given; ``None``: the clock."""
+        self._files.setdefault(file, None)
+        if self._fixed_now is not None:
+            self._now[file] = (self._fixed_now, "--now")
+        elif ctime_ms is not None:
+            self._now[file] = (ctime_ms, "ctime")
+        else:
+            self._now[file] = (self._clock, "clock")
+
+    def _now_of(self, file: str) -> int:
+        found = self._now.get(file)
+        if found is None:
+            self.set_now(file, None)
+            found = self._now[file]
+        return found[0]
+
+    def add_all(self, rows: Iterable[MemoryRow]) -> None:
+        """``add`` every row."""
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: MemoryRow) -> None:
+        """Count one key."""
+        mem = row.memory
+        self.keys += 1
+        self.memory += mem
+        self.size += row.size
+        # one counter per (file, db, type, encoding); the four totals are summed from
+        # these in summary()
+        group = (row.file, row.db, row.type, row.encoding)
+        tally = self._groups.get(group)
+        if tally is None:
+            self._files.setdefault(row.file, None)
+            tally = self._groups[group] = [0, 0, 0]
+        tally[0] += 1
+        tally[1] += mem
+        tally[2] += row.size
+        self._count_ttl(row)
+        if row.idle is not None:
+            self._has_idle = True
+            cell = self._idle[_bucket(row.idle, IDLE_BUCKETS)]
+            cell[0] += 1
+            cell[1] += mem
+        if row.freq is not None:
+            self._has_freq = True
+            cell = self._freq[_bucket(row.freq, FREQ_BUCKETS)]
+            cell[0] += 1
+            cell[1] += mem
+        hists = self._hists.get(row.type)
+        if hists is None:
+            hists = self._hists[row.type] = (Histogram(), Histogram())
+        hists[0].add(row.elements)
+        hists[1].add(mem)
+        if self.top:
+            self._seq += 1
+            heap = self._heap
+            if len(heap) < self.top:
+                heapq.heappush(heap, (mem, -self._seq, row))
+            elif mem > heap[0][0]:
+                heapq.heapreplace(heap, (mem, -self._seq, row))
+        if self.depth:
+            self._count_prefixes(row.key, mem)
+
+    def _count_ttl(self, row: MemoryRow) -> None:
+        exp = row.expire_at_ms
+        if exp is None:
+            index = 0
+        else:
+            left = exp - self._now_of(row.file)
+            index = 1 if left < 0 else 2 + _bucket(left, TTL_BUCKETS)
+        cell = self._ttl[index]
+        cell[0] += 1
+        cell[1] += row.memory
+
+    def _count_prefixes(self, key: bytes, mem: int) -> None:
+        sep = self.separator
+        step = len(sep)
+        pos = -step
+        for d in range(self.depth):
+            pos = key.find(sep, pos + step)
+            if pos < 0:
+                for w in self._without[d:]:
+                    w[0] += 1
+                    w[1] += mem
+                return
+            self._tables[d].add(key[: pos + step], mem)
+
+    def summary(self) -> MemorySummary:
+        """The summary of the rows added so far."""
+        whole = self.memory
+
+        def share(memory: int) -> float:
+            return memory / whole if whole else 0.0
+
+        def totals(table: dict[str, _Tally]) -> tuple[Total, ...]:
+            items = sorted(table.items(), key=lambda kv: (-kv[1].memory, kv[0]))
+            return tuple(Total(n, t.keys, t.memory, share(t.memory)) for n, t in items)
+
+        per_file: dict[str, _Tally] = {name: _Tally() for name in self._files}
+        dbs: dict[int, _Tally] = {}
+        types: dict[str, _Tally] = {}
+        encodings: dict[str, _Tally] = {}
+        for (file, db, tp, enc), (keys, memory, size) in self._groups.items():
+            _count(per_file, file, keys, memory, size)
+            _count(dbs, db, keys, memory, size)
+            _count(types, tp, keys, memory, size)
+            _count(encodings, f"{tp}/{enc}", keys, memory, size)
+        files = []
+        for name, t in per_file.items():
+            now, source = self._now.get(name, (self._clock, "clock"))
+            files.append(
+                FileTotal(name, t.keys, t.memory, t.size, share(t.memory), now, source)
+            )
+        levels = []
+        for d, table in enumerate(self._tables):
+            ranked = sorted(table.entries.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+            other = None
+            if table.folds:
+                other = PrefixTotal(
+                    b"(other)", table.other_keys, table.other_memory, share(table.other_memory)
+                )
+            wk, wm = self._without[d]
+            levels.append(
+                PrefixLevel(
+                    depth=d + 1,
+                    prefixes=tuple(PrefixTotal(p, k, m, share(m)) for p, (k, m) in ranked),
+                    other=other,
+                    without=PrefixTotal(b"", wk, wm, share(wm)),
+                    folds=table.folds,
+                )
+            )
+        spreads = tuple(
+            TypeSpread(tp, h.count, _spread(h), _spread(m))
+            for tp, (h, m) in sorted(self._hists.items())
+        )
+        return MemorySummary(
+            keys=self.keys,
+            memory=whole,
+            size=self.size,
+            files=tuple(files),
+            dbs=totals({str(db): t for db, t in sorted(dbs.items())}),
+            types=totals(types),
+            encodings=totals(encodings),
+            top=tuple(row for _, _, row in sorted(self._heap, reverse=True)),
+            separator=self.separator,
+            prefixes=tuple(levels),
+            ttl=_buckets(TTL_NAMES, self._ttl),
+            spreads=spreads,
+            idle=_buckets([n for n, _ in IDLE_BUCKETS], self._idle) if self._has_idle else (),
+            freq=_buckets([n for n, _ in FREQ_BUCKETS], self._freq) if self._has_freq else (),
+            max_prefixes=self.max_prefixes,
+        )
+
+
+def prefix_of(key: bytes, separator: bytes, depth: int) -> bytes | None:
+    """The prefix of depth ``depth`` (>= 1) of ``key``: up to and including its
+    ``depth``-th ``separator`` (found left to right, not overlapping); ``None`` when it
+    has fewer."""
+    step = len(separator)
+    pos = -step
+    for _ in range(depth):
+        pos = key.find(separator, pos + step)
+        if pos < 0:
+            return None
+    return key[: pos + step]
+
+
+def _count(table: dict[K, _Tally], name: K, keys: int, memory: int, size: int) -> None:
+    tally = table.get(name)
+    if tally is None:
+        tally = table[name] = _Tally()
+    tally.keys += keys
+    tally.memory += memory
+    tally.size += size
+
+
+def _buckets(names: Iterable[str], cells: list[list[int]]) -> tuple[Bucket, ...]:
+    return tuple(Bucket(n, k, m) for n, (k, m) in zip(names, cells))
+
+
+def _spread(hist: Histogram) -> Spread:
+    pct = tuple((q, hist.percentile(q) or 0) for q in PERCENTILES)
+    return Spread(hist.min or 0, pct, hist.max or 0)
+
+
+def summarize_rows(
+    rows: Iterable[MemoryRow],
+    *,
+    top: int = 10,
+    separator: bytes = b":",
+    depth: int = 2,
+    now_ms: int | None = None,
+    max_prefixes: int = DEFAULT_MAX_PREFIXES,
+) -> MemorySummary:
+    """Aggregate ``rows`` in one pass (the options are those of ``MemoryAggregator``)."""
+    agg = MemoryAggregator(
+        top=top, separator=separator, depth=depth, now_ms=now_ms, max_prefixes=max_prefixes
+    )
+    agg.add_all(rows)
+    return agg.summary()
