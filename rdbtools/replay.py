@@ -25,9 +25,10 @@ from __future__ import annotations
 import gc
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -84,7 +85,8 @@ __all__ = ["Replayer", "replay"]
 
 @dataclass(slots=True)
 class Obj:
-    """One key: ``type`` and a mutable value (``bytes``; ``list``; ``set``;
+    """One key: ``type`` and a mutable value (``bytes``; ``deque`` (a list: pushes and
+    pops at both ends stay cheap however long it grows); ``set``;
     ``dict[member, score]``; ``dict[field, (value, field_expire_ms)]``; ``Stream``;
     ``ModuleValue``) and its expiry (unix ms) or ``None``."""
 
@@ -95,7 +97,7 @@ class Obj:
 
 def _copy_value(o: Obj) -> Obj:
     v = o.value
-    if isinstance(v, (list, set, dict)):
+    if isinstance(v, (deque, list, set, dict)):
         v = v.copy()
     elif isinstance(v, Stream):
         v = v.copy()
@@ -122,7 +124,7 @@ class _Loader:
         if t == "string":
             value = b""
         elif t == "list":
-            value = []
+            value = deque()
         elif t == "set":
             value = set()
         elif t in ("zset", "hash"):
@@ -385,8 +387,10 @@ class Replayer:
         ``list[bytes]``; ``list[(member, score)]`` by score then member;
         ``list[(field, value)]`` by field), or ``None`` for the other keys."""
         t = o.type
-        if t == "string" or t == "list":
+        if t == "string":
             return o.value
+        if t == "list":
+            return list(o.value)
         if t == "set":
             return sorted(o.value)
         if t == "zset":
@@ -398,9 +402,10 @@ class Replayer:
         return None
 
 
-def _chunks(items: list[Any]) -> Iterator[tuple[Any, ...]]:
-    for i in range(0, len(items), BATCH):
-        yield tuple(items[i : i + BATCH])
+def _chunks(items: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    it = iter(items)
+    while chunk := tuple(islice(it, BATCH)):
+        yield chunk
 
 
 _BY_SCORE = itemgetter(1, 0)
@@ -882,7 +887,7 @@ def _restore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 # ---------------------------------------------------------------- lists
 
 
-def _list(r: Replayer, db: int, key: bytes) -> list[bytes] | None:
+def _list(r: Replayer, db: int, key: bytes) -> deque[bytes] | None:
     o = r.get(db, key, "list")
     return None if o is None else o.value
 
@@ -893,12 +898,12 @@ def _push(left: bool, need: bool) -> Handler:
         if lst is None:
             if need:
                 return
-            lst = r.make(db, a[0], "list", list).value
+            lst = r.make(db, a[0], "list", deque).value
         assert lst is not None
         if left:
-            lst[0:0] = a[:0:-1]  # LPUSH k a b c: c b a at the head
+            lst.extendleft(a[1:])  # LPUSH k a b c: c b a at the head
         else:
-            lst += a[1:]
+            lst.extend(a[1:])
 
     return h
 
@@ -917,8 +922,9 @@ def _pop(left: bool) -> Handler:
             raise CmdError("value is out of range, must be positive")
         if lst is None:
             return
+        pop = lst.popleft if left else lst.pop
         for _ in range(min(n, len(lst))):
-            lst.pop(0 if left else -1)
+            pop()
         r.cleanup(db, a[0])
 
     return h
@@ -933,7 +939,7 @@ def _bpop(left: bool) -> Handler:
         for k in a[:-1]:
             lst = _list(r, db, k)
             if lst:
-                lst.pop(0 if left else -1)
+                lst.popleft() if left else lst.pop()
                 r.cleanup(db, k)
                 return
 
@@ -989,7 +995,8 @@ def _lrem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
                 removed += 1
             else:
                 out.append(item)
-        lst[:] = out
+        lst.clear()
+        lst.extend(out)
     else:
         rev: list[bytes] = []
         removed = 0
@@ -998,7 +1005,8 @@ def _lrem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
                 removed += 1
             else:
                 rev.append(item)
-        lst[:] = rev[::-1]
+        lst.clear()
+        lst.extend(reversed(rev))
     r.cleanup(db, a[0])
 
 
@@ -1012,9 +1020,12 @@ def _ltrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     start = max(0, _index(start, n))
     end = _index(end, n)
     if start > end or start >= n:
-        lst[:] = []
+        lst.clear()
     else:
-        lst[:] = lst[start : min(end, n - 1) + 1]
+        for _ in range(start):
+            lst.popleft()
+        for _ in range(n - 1 - min(end, n - 1)):
+            lst.pop()
     r.cleanup(db, a[0])
 
 
@@ -1023,12 +1034,12 @@ def _lmove(r: Replayer, db: int, src: bytes, dst: bytes, wfrom: bytes, wto: byte
     dlst = _list(r, db, dst)  # type check of the destination first
     if not lst:
         return
-    item = lst.pop(0 if wfrom == b"LEFT" else -1)
+    item = lst.popleft() if wfrom == b"LEFT" else lst.pop()
     if dlst is None or dst == src:
-        dlst = r.make(db, dst, "list", list).value if dst != src else lst
+        dlst = r.make(db, dst, "list", deque).value if dst != src else lst
     assert dlst is not None
     if wto == b"LEFT":
-        dlst.insert(0, item)
+        dlst.appendleft(item)
     else:
         dlst.append(item)
     r.cleanup(db, src)

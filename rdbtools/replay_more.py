@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import deque
 
 from rdbtools import crc64
 from rdbtools import replay as R
@@ -137,7 +138,7 @@ def _sort(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
     out = sort.sort_store(kind, elements, args, lookup)
     if out:
-        r.put(db, args.store, R.Obj("list", out))
+        r.put(db, args.store, R.Obj("list", deque(out)))
     else:
         r.delete(db, args.store)
 
@@ -235,11 +236,9 @@ def _lmpop(blocking: bool) -> R.Handler:
         for k in keys:
             lst = R._list(r, db, k)
             if lst:
-                n = min(count, len(lst))
-                if where == b"LEFT":
-                    del lst[:n]
-                else:
-                    del lst[len(lst) - n :]
+                pop = lst.popleft if where == b"LEFT" else lst.pop
+                for _ in range(min(count, len(lst))):
+                    pop()
                 r.cleanup(db, k)
                 return
 

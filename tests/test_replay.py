@@ -251,3 +251,72 @@ def test_sets_and_zstore() -> None:
         b"x": 2.0, b"y": 4.0, b"2": 1.0, b"3": 1.0, b"4": 1.0}
     assert dict(out[(0, b"zi")].value) == {b"x": 2.0, b"y": 4.0}  # type: ignore[arg-type]
     assert dict(out[(0, b"zr")].value) == {b"x": 1.0}  # type: ignore[arg-type]
+
+
+def test_list_commands_against_a_plain_model() -> None:
+    """Random pushes, pops, trims, removals, inserts and moves on long lists give what a
+    plain Python list model of the server's list commands gives (lists are deques
+    inside replay, so that a queue of any length pushes and pops in constant time)."""
+    import random
+
+    rnd = random.Random(7)
+    model: dict[bytes, list[bytes]] = {b"a": [], b"b": []}
+    cmds: list[Command] = []
+    for i in range(20_000):
+        k = rnd.choice((b"a", b"b"))
+        lst = model[k]
+        op = rnd.random()
+        if op < 0.45 or not lst:
+            vals = [b"v%d" % rnd.randrange(50) for _ in range(rnd.randint(1, 4))]
+            if rnd.random() < 0.5:
+                cmds.append(Command(0, (b"LPUSH", k, *vals)))
+                lst[0:0] = vals[::-1]
+            else:
+                cmds.append(Command(0, (b"RPUSH", k, *vals)))
+                lst += vals
+        elif op < 0.55:
+            n = rnd.randint(1, 3)
+            left = rnd.random() < 0.5
+            cmds.append(Command(0, (b"LPOP" if left else b"RPOP", k, b"%d" % n)))
+            if left:
+                del lst[:n]
+            else:
+                del lst[max(0, len(lst) - n):]
+        elif op < 0.56:
+            s = rnd.choice((rnd.randint(0, 30), rnd.randint(-3000, -2000)))
+            e = rnd.choice((rnd.randint(-30, -1), rnd.randint(5000, 6000)))
+            cmds.append(Command(0, (b"LTRIM", k, b"%d" % s, b"%d" % e)))
+            n = len(lst)
+            s2, e2 = max(0, s + n if s < 0 else s), e + n if e < 0 else e
+            lst[:] = [] if s2 > e2 or s2 >= n else lst[s2:min(e2, n - 1) + 1]
+        elif op < 0.58:
+            c, v = rnd.randint(-2, 2), b"v%d" % rnd.randrange(50)
+            cmds.append(Command(0, (b"LREM", k, b"%d" % c, v)))
+            if c >= 0:
+                idx = [j for j, x in enumerate(lst) if x == v][:c or None]
+            else:
+                idx = [j for j, x in enumerate(lst) if x == v][c:]
+            for j in reversed(idx):
+                del lst[j]
+        elif op < 0.80:
+            pivot, v = b"v%d" % rnd.randrange(50), b"new%d" % i
+            where = rnd.choice((b"BEFORE", b"AFTER"))
+            cmds.append(Command(0, (b"LINSERT", k, where, pivot, v)))
+            if pivot in lst:
+                j = lst.index(pivot)
+                lst.insert(j if where == b"BEFORE" else j + 1, v)
+        else:
+            other = b"b" if k == b"a" else b"a"
+            wf, wt = rnd.choice((b"LEFT", b"RIGHT")), rnd.choice((b"LEFT", b"RIGHT"))
+            cmds.append(Command(0, (b"LMOVE", k, other, wf, wt)))
+            x = lst.pop(0 if wf == b"LEFT" else -1)
+            if wt == b"LEFT":
+                model[other].insert(0, x)
+            else:
+                model[other].append(x)
+    r = Replayer()
+    r.apply(cmds)
+    got = {rec.key: rec.value for rec in records(r.events())}
+    want = {k: v for k, v in model.items() if v}
+    assert got == want
+    assert sum(map(len, want.values())) > 1000
