@@ -15,12 +15,10 @@ from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from rdbtools.aof.reader import iter_aof
 from rdbtools.errors import RdbToolsError
 from rdbtools.events import Event
-from rdbtools.ops.filters import TYPES, KeyFilter, filter_events
-from rdbtools.rdb.reader import read_rdb
-from rdbtools.replay import replay
+from rdbtools.ops.filters import TYPES, KeyFilter
+from rdbtools.ops.inputs import open_input
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,33 +101,11 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
     return wrapped
 
 
-def is_aof_path(path: str) -> bool:
-    """An append-only file rather than an RDB: a directory holding a manifest, a
-    ``*.manifest``, a file named ``*.aof`` (it may start with an RDB preamble), or a file
-    whose first byte is ``*`` or ``#`` (RESP commands, annotations)."""
-    if path == "-":
-        return False
-    if os.path.isdir(path):
-        try:
-            return any(name.endswith(".manifest") for name in os.listdir(path))
-        except OSError:
-            return False
-    if path.endswith((".manifest", ".aof")):
-        return True
-    try:
-        with open(path, "rb") as fp:
-            return fp.read(1) in (b"*", b"#")
-    except OSError:
-        return False
-
-
 def read_events(path: str, *, verify: bool, key_filter: KeyFilter) -> Iterator[Event]:
     """The events of the RDB file at ``path`` (``-``: stdin), filtered; an AOF path
     (``is_aof_path``) is replayed into the keyspace it builds (held in memory). Patterns
     in the filter are the option text encoded as the file system encodes names."""
-    if is_aof_path(path):
-        return filter_events(replay(iter_aof(path, verify_checksum=verify)), key_filter)
-    return filter_events(read_rdb(path, verify_checksum=verify), key_filter)
+    return open_input(path, verify=verify, key_filter=key_filter)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,6 @@ a 10-million-element list holds both lists.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Generator, Iterable, Iterator
 
 from rdbtools.diff._canon import canonical_rows
@@ -27,8 +26,8 @@ from rdbtools.diff._change import CHANGE_KINDS, Change, DiffSummary
 from rdbtools.diff._compare import Options, compare_rows
 from rdbtools.diff._spill import Join
 from rdbtools.events import Event
-from rdbtools.ops.filters import KeyFilter, filter_events, now_ms
-from rdbtools.rdb.reader import read_rdb
+from rdbtools.ops.filters import KeyFilter, now_ms
+from rdbtools.ops.inputs import open_input
 
 __all__ = ["CHANGE_KINDS", "Change", "DiffSummary", "diff_events", "diff_files",
            "open_snapshot"]
@@ -37,40 +36,11 @@ DEFAULT_BUDGET = 256 << 20
 """The default memory budget of the join (bytes)."""
 
 
-def is_aof_path(path: str) -> bool:
-    """An append-only file rather than an RDB, by the rule ``rdbtool dump`` uses: a
-    directory holding a ``*.manifest``, a ``*.manifest`` or ``*.aof`` file, or a file
-    whose first byte is ``*`` or ``#``."""
-    if path == "-":
-        return False
-    if os.path.isdir(path):
-        try:
-            return any(name.endswith(".manifest") for name in os.listdir(path))
-        except OSError:
-            return False
-    if path.endswith((".manifest", ".aof")):
-        return True
-    try:
-        with open(path, "rb") as fp:
-            return fp.read(1) in (b"*", b"#")
-    except OSError:
-        return False
-
-
 def open_snapshot(path: str, *, verify: bool = True,
                   key_filter: KeyFilter | None = None) -> Iterator[Event]:
     """The key events of the snapshot at ``path``: an RDB file (``-``: standard input),
-    or an AOF (``is_aof_path``) replayed into the keyspace it builds (held in memory by
-    the replay)."""
-    events: Iterable[Event]
-    if is_aof_path(path):
-        from rdbtools.aof.reader import read_aof  # the AOF machinery, only when needed
-        from rdbtools.replay import replay
-
-        events = replay(read_aof(path, verify_checksum=verify))
-    else:
-        events = read_rdb(path, verify_checksum=verify)
-    return filter_events(events, key_filter or KeyFilter())
+    or an AOF replayed into the keyspace it builds (``rdbtools.ops.inputs``)."""
+    return open_input(path, verify=verify, key_filter=key_filter)
 
 
 def diff_files(a: str, b: str, *, verify: bool = True, key_filter: KeyFilter | None = None,
