@@ -146,3 +146,20 @@ def _stop(proc: subprocess.Popen[bytes], client: Any) -> None:
             proc.wait(timeout=10)
     if proc.stdout is not None:
         proc.stdout.close()
+
+
+def raw(client: Any, *args: Any) -> Any:
+    """A command's reply as the server sent it (no redis-py response parsing)."""
+    conn = client.connection_pool.get_connection()
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    finally:
+        client.connection_pool.release(conn)
+
+
+def as_dict(reply: Any) -> dict[bytes, Any]:
+    """A map reply (a RESP3 map, or a RESP2 flat list of pairs) as a dict."""
+    if isinstance(reply, dict):
+        return reply
+    return dict(zip(reply[::2], reply[1::2]))

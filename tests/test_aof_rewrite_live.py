@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_server import as_dict, raw
 from test_aof_support import REDIS_SERVER, aof_fixtures, copy_tree, server_available
 
 from rdbtools.ops.aof_rewrite import aof_rewrite
@@ -53,17 +54,6 @@ def serve(directory: Path, *, aof: bool) -> Iterator[Any]:
         yield server
 
 
-def raw(client: Any, *args: Any) -> Any:
-    conn = client.connection_pool.get_connection()
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        client.connection_pool.release(conn)
-
-
-def _pairs(reply: Any) -> dict[bytes, Any]:
-    return reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2]))
 
 
 def state(client: Any) -> dict[str, Any]:
@@ -76,7 +66,7 @@ def state(client: Any) -> dict[str, Any]:
         "digest": raw(client, "DEBUG", "DIGEST"),
         "keyspace": {db: v["keys"] for db, v in client.info("keyspace").items()},
         "expires": {db: v["expires"] for db, v in client.info("keyspace").items()},
-        "functions": sorted(_pairs(lib)[b"library_code"]
+        "functions": sorted(as_dict(lib)[b"library_code"]
                             for lib in raw(client, "FUNCTION", "LIST", "WITHCODE")),
     }
     kw = client.connection_pool.connection_kwargs
@@ -85,12 +75,12 @@ def state(client: Any) -> dict[str, Any]:
         db = int(name[2:])
         c = redis.Redis(host=kw["host"], port=kw["port"], db=db, protocol=2)
         for key in c.scan_iter(_type="stream"):
-            info = _pairs(raw(c, "XINFO", "STREAM", key, "FULL"))
+            info = as_dict(raw(c, "XINFO", "STREAM", key, "FULL"))
             groups = []
             for g in info[b"groups"]:
-                gd = _pairs(g)
+                gd = as_dict(g)
                 consumers = sorted((cd[b"name"], [p[0] for p in cd[b"pending"]])
-                                   for cd in map(_pairs, gd[b"consumers"]))
+                                   for cd in map(as_dict, gd[b"consumers"]))
                 groups.append((gd[b"name"], gd[b"last-delivered-id"], gd[b"entries-read"],
                                sorted(map(tuple, gd[b"pending"])), consumers))
             streams[(db, key)] = (info[b"last-generated-id"], info[b"entries-added"],

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from helpers import FIXTURES, header_version, run_rdbtool
-from helpers_server import find_redis_server, server_version, start_redis_server
+from helpers_server import as_dict, find_redis_server, raw, server_version, start_redis_server
 
 BINARY = find_redis_server()
 VERSION = server_version(BINARY) if BINARY else None
@@ -92,21 +92,6 @@ def databases(client: Any) -> list[int]:
     return [int(name[2:]) for name in client.info("keyspace")]
 
 
-def raw(client: Any, *args: Any) -> Any:
-    """A command's reply as the server sent it (no redis-py response parsing)."""
-    conn = client.connection_pool.get_connection()
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        client.connection_pool.release(conn)
-
-
-def as_dict(reply: Any) -> dict[bytes, Any]:
-    """A map reply (a RESP3 map, or a RESP2 flat list of pairs) as a dict."""
-    if isinstance(reply, dict):
-        return reply
-    return dict(zip(reply[::2], reply[1::2]))
 
 
 def streams(client: Any, counters: bool) -> dict[tuple[int, bytes], Any]:

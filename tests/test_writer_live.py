@@ -38,7 +38,7 @@ from helpers import (
     load_truth,
     tb,
 )
-from helpers_server import RedisServer, find_redis_server, start_redis_server
+from helpers_server import RedisServer, as_dict, find_redis_server, raw, start_redis_server
 
 from rdbtools import read_rdb
 from rdbtools.rdb.writer import LossReport, RdbWriter
@@ -101,19 +101,6 @@ def client_db(client: Any, db: int) -> Any:
     return redis.Redis(host=kw["host"], port=kw["port"], db=db, socket_timeout=30, protocol=2)
 
 
-def raw(client: Any, *args: Any) -> Any:
-    conn = client.connection_pool.get_connection()
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        client.connection_pool.release(conn)
-
-
-def as_dict(reply: Any) -> dict[bytes, Any]:
-    if isinstance(reply, dict):
-        return reply
-    return dict(zip(reply[::2], reply[1::2]))
 
 
 def databases(client: Any) -> list[int]:
