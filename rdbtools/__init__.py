@@ -74,3 +74,40 @@ __all__ += [
     "restore",
     "write_rdb",
 ]
+
+# AOF, replay, rewrite, memory and diff: imported when first used (PEP 562), so that
+# reading an RDB does not load them.
+_LAZY = {
+    "Replayer": "rdbtools.replay",
+    "iter_aof": "rdbtools.aof.reader",
+    "AofWriter": "rdbtools.aof.writer",
+    "write_aof": "rdbtools.aof.writer",
+    "aof_check": "rdbtools.ops.aof_check",
+    "aof_dump": "rdbtools.ops.aof_dump",
+    "aof_fix": "rdbtools.ops.aof_fix",
+    "aof_rewrite": "rdbtools.ops.aof_rewrite",
+    "aof_stats": "rdbtools.ops.aof_stats",
+    "open_input": "rdbtools.ops.inputs",
+    "MemoryRow": "rdbtools.memory.rows",
+    "choose_model": "rdbtools.memory.model",
+    "rows_from_events": "rdbtools.memory.estimate",
+    "memory_rows": "rdbtools.ops.memory",
+    "memory_summary": "rdbtools.ops.memory",
+    "Change": "rdbtools.ops.diff",
+    "DiffSummary": "rdbtools.ops.diff",
+    "diff_events": "rdbtools.ops.diff",
+    "diff_files": "rdbtools.ops.diff",
+}
+
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rdbtools' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -16,6 +16,7 @@ import struct
 import sys
 import tracemalloc
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import helpers
@@ -437,3 +438,25 @@ def test_lzf_string_value() -> None:
     )
     (rec,) = _records(data)
     assert rec.value == text and rec.encoding == "lzf"
+
+
+def test_every_public_name_resolves() -> None:
+    """``import rdbtools`` gives every operation as a plain function, the AOF, memory
+    and diff ones loaded on first use."""
+    import subprocess
+    import sys
+
+    import rdbtools
+
+    for name in rdbtools.__all__:
+        assert getattr(rdbtools, name) is not None, name
+    assert callable(rdbtools.aof_rewrite) and callable(rdbtools.diff_files)
+    with pytest.raises(AttributeError):
+        rdbtools.no_such_name  # noqa: B018
+    # reading an RDB does not load the AOF, memory or diff modules
+    code = ("import sys, rdbtools; list(rdbtools.read_rdb('fixtures/7.0.15/lfu.rdb')); "
+            "print(sorted(m for m in sys.modules if m.startswith(('rdbtools.memory', "
+            "'rdbtools.ops.diff', 'rdbtools.replay'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent).stdout
+    assert out.strip() == "[]"
