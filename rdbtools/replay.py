@@ -38,6 +38,7 @@ from rdbtools.aof.reader import AofItem, TimestampCut
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import (
     AofPart,
+    Aux,
     Command,
     Event,
     Function,
@@ -216,6 +217,7 @@ class Replayer:
     listpack_zero: bool = False
     """Redis 7.0+ (a multi-part AOF or an RDB 10+ preamble) stores the score of a small
     sorted set -0 as 0 (listpack): set on input, or by the caller."""
+    aux: list[Aux] = field(default_factory=list)
     _multi: list[Command] | None = None
     _loader: _Loader = field(default_factory=_Loader)
     _now: int = 0
@@ -263,8 +265,11 @@ class Replayer:
                 if ev.kind in ("base", "incr"):
                     self.listpack_zero = True
             elif isinstance(ev, Header):
+                self.aux = []
                 if ev.version >= 10:
                     self.listpack_zero = True
+            elif isinstance(ev, Aux):
+                self.aux.append(ev)
             elif loading and not isinstance(ev, TimestampCut):
                 self._loader.feed(ev)
         self._multi = None  # a MULTI without EXEC at the end is discarded
@@ -359,6 +364,9 @@ class Replayer:
     # ---------------------------------------------------------------- output
 
     def events(self) -> Iterator[Event]:
+        """The AUX fields of the last RDB part read (a preamble or base: they say which
+        server wrote it), the function libraries, then every key (``items()``)."""
+        yield from self.aux
         yield from self.function_list()
         lz = self.listpack_zero
         for dbn, key, o in self.items():

@@ -35,7 +35,7 @@ from rdbtools.aof.reader import AofFile, AofItem, AofLayout, iter_aof, open_aof
 from rdbtools.aof.resp import Batch
 from rdbtools.aof.writer import AofWriter
 from rdbtools.errors import CorruptInput, ParseError
-from rdbtools.events import AofPart, Command, Event, Header, StreamGroup
+from rdbtools.events import AofPart, Aux, Command, Event, Header, StreamGroup
 from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS, Target
 from rdbtools.rdb.writer import LossReport, RdbWriter
 from rdbtools.replay import Replayer
@@ -244,7 +244,8 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str = "aof",
             report = _write_aof(replayer, fp, target.version if not target.valkey
                                 else "valkey", seen.timestamp, strict)
             return
-        events = replayer.events()
+        # the AUX fields of the input's RDB part are the old base's, not the new one's
+        events = (ev for ev in replayer.events() if type(ev) is not Aux)
         aux: dict[bytes, bytes] = {}
         if format == "preamble":
             aux = {b"aof-base": b"1"} if multi and output is None else {b"aof-preamble": b"1"}
