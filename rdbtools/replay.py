@@ -2,11 +2,13 @@
 
 ``replay(events)`` takes what ``rdbtools.aof.read_aof`` yields (RDB key events of a
 preamble or base, ``Function`` events, ``Command`` events, ``AofPart`` boundaries) and
-yields the resulting keyspace as RDB-style events: the ``Function`` libraries first, then
-per key ``KeyStart`` (``encoding="replayed"``), value batches and ``KeyEnd(key, 0, 0)``,
-sorted by database then key bytes.
+yields the resulting keyspace as RDB-style events: the ``Aux`` fields of the last RDB
+part read (a preamble or base), the ``Function`` libraries, then per key ``KeyStart``
+(``encoding="replayed"``), value batches and ``KeyEnd(key, 0, 0)``, sorted by database
+then key bytes.
 
-The whole keyspace is held in memory while replaying (bounded memory is a later step).
+The whole keyspace is held in memory while replaying: an AOF says nothing final about a
+key until its last command.
 
 Semantics follow the server loading an AOF: each ``Command`` applies to ``Command.db``
 (``SELECT`` itself is ignored); ``MULTI`` ... ``EXEC`` blocks are applied at ``EXEC`` and
