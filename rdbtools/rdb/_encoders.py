@@ -5,10 +5,11 @@ choices), listpacks, ziplists, intsets, and the score texts servers store in the
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from struct import Struct
 
 from rdbtools import lzf
+from rdbtools._accel import speedups
 
 _BE32 = Struct(">I").pack
 _BE64 = Struct(">Q").pack
@@ -22,7 +23,7 @@ INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
 
-def enc_len(n: int) -> bytes:
+def enc_len_py(n: int) -> bytes:
     """Length encoding (FORMAT.md §2.1): < 64 one byte; < 16384 two bytes (14 bits BE);
     <= 0xFFFFFFFF 0x80 + 32-bit BE; else 0x81 + 64-bit BE."""
     if n < 64:
@@ -34,7 +35,12 @@ def enc_len(n: int) -> bytes:
     return b"\x81" + _BE64(n)
 
 
-def canonical_int(s: bytes, max_len: int = 20) -> int | None:
+def enc_lens_py(ns: Sequence[int]) -> bytes:
+    """The length encodings of ``ns`` (``enc_len``), concatenated."""
+    return b"".join([enc_len_py(n) for n in ns])
+
+
+def canonical_int_py(s: bytes, max_len: int = 20) -> int | None:
     """The integer ``s`` spells if it is canonical decimal (Redis ``string2ll``): optional
     ``-``, digits, no leading zeros (except ``0`` itself), not ``-0``, within int64 and
     at most ``max_len`` bytes; else ``None``."""
@@ -53,13 +59,13 @@ def canonical_int(s: bytes, max_len: int = 20) -> int | None:
     return v
 
 
-def enc_string(s: bytes, compress: bool = True) -> bytes:
+def enc_string_py(s: bytes, compress: bool = True) -> bytes:
     """An rdb-string as ``rdbSaveRawString`` writes it (FORMAT.md §2.2): a canonical
     integer of <= 11 bytes in int32 range as INT8/16/32; else, with compression on and
     more than 20 bytes, LZF if it fits in ``len - 4`` bytes; else plain."""
     n = len(s)
     if n <= 11:
-        v = canonical_int(s, 11)
+        v = canonical_int_py(s, 11)
         if v is not None:
             if -128 <= v <= 127:
                 return bytes((0xC0, v & 0xFF))
@@ -70,8 +76,13 @@ def enc_string(s: bytes, compress: bool = True) -> bytes:
     if compress and n > 20:
         packed = lzf.compress(s, n - 4)
         if packed is not None:
-            return b"\xc3" + enc_len(len(packed)) + enc_len(n) + packed
-    return enc_len(n) + s
+            return b"\xc3" + enc_len_py(len(packed)) + enc_len_py(n) + packed
+    return enc_len_py(n) + s
+
+
+def enc_strings_py(items: Sequence[bytes], compress: bool = True) -> bytes:
+    """The rdb-strings of ``items`` (``enc_string``), concatenated."""
+    return b"".join([enc_string_py(s, compress) for s in items])
 
 
 # --------------------------------------------------------------------------- listpack
@@ -93,11 +104,11 @@ def _lp_backlen(n: int) -> bytes:
                   ((n >> 7) & 127) | 128, (n & 127) | 128))
 
 
-def lp_entry(s: bytes) -> bytes:
+def lp_entry_py(s: bytes) -> bytes:
     """One listpack entry with its backlen. Canonical integers (<= 20 bytes) take the
     smallest integer form: 7-bit uint, 13-bit, int16, int24, int32, int64; strings the
     6-bit, 12-bit or 32-bit length form."""
-    v = canonical_int(s) if len(s) <= 20 else None
+    v = canonical_int_py(s) if len(s) <= 20 else None
     if v is not None:
         if 0 <= v <= 127:
             return bytes((v, 1))
@@ -124,15 +135,63 @@ def lp_int_entry(v: int) -> bytes:
     return lp_entry(b"%d" % v)
 
 
-def listpack(entries: list[bytes]) -> bytes:
+def lp_entries_py(items: Sequence[bytes]) -> bytes:
+    """The listpack entries of ``items`` (``lp_entry``), concatenated."""
+    return b"".join([lp_entry_py(e) for e in items])
+
+
+def lp_fill_py(items: Sequence[bytes], start: int, count: int, node_size: int, limit: int,
+               overhead: int, plain_min: int | None) -> tuple[bytes, int, int]:
+    """The listpack entries of ``items[start:]`` that go into the current quicklist node
+    (``count`` entries, ``node_size`` bytes), as ``_quicklistNodeAllowInsert`` admits
+    elements pushed one by one: the run stops before an element that takes a PLAIN node
+    (length >= ``plain_min``) or that a non-empty node cannot take (``node_size + length
+    + overhead > limit``). Returns ``(entries, index of the next element, node size)``;
+    an empty node starts at 7 bytes (header and end byte)."""
+    if not 0 <= start <= len(items):
+        raise ValueError("lp_fill: start out of range")
+    parts = []
+    i = start
+    for i in range(start, len(items)):
+        item = items[i]
+        n = len(item)
+        if plain_min is not None and n >= plain_min:
+            break
+        if count and node_size + n + overhead > limit:
+            break
+        if not count:
+            node_size = 7
+        entry = lp_entry_py(item)
+        parts.append(entry)
+        node_size += len(entry)
+        count += 1
+    else:
+        i = len(items)
+    return b"".join(parts), i, node_size
+
+
+def listpack_py(entries: Sequence[bytes]) -> bytes:
     """A listpack blob: ``<u32 total> <u16 count, 0xFFFF if >= 65535> entries 0xFF``."""
-    body = b"".join([lp_entry(e) for e in entries])
+    body = lp_entries_py(entries)
     return listpack_from_encoded(body, len(entries))
 
 
 def listpack_from_encoded(body: bytes, count: int) -> bytes:
     """Wrap already encoded listpack entries in the header and end byte."""
     return _LE32(len(body) + 7) + _LE16(count if count < 65535 else 65535) + body + b"\xff"
+
+
+def key_record_py(out: bytearray, expire_ms: int | None, tp: int, key: bytes, compress: bool,
+                  head: bytes, body: bytes | bytearray, tail: bytes) -> None:
+    """Append one key record to ``out`` (FORMAT.md §3): ``[0xFC <i64 LE expire_ms>]
+    <type byte> <rdb-string key> head body tail``."""
+    if expire_ms is not None:
+        out += b"\xfc" + _LE64S(expire_ms)
+    out.append(tp)
+    out += enc_string_py(key, compress)
+    out += head
+    out += body
+    out += tail
 
 
 # --------------------------------------------------------------------------- ziplist
@@ -142,7 +201,7 @@ def zl_encoding(s: bytes) -> bytes:
     """Encoding header and data of a ziplist entry (FORMAT.md §4.A): canonical integers
     under 32 bytes as 0..12 immediate, int8, int16, int24, int32 or int64; strings with
     a 6-bit, 14-bit BE or 32-bit BE length."""
-    v = canonical_int(s, 31)
+    v = canonical_int_py(s, 31)
     if v is not None:
         if 0 <= v <= 12:
             return bytes((0xF1 + v,))
@@ -163,7 +222,7 @@ def zl_encoding(s: bytes) -> bytes:
     return b"\x80" + _BE32(n) + s
 
 
-def ziplist(entries: list[bytes]) -> bytes:
+def ziplist_py(entries: Sequence[bytes]) -> bytes:
     """A ziplist blob: ``<u32 zlbytes> <u32 zltail> <u16 zllen> entries 0xFF``, each entry
     prefixed by the previous entry's size (1 byte if < 254, else 0xFE + u32)."""
     parts = []
@@ -258,9 +317,15 @@ def fpconv(x: float) -> str:
     """``fpconv_dtoa`` layout of the shortest round-trip digits of a finite ``x``."""
     if x == 0:
         return "-0" if math.copysign(1.0, x) < 0 else "0"
-    sign, digit_tuple, exponent = Decimal(repr(x)).as_tuple()
-    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
-    k = int(exponent) + (len(digit_tuple) - len(digits))
+    # the shortest round-trip digits are those of repr(): split it into sign,
+    # coefficient digits and exponent (what Decimal(repr(x)).as_tuple() would give)
+    text = repr(x)
+    sign = text[0] == "-"
+    mant, _, exp_text = text[sign:].partition("e")
+    whole, _, frac = mant.partition(".")
+    coeff = (whole + frac).lstrip("0")
+    digits = coeff.rstrip("0") or "0"
+    k = (int(exp_text) if exp_text else 0) - len(frac) + len(coeff) - len(digits)
     n = len(digits)
     neg = "-" if sign else ""
     e = abs(k + n - 1)
@@ -274,3 +339,32 @@ def fpconv(x: float) -> str:
     n = min(n, 18 - (1 if sign else 0))
     mant = digits[0] + ("." + digits[1:n] if n > 1 else "")
     return f"{neg}{mant}e{'-' if k + len(digits) - 1 < 0 else '+'}{e}"
+
+
+# --------------------------------------------------------------------------- C twins
+
+# The C twins (rdbtools._speedups) give the same bytes; tests/test_speedups.py holds
+# them to that. Names without ``_py`` are what the writer calls.
+enc_len: Callable[[int], bytes] = enc_len_py
+canonical_int: Callable[..., int | None] = canonical_int_py
+enc_string: Callable[..., bytes] = enc_string_py
+enc_strings: Callable[..., bytes] = enc_strings_py
+lp_entry: Callable[[bytes], bytes] = lp_entry_py
+lp_entries: Callable[[Sequence[bytes]], bytes] = lp_entries_py
+listpack: Callable[[Sequence[bytes]], bytes] = listpack_py
+ziplist: Callable[[Sequence[bytes]], bytes] = ziplist_py
+key_record: Callable[..., None] = key_record_py
+enc_lens: Callable[[Sequence[int]], bytes] = enc_lens_py
+lp_fill: Callable[..., tuple[bytes, int, int]] = lp_fill_py
+if speedups is not None:
+    enc_len = speedups.enc_len
+    canonical_int = speedups.canonical_int
+    enc_string = speedups.enc_string
+    enc_strings = speedups.enc_strings
+    lp_entry = speedups.lp_entry
+    lp_entries = speedups.lp_entries
+    listpack = speedups.listpack_of
+    ziplist = speedups.ziplist_of
+    key_record = speedups.key_record
+    enc_lens = speedups.enc_lens
+    lp_fill = speedups.lp_fill

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from struct import Struct
 from typing import BinaryIO, cast
 
@@ -35,6 +36,11 @@ from rdbtools.rdb._values import skip_module_opcodes
 _LE64S = Struct("<q").pack
 _LE64U = Struct("<Q").pack
 _LE_DOUBLE = Struct("<d").pack
+_PACKED_NODE = bytes((S.QUICKLIST_NODE_PACKED,))
+_BY_SCORE = itemgetter(1, 0)
+_NO_SPOOL = Spool(0)
+"""The spool of a string key in one piece: never written to (``StringEncoder`` makes a
+spool of its own before writing), so closing it is a no-op."""
 
 class EmptyKey(Exception):
     """The key holds no element: servers refuse (or skip) empty collections."""
@@ -54,6 +60,7 @@ class KeyEncoder:
         self.th = th
         self.loss = loss
         self.spool = Spool()
+        self.compress = th.rdbcompression
 
     def add(self, ev: Event) -> None:
         raise WriteError(f"unexpected {type(ev).__name__} in a {self.start.type} key",
@@ -73,18 +80,39 @@ class StringEncoder(KeyEncoder):
     """Type 0: one rdb-string (INT / LZF choices as ``rdbSaveRawString``); a string too big
     for memory is written plain."""
 
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        # no KeyEncoder.__init__: most strings come in one piece, kept aside in ``first``,
+        # and never need a spool of their own
+        self.start = start
+        self.target = target
+        self.th = th
+        self.loss = loss
+        self.spool = _NO_SPOOL
+        self.compress = th.rdbcompression
+        self.first: bytes | None = None
+
     def add(self, ev: Event) -> None:
-        if not isinstance(ev, StringValue):
+        if type(ev) is not StringValue:
             super().add(ev)
             return
+        if self.spool is _NO_SPOOL:
+            if self.first is None:
+                self.first = ev.data
+                return
+            self.spool = Spool()
+            self.spool.write(self.first)
+            self.first = None
         self.spool.write(ev.data)
 
     def finish(self) -> Finished:
+        if self.spool is _NO_SPOOL:
+            data = self.first if self.first is not None else b""
+            return S.TYPE_STRING, C.enc_string(data, self.compress), self.spool, b""
         if self.spool.spilled:
             return S.TYPE_STRING, C.enc_len(self.spool.size), self.spool, b""
         data = self.spool.getvalue()
         self.spool.close()
-        return S.TYPE_STRING, C.enc_string(data, self.th.rdbcompression), self.spool, b""
+        return S.TYPE_STRING, C.enc_string(data, self.compress), self.spool, b""
 
 
 # --------------------------------------------------------------------------- lists
@@ -96,33 +124,82 @@ class ListEncoder(KeyEncoder):
     node takes elements while its estimated size stays within the node limit, as the
     server's ``_quicklistNodeAllowInsert`` decides for elements pushed one by one."""
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        super().__init__(start, target, th, loss)
         self.count = 0
         self.nodes = 0
         self.node: list[bytes] = []
+        """Ziplist nodes: the elements; listpack nodes: runs of encoded entries."""
+        self.node_count = 0
         self.node_size = 0
         self.prev_entry = 0
+        self.node_blob: bytes | None = None
+        """A ziplist node's blob when ``_add_ziplist_run`` filled it."""
         self.linked = False
         self.small: list[bytes] | None = [] if not self.target.has_quicklist else None
+        self.quicklist = self.target.has_quicklist
+        self.listpacks = self.target.has_listpacks
+        self.limit = self.th.list_max_listpack_bytes
+        self.first_node_free = self.target.level >= 11
         lvl = self.target.level
-        self.plain_min = (self.th.list_max_listpack_bytes + 1 if lvl >= 12
-                          else 1 << 30 if lvl >= 10 else None)
+        self.plain_min = (self.limit + 1 if lvl >= 12 else 1 << 30 if lvl >= 10 else None)
 
     def add(self, ev: Event) -> None:
-        if not isinstance(ev, ListItems):
+        if type(ev) is not ListItems:
             super().add(ev)
             return
-        for item in ev.items:
+        items = ev.items
+        if self.listpacks:
+            self._add_listpack_run(items)
+            return
+        if self.quicklist and self._add_ziplist_run(items):
+            return
+        for item in items:
             self.count += 1
             if self.linked:
-                self.spool.write(C.enc_string(item, self.th.rdbcompression))
+                self.spool.write(C.enc_string(item, self.compress))
             elif self.small is not None:
                 self._add_unquicklisted(item)
-            elif self.target.has_listpacks:
-                self._add_listpack_node(item)
             else:
                 self._add_ziplist_node(item)
+
+    def _add_listpack_run(self, items: tuple[bytes, ...]) -> None:
+        """Add a batch to listpack nodes: runs of elements that go into the current node
+        at once (``lp_fill``), an element that needs a new node or a PLAIN one through
+        ``_add_listpack_node``."""
+        i = 0
+        k = len(items)
+        while i < k:
+            overhead = 0 if self.first_node_free and self.nodes == 0 else 8
+            run, j, self.node_size = C.lp_fill(items, i, self.node_count, self.node_size,
+                                               self.limit, overhead, self.plain_min)
+            if j > i:
+                self.node.append(run)
+                self.node_count += j - i
+                self.count += j - i
+                i = j
+                continue
+            self.count += 1
+            self._add_listpack_node(items[i])
+            i += 1
+
+    def _add_ziplist_run(self, items: tuple[bytes, ...]) -> bool:
+        """Fill an empty ziplist node with a whole batch at once when no element of it
+        could close the node: an entry (previous-length field included) is at most its
+        length + 10 bytes, as is ``_add_ziplist_node``'s overhead, so ``11 + sum(len +
+        10) <= limit`` keeps every per-element test false. The node's size and last
+        entry's size are then read off its blob (``zlbytes``, ``zltail``)."""
+        k = len(items)
+        if self.node or not k or 11 + sum(map(len, items)) + 10 * k > self.limit:
+            return False
+        blob = C.ziplist(items)
+        self.node = list(items)
+        self.node_count = k
+        self.node_size = len(blob)
+        self.prev_entry = len(blob) - 1 - int.from_bytes(blob[4:8], "little")
+        self.node_blob = blob
+        self.count += k
+        return True
 
     def _add_unquicklisted(self, item: bytes) -> None:
         small = self.small
@@ -131,10 +208,9 @@ class ListEncoder(KeyEncoder):
                 and len(item) <= self.th.list_max_ziplist_value):
             small.append(item)
             return
-        for e in small:
-            self.spool.write(C.enc_string(e, self.th.rdbcompression))
+        self.spool.write(C.enc_strings(small, self.compress))
         self.small = None
-        self.spool.write(C.enc_string(item, self.th.rdbcompression))
+        self.spool.write(C.enc_string(item, self.compress))
         self.linked = True
 
     def _add_ziplist_node(self, item: bytes) -> None:
@@ -147,6 +223,8 @@ class ListEncoder(KeyEncoder):
             self.prev_entry = 0
         entry = (1 if self.prev_entry < 254 else 5) + len(C.zl_encoding(item))
         self.node.append(item)
+        self.node_blob = None
+        self.node_count += 1
         self.node_size += entry
         self.prev_entry = entry
 
@@ -161,36 +239,39 @@ class ListEncoder(KeyEncoder):
         # 7.2+ keeps a short list as one listpack and converts it when an element would
         # take it past the limit: no per-element overhead for that first node.
         overhead = 0 if self.target.level >= 11 and self.nodes == 0 else 8
-        if self.node and self.node_size + n + overhead > self.th.list_max_listpack_bytes:
+        if self.node and self.node_size + n + overhead > self.limit:
             self._close_node()
         if not self.node:
             self.node_size = 7
         entry = C.lp_entry(item)
         self.node.append(entry)
+        self.node_count += 1
         self.node_size += len(entry)
 
     def _close_node(self) -> None:
         if not self.node:
             return
-        if self.target.has_listpacks:
-            blob = C.listpack_from_encoded(b"".join(self.node), len(self.node))
-            self.spool.write(C.enc_len(S.QUICKLIST_NODE_PACKED)
-                             + C.enc_string(blob, self.th.rdbcompression))
+        if self.listpacks:
+            blob = C.listpack_from_encoded(b"".join(self.node), self.node_count)
+            self.spool.write(_PACKED_NODE + C.enc_string(blob, self.compress))
         else:
-            self.spool.write(C.enc_string(C.ziplist(self.node), self.th.rdbcompression))
+            blob = self.node_blob if self.node_blob is not None else C.ziplist(self.node)
+            self.spool.write(C.enc_string(blob, self.compress))
+            self.node_blob = None
         self.nodes += 1
         self.node = []
+        self.node_count = 0
 
     def finish(self) -> Finished:
         if self.count == 0:
             raise EmptyKey
         if self.small is not None:
-            blob = C.enc_string(C.ziplist(self.small), self.th.rdbcompression)
+            blob = C.enc_string(C.ziplist(self.small), self.compress)
             return S.TYPE_LIST_ZIPLIST, blob, self.spool, b""
         if self.linked:
             return S.TYPE_LIST, C.enc_len(self.count), self.spool, b""
         self._close_node()
-        tp = S.TYPE_LIST_QUICKLIST_2 if self.target.has_listpacks else S.TYPE_LIST_QUICKLIST
+        tp = S.TYPE_LIST_QUICKLIST_2 if self.listpacks else S.TYPE_LIST_QUICKLIST
         return tp, C.enc_len(self.nodes), self.spool, b""
 
 
@@ -202,8 +283,8 @@ class SetEncoder(KeyEncoder):
     ``set-max-intset-entries``; RDB 11+: listpack (20) within the listpack limits; else
     hash table (2)."""
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        super().__init__(start, target, th, loss)
         self.small: list[bytes] | None = []
         self.count = 0
         self.ints = True
@@ -215,18 +296,21 @@ class SetEncoder(KeyEncoder):
         if not isinstance(ev, SetMembers):
             super().add(ev)
             return
-        for m in ev.members:
-            self.count += 1
+        members = ev.members
+        for i, m in enumerate(members):
             if self.small is None:
-                self.spool.write(C.enc_string(m, self.th.rdbcompression))
-                continue
+                # a hash table from here on: the rest of the batch at once
+                rest = members[i:]
+                self.count += len(rest)
+                self.spool.write(C.enc_strings(rest, self.compress))
+                return
+            self.count += 1
             self.small.append(m)
             if self.ints and C.canonical_int(m) is None:
                 self.ints = False
             self.longest = max(self.longest, len(m))
             if not self._compact_possible():
-                for e in self.small:
-                    self.spool.write(C.enc_string(e, self.th.rdbcompression))
+                self.spool.write(C.enc_strings(self.small, self.compress))
                 self.small = None
 
     def _compact_possible(self) -> bool:
@@ -277,8 +361,8 @@ class ZSetEncoder(KeyEncoder):
     """Listpack (17, RDB 10+) or ziplist (12) sorted by score then member while within the
     listpack limits; else skiplist: binary scores (5, RDB 8+) or string scores (3)."""
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        super().__init__(start, target, th, loss)
         self.small: list[tuple[bytes, float]] | None = []
         self.count = 0
 
@@ -286,35 +370,39 @@ class ZSetEncoder(KeyEncoder):
         if not isinstance(ev, ZSetMembers):
             super().add(ev)
             return
-        for m, score in ev.members:
+        members = ev.members
+        for i, (m, score) in enumerate(members):
+            if self.small is None:
+                # a skiplist from here on: the rest of the batch at once
+                self._write_members(members[i:] if i else members)
+                return
             if math.isnan(score):
                 raise self.fail(f"sorted-set member {m!r} has a NaN score")
             self.count += 1
-            if self.small is None:
-                self._write_member(m, score)
-                continue
             self.small.append((m, score))
             if (self.count > self.th.zset_max_listpack_entries
                     or len(m) > self.th.zset_max_listpack_value):
-                for mm, ss in self.small:
-                    self._write_member(mm, ss)
-                self.small = None
+                small, self.small = self.small, None
+                self.count -= len(small)
+                self._write_members(small)
 
-    def _write_member(self, m: bytes, score: float) -> None:
-        enc = C.enc_string(m, self.th.rdbcompression)
-        if self.target.has_binary_zset:
-            self.spool.write(enc + _LE_DOUBLE(score))
-        else:
-            self.spool.write(enc + _string_double(score))
+    def _write_members(self, members: Sequence[tuple[bytes, float]]) -> None:
+        """Skiplist members: the rdb-string member, then the score (binary, or as text)."""
+        for m, score in members:
+            if math.isnan(score):
+                raise self.fail(f"sorted-set member {m!r} has a NaN score")
+        comp = self.compress
+        score_bytes = _LE_DOUBLE if self.target.has_binary_zset else _string_double
+        self.count += len(members)
+        self.spool.write(b"".join([C.enc_string(m, comp) + score_bytes(s) for m, s in members]))
 
     def finish(self) -> Finished:
         if self.count == 0:
             raise EmptyKey
         if self.small is not None:
             text = _score_text(self.target.level)
-            flat: list[bytes] = []
-            for m, score in sorted(self.small, key=lambda p: (p[1], p[0])):
-                flat += (m, text(score))
+            flat = [x for m, score in sorted(self.small, key=_BY_SCORE)
+                    for x in (m, text(score))]
             if self.target.has_listpacks:
                 tp, blob = S.TYPE_ZSET_LISTPACK, C.listpack(flat)
             else:
@@ -334,8 +422,8 @@ class HashEncoder(KeyEncoder):
     field/value pairs with its TTLs kept aside; if it has any, the spool is rewritten
     at the end into the layout with a TTL per field."""
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        super().__init__(start, target, th, loss)
         self.small: list[tuple[bytes, bytes, int | None]] | None = []
         self.count = 0
         self.ttls = False
@@ -346,30 +434,46 @@ class HashEncoder(KeyEncoder):
         if not isinstance(ev, HashFields):
             super().add(ev)
             return
-        comp = self.th.rdbcompression
-        for f, v, ttl in ev.fields:
+        comp = self.compress
+        fields = ev.fields
+        for i, (f, v, ttl) in enumerate(fields):
+            if self.small is None:
+                # a hash table from here on: the rest of the batch at once
+                self._add_big(fields[i:] if i else fields)
+                return
             if ttl is not None:
                 if not self.target.has_field_ttls:
                     self.dropped_ttls += 1
                     ttl = None
                 else:
                     self.ttls = True
-            if self.small is None:
-                if ttl is not None:
-                    self.big_ttls[self.count] = ttl
-                self.spool.write(C.enc_string(f, comp) + C.enc_string(v, comp))
-                self.count += 1
-                continue
             self.count += 1
             self.small.append((f, v, ttl))
             if (self.count > self.th.hash_max_listpack_entries
                     or len(f) > self.th.hash_max_listpack_value
                     or len(v) > self.th.hash_max_listpack_value):
-                for i, (ff, vv, tt) in enumerate(self.small):
+                for j, (_, _, tt) in enumerate(self.small):
                     if tt is not None:
-                        self.big_ttls[i] = tt
-                    self.spool.write(C.enc_string(ff, comp) + C.enc_string(vv, comp))
+                        self.big_ttls[j] = tt
+                self.spool.write(C.enc_strings([x for ff, vv, _ in self.small
+                                                for x in (ff, vv)], comp))
                 self.small = None
+
+    def _add_big(self, fields: tuple[tuple[bytes, bytes, int | None], ...]) -> None:
+        """Fields of a hash already past the listpack limits: ``f v`` pairs to the
+        spool, TTLs kept aside by field index."""
+        base = self.count
+        keep = self.target.has_field_ttls
+        for j, (_, _, ttl) in enumerate(fields):
+            if ttl is not None:
+                if keep:
+                    self.ttls = True
+                    self.big_ttls[base + j] = ttl
+                else:
+                    self.dropped_ttls += 1
+        self.count += len(fields)
+        self.spool.write(C.enc_strings([x for f, v, _ in fields for x in (f, v)],
+                                       self.compress))
 
     def _big_with_ttls(self) -> Finished:
         """Rewrite the spooled ``f v`` pairs as type 24 (``<len ttl> f v``, ttl relative to
@@ -470,6 +574,90 @@ class _ChunkFile:
         return out
 
 
+# --------------------------------------------------------------------------- one batch
+
+Whole = Callable[[KeyStart, Event, Target, Thresholds], "tuple[int, bytes] | None"]
+"""For a key whose value arrives in one event: its type byte and value bytes as its
+encoder would write them, or ``None`` where the encoder must decide (too big, TTLs,
+anything lossy or wrong)."""
+
+_ONE_NODE = C.enc_len_py(1)
+
+
+def whole_string(ks: KeyStart, ev: Event, target: Target, th: Thresholds
+                 ) -> tuple[int, bytes] | None:
+    """A string in one piece (``StringEncoder``)."""
+    if type(ev) is not StringValue:
+        return None
+    return S.TYPE_STRING, C.enc_string(ev.data, th.rdbcompression)
+
+
+def whole_list(ks: KeyStart, ev: Event, target: Target, th: Thresholds
+               ) -> tuple[int, bytes] | None:
+    """A list of one quicklist node (``ListEncoder``): a listpack that ``lp_fill`` fills
+    with every element (RDB 10+), a ziplist that ``_add_ziplist_run`` takes whole (RDB
+    7-9)."""
+    if type(ev) is not ListItems or not target.has_quicklist or not ev.items:
+        return None
+    items = ev.items
+    k = len(items)
+    limit = th.list_max_listpack_bytes
+    if target.has_listpacks:
+        level = target.level
+        plain_min = limit + 1 if level >= 12 else 1 << 30
+        run, taken, _ = C.lp_fill(items, 0, 0, 0, limit, 0 if level >= 11 else 8, plain_min)
+        if taken < k:
+            return None
+        blob = C.listpack_from_encoded(run, k)
+        return (S.TYPE_LIST_QUICKLIST_2,
+                _ONE_NODE + _PACKED_NODE + C.enc_string(blob, th.rdbcompression))
+    if 11 + sum(map(len, items)) + 10 * k > limit:
+        return None
+    return S.TYPE_LIST_QUICKLIST, _ONE_NODE + C.enc_string(C.ziplist(items), th.rdbcompression)
+
+
+def whole_hash(ks: KeyStart, ev: Event, target: Target, th: Thresholds
+               ) -> tuple[int, bytes] | None:
+    """A hash within the listpack limits, without field TTLs (``HashEncoder``)."""
+    if type(ev) is not HashFields or ks.encoding == "listpackex":
+        return None
+    fields = ev.fields
+    if not 0 < len(fields) <= th.hash_max_listpack_entries:
+        return None
+    lim = th.hash_max_listpack_value
+    flat: list[bytes] = []
+    for f, v, ttl in fields:
+        if ttl is not None or len(f) > lim or len(v) > lim:
+            return None
+        flat += (f, v)
+    if target.has_listpacks:
+        return S.TYPE_HASH_LISTPACK, C.enc_string(C.listpack(flat), th.rdbcompression)
+    return S.TYPE_HASH_ZIPLIST, C.enc_string(C.ziplist(flat), th.rdbcompression)
+
+
+def whole_zset(ks: KeyStart, ev: Event, target: Target, th: Thresholds
+               ) -> tuple[int, bytes] | None:
+    """A sorted set within the listpack limits, without NaN scores (``ZSetEncoder``)."""
+    if type(ev) is not ZSetMembers:
+        return None
+    members = ev.members
+    if not 0 < len(members) <= th.zset_max_listpack_entries:
+        return None
+    lim = th.zset_max_listpack_value
+    for m, score in members:
+        if len(m) > lim or math.isnan(score):
+            return None
+    text = _score_text(target.level)
+    flat = [x for m, score in sorted(members, key=_BY_SCORE) for x in (m, text(score))]
+    if target.has_listpacks:
+        return S.TYPE_ZSET_LISTPACK, C.enc_string(C.listpack(flat), th.rdbcompression)
+    return S.TYPE_ZSET_ZIPLIST, C.enc_string(C.ziplist(flat), th.rdbcompression)
+
+
+WHOLE: dict[str, Whole] = {"string": whole_string, "list": whole_list, "hash": whole_hash,
+                           "zset": whole_zset}
+
+
 # --------------------------------------------------------------------------- modules
 
 
@@ -488,8 +676,8 @@ def check_module_payload(payload: bytes, fail: Callable[[str], WriteError]) -> N
 class ModuleEncoder(KeyEncoder):
     """Type 7: the module id and its opcode stream, copied byte for byte."""
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        super().__init__(start, target, th, loss)
         self.value: ModuleValue | None = None
 
     def add(self, ev: Event) -> None:

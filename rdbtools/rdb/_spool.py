@@ -57,4 +57,5 @@ class Spool:
         if self.file is not None:
             self.file.close()
             self.file = None
-        self.buf = bytearray()
+        if self.buf:
+            self.buf = bytearray()

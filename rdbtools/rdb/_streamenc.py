@@ -10,6 +10,7 @@ from struct import Struct
 from rdbtools import _spec as S
 from rdbtools.events import (
     Event,
+    KeyStart,
     StreamEntries,
     StreamEntry,
     StreamGroup,
@@ -18,13 +19,19 @@ from rdbtools.events import (
     StreamMeta,
 )
 from rdbtools.rdb import _encoders as C
-from rdbtools.rdb._keyenc import Finished, KeyEncoder
+from rdbtools.rdb._keyenc import Finished, KeyEncoder, Loss
+from rdbtools.rdb._targets import Target, Thresholds
 
 _BE_ID = Struct(">QQ").pack
 _LE64S = Struct("<q").pack
 _U64 = 1 << 64
-
-_FLAG_SAMEFIELDS = 2
+_SAMEFIELDS = b"2"
+"""Entry flags as listpack text: STREAM_ITEM_FLAG_SAMEFIELDS (the master's fields) ..."""
+_NO_FLAGS = b"0"
+"""... or none (the entry lists its own fields)."""
+_LP_ZERO = C.lp_entry_py(b"0")
+_STREAM_TYPES = {1: S.TYPE_STREAM_LISTPACKS, 2: S.TYPE_STREAM_LISTPACKS_2,
+                 3: S.TYPE_STREAM_LISTPACKS_3}
 
 
 def _id(i: StreamId) -> bytes:
@@ -34,13 +41,16 @@ def _id(i: StreamId) -> bytes:
 class StreamEncoder(KeyEncoder):
     """Types 15 (RDB 9), 19 (RDB 10) and 21 (RDB 11+, Valkey)."""
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, start: KeyStart, target: Target, th: Thresholds, loss: Loss) -> None:
+        super().__init__(start, target, th, loss)
         self.nodes = 0
         self.master: StreamId = (0, 0)
         self.master_fields: tuple[bytes, ...] = ()
         self.node: list[bytes] = []
+        """Runs of encoded listpack entries: the master entry, then one run per entry."""
+        self.node_entries = 0
         self.node_bytes = 0
+        self.max_bytes = self.th.stream_node_max_bytes or (1 << 30)
         self.node_count = 0
         self.length = 0
         self.first: StreamId | None = None
@@ -63,63 +73,71 @@ class StreamEncoder(KeyEncoder):
             super().add(ev)
 
     def _append(self, entry: StreamEntry) -> None:
-        if self.last is not None and entry.id <= self.last:
-            raise self.fail(f"stream id {entry.id[0]}-{entry.id[1]} does not follow "
-                            f"{self.last[0]}-{self.last[1]}")
-        size = sum(len(f) + len(v) for f, v in entry.fields)
+        eid = entry.id
+        last = self.last
+        if last is not None and eid <= last:
+            raise self.fail(f"stream id {eid[0]}-{eid[1]} does not follow "
+                            f"{last[0]}-{last[1]}")
+        pairs = entry.fields
+        fields = tuple([f for f, _ in pairs])
+        values = [v for _, v in pairs]
+        size = sum(map(len, fields)) + sum(map(len, values))
         # the server's test (streamAppendItem): lpBytes(node) + field and value bytes >=
         # stream-node-max-bytes, or live + deleted entries >= stream-node-max-entries;
         # 0 means no limit (bytes: the 1 GiB listpack cap)
-        max_bytes = self.th.stream_node_max_bytes or (1 << 30)
+        max_bytes = self.max_bytes
         max_entries = self.th.stream_node_max_entries
-        lp_bytes = self.node_bytes + len(C.lp_int_entry(self.node_count))
+        count = self.node_count
+        lp_bytes = self.node_bytes + (2 if count < 128 else len(C.lp_int_entry(count)))
         if self.node and (lp_bytes + size >= max_bytes
-                          or (max_entries and self.node_count >= max_entries)):
+                          or (max_entries and count >= max_entries)):
             self._close_node()
-        fields = tuple(f for f, _ in entry.fields)
         if not self.node:
-            self.master = entry.id
+            self.master = eid
             self.master_fields = fields
-            head = [C.lp_int_entry(len(fields))] + [C.lp_entry(f) for f in fields]
-            head.append(C.lp_int_entry(0))
-            self.node = head
+            # the master entry: field count, the fields, a 0 terminator
+            head = C.lp_entries([b"%d" % len(fields), *fields, b"0"])
+            self.node = [head]
+            self.node_entries = len(fields) + 2
             # header and end byte, the deleted counter (0: 2 bytes) and the master entry;
             # the live counter's size is added at the test above
-            self.node_bytes = 7 + 2 + sum(map(len, head))
-        ms = (entry.id[0] - self.master[0]) % _U64
-        seq = (entry.id[1] - self.master[1]) % _U64
+            self.node_bytes = 7 + 2 + len(head)
+        master = self.master
+        ms = (eid[0] - master[0]) % _U64
+        seq = (eid[1] - master[1]) % _U64
         ms = ms - _U64 if ms >= 1 << 63 else ms
         seq = seq - _U64 if seq >= 1 << 63 else seq
-        same = fields == self.master_fields
-        parts = [C.lp_int_entry(_FLAG_SAMEFIELDS if same else 0), C.lp_int_entry(ms),
-                 C.lp_int_entry(seq)]
-        if same:
-            parts += [C.lp_entry(v) for _, v in entry.fields]
-            lp_count = len(fields) + 3
+        if fields == self.master_fields:
+            k = len(fields)
+            run = C.lp_entries([_SAMEFIELDS, b"%d" % ms, b"%d" % seq, *values,
+                                b"%d" % (k + 3)])
+            self.node_entries += k + 4
         else:
-            parts.append(C.lp_int_entry(len(fields)))
-            for f, v in entry.fields:
-                parts += (C.lp_entry(f), C.lp_entry(v))
-            lp_count = 2 * len(fields) + 4
-        parts.append(C.lp_int_entry(lp_count))
-        self.node += parts
-        self.node_bytes += sum(map(len, parts))
+            k = len(fields)
+            flat = [x for pair in pairs for x in pair]
+            run = C.lp_entries([_NO_FLAGS, b"%d" % ms, b"%d" % seq, b"%d" % k, *flat,
+                                b"%d" % (2 * k + 4)])
+            self.node_entries += 2 * k + 5
+        self.node.append(run)
+        self.node_bytes += len(run)
         self.node_count += 1
         self.length += 1
         if self.first is None:
-            self.first = entry.id
-        self.last = entry.id
+            self.first = eid
+        self.last = eid
 
     def _close_node(self) -> None:
         if not self.node:
             return
-        entries = [C.lp_int_entry(self.node_count), C.lp_int_entry(0)] + self.node
-        blob = C.listpack_from_encoded(b"".join(entries), len(entries))
-        comp = self.th.rdbcompression
+        # the live and deleted (0) entry counters, then the master entry and the entries
+        body = C.lp_int_entry(self.node_count) + _LP_ZERO + b"".join(self.node)
+        blob = C.listpack_from_encoded(body, self.node_entries + 2)
+        comp = self.compress
         self.spool.write(C.enc_string(_BE_ID(*self.master), comp) + C.enc_string(blob, comp))
         self.nodes += 1
         self.node = []
         self.node_count = 0
+        self.node_entries = 0
 
     def finish(self) -> Finished:
         self._close_node()
@@ -128,23 +146,23 @@ class StreamEncoder(KeyEncoder):
         last = meta.last_id if meta is not None else self.last or (0, 0)
         if self.last is not None and last < self.last:
             raise self.fail("stream last id is before its last entry")
-        tail = [C.enc_len(self.length), _id(last)]
         if version >= 2:
             first = self.first or (0, 0)
             max_deleted = meta.max_deleted_id if meta and meta.max_deleted_id else (0, 0)
             added = (meta.entries_added if meta and meta.entries_added is not None
                      else self.length)
-            tail += [_id(first), _id(max_deleted), C.enc_len(added)]
-        elif meta is not None and (meta.entries_added not in (None, self.length)
-                                   or meta.max_deleted_id not in (None, (0, 0))):
-            self.loss("stream entries-added counter and max deleted id dropped: stream v1")
-        tail.append(C.enc_len(len(self.groups)))
+            tail = [C.enc_lens((self.length, *last, *first, *max_deleted, added,
+                                len(self.groups)))]
+        else:
+            if meta is not None and (meta.entries_added not in (None, self.length)
+                                     or meta.max_deleted_id not in (None, (0, 0))):
+                self.loss("stream entries-added counter and max deleted id dropped: stream v1")
+            tail = [C.enc_lens((self.length, *last, len(self.groups)))]
         for g in self.groups:
             tail.append(self._group(g, version, last))
         if self.idmp is not None:
             self.loss("stream idempotent-producer state dropped: needs RDB 13")
-        tp = {1: S.TYPE_STREAM_LISTPACKS, 2: S.TYPE_STREAM_LISTPACKS_2,
-              3: S.TYPE_STREAM_LISTPACKS_3}[version]
+        tp = _STREAM_TYPES[version]
         return tp, C.enc_len(self.nodes), self.spool, b"".join(tail)
 
     def _group(self, g: StreamGroup, version: int, last: StreamId) -> bytes:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rdbtools.errors import WriteError
 
@@ -35,10 +35,52 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A target format: RDB ``version`` and magic flavour."""
+    """A target format: RDB ``version`` and magic flavour. What the format can hold is
+    worked out once, into plain attributes (the writer reads them per key)."""
 
     version: int
     valkey: bool = False
+    level: int = field(init=False, repr=False, compare=False)
+    """The Redis RDB level whose features this target has (Valkey 80 has 11's, plus its
+    own hash field TTLs)."""
+    has_aux: bool = field(init=False, repr=False, compare=False)
+    has_quicklist: bool = field(init=False, repr=False, compare=False)
+    has_binary_zset: bool = field(init=False, repr=False, compare=False)
+    has_modules: bool = field(init=False, repr=False, compare=False)
+    has_streams: bool = field(init=False, repr=False, compare=False)
+    has_lru_lfu: bool = field(init=False, repr=False, compare=False)
+    has_module_aux: bool = field(init=False, repr=False, compare=False)
+    has_listpacks: bool = field(init=False, repr=False, compare=False)
+    has_functions: bool = field(init=False, repr=False, compare=False)
+    has_set_listpack: bool = field(init=False, repr=False, compare=False)
+    stream_version: int = field(init=False, repr=False, compare=False)
+    has_field_ttls: bool = field(init=False, repr=False, compare=False)
+    has_slot_info: bool = field(init=False, repr=False, compare=False)
+    plain_node_min: int | None = field(init=False, repr=False, compare=False)
+    """Smallest list element that gets a PLAIN quicklist node: 7.4+ anything above the
+    node size limit, 7.0 / 7.2 only elements of 1 GiB and more."""
+
+    def __post_init__(self) -> None:
+        level = 11 if self.valkey else self.version
+        caps: dict[str, object] = {
+            "level": level,
+            "has_aux": level >= 7,
+            "has_quicklist": level >= 7,
+            "has_binary_zset": level >= 8,
+            "has_modules": level >= 8,
+            "has_streams": level >= 9,
+            "has_lru_lfu": level >= 9,
+            "has_module_aux": level >= 9,
+            "has_listpacks": level >= 10,
+            "has_functions": level >= 10,
+            "has_set_listpack": level >= 11,
+            "stream_version": 3 if level >= 11 else 2 if level >= 10 else 1,
+            "has_field_ttls": self.valkey or self.version >= 12,
+            "has_slot_info": not self.valkey and self.version >= 12,
+            "plain_node_min": None if level < 10 else 8193 if level >= 12 else 1 << 30,
+        }
+        for name, value in caps.items():
+            object.__setattr__(self, name, value)
 
     @staticmethod
     def of(version: int | str) -> Target:
@@ -64,70 +106,3 @@ class Target:
             return "9.0.0"
         return {6: "3.0.7", 7: "3.2.13", 8: "4.0.14", 9: "6.2.14", 10: "7.0.15",
                 11: "7.2.6", 12: "7.4.1"}[self.version]
-
-    # what the format can hold ------------------------------------------------------
-    @property
-    def level(self) -> int:
-        """The Redis RDB level whose features this target has (Valkey 80 has 11's, plus
-        its own hash field TTLs)."""
-        return 11 if self.valkey else self.version
-
-    @property
-    def has_aux(self) -> bool:
-        return self.level >= 7
-
-    @property
-    def has_quicklist(self) -> bool:
-        return self.level >= 7
-
-    @property
-    def has_binary_zset(self) -> bool:
-        return self.level >= 8
-
-    @property
-    def has_modules(self) -> bool:
-        return self.level >= 8
-
-    @property
-    def has_streams(self) -> bool:
-        return self.level >= 9
-
-    @property
-    def has_lru_lfu(self) -> bool:
-        return self.level >= 9
-
-    @property
-    def has_module_aux(self) -> bool:
-        return self.level >= 9
-
-    @property
-    def has_listpacks(self) -> bool:
-        return self.level >= 10
-
-    @property
-    def has_functions(self) -> bool:
-        return self.level >= 10
-
-    @property
-    def has_set_listpack(self) -> bool:
-        return self.level >= 11
-
-    @property
-    def stream_version(self) -> int:
-        return 3 if self.level >= 11 else 2 if self.level >= 10 else 1
-
-    @property
-    def has_field_ttls(self) -> bool:
-        return self.valkey or self.version >= 12
-
-    @property
-    def has_slot_info(self) -> bool:
-        return not self.valkey and self.version >= 12
-
-    @property
-    def plain_node_min(self) -> int | None:
-        """Smallest list element that gets a PLAIN quicklist node: 7.4+ anything above the
-        node size limit, 7.0 / 7.2 only elements of 1 GiB and more."""
-        if not self.has_listpacks:
-            return None
-        return 8193 if self.level >= 12 else 1 << 30

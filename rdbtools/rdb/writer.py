@@ -35,6 +35,7 @@ from rdbtools.events import (
 )
 from rdbtools.rdb import _encoders as C
 from rdbtools.rdb._keyenc import (
+    WHOLE,
     EmptyKey,
     HashEncoder,
     KeyEncoder,
@@ -96,6 +97,10 @@ class LossReport:
         return [str(x) for x in self.losses]
 
 
+_MAYBE_UNSUPPORTED = frozenset({"stream", "module"})
+"""The key types ``unsupported`` may refuse."""
+
+
 def unsupported(ks: KeyStart, target: Target) -> str | None:
     """Why ``target`` cannot hold the key at all (``None`` if it can)."""
     if ks.type == "stream" and not target.has_streams:
@@ -142,7 +147,10 @@ class RdbWriter:
         self.pending_db: int | None = None
         self.key: KeyEncoder | None = None
         self.skip_key: KeyStart | None = None
+        self.current: KeyStart | None = None
         self.closed = False
+        self._lru_lfu = self.target.has_lru_lfu
+        self._compress = self.th.rdbcompression
         self._begin(aux or {}, ctime)
 
     # ------------------------------------------------------------------ output
@@ -202,6 +210,10 @@ class RdbWriter:
             else:
                 key.add(ev)
             return
+        if tp is KeyStart and self.skip_key is None:
+            assert isinstance(ev, KeyStart)
+            self._start_key(ev)
+            return
         if self.skip_key is not None:
             if tp is KeyEnd:
                 self.skip_key = None
@@ -244,8 +256,54 @@ class RdbWriter:
 
     def write_all(self, events: Iterable[Event]) -> LossReport:
         """Write every event, then ``close()``; return the loss report."""
-        for ev in events:
-            self.write(ev)
+        if self.closed:
+            raise WriteError("write after close")
+        write = self.write
+        target, th = self.target, self.th
+        start_key = self._start_key
+        finish_key = self._finish_key
+        it = iter(events)
+        for ev in it:
+            # the common cases of ``write``, inlined
+            key = self.key
+            if key is not None:
+                if type(ev) is KeyEnd:
+                    finish_key(key)
+                else:
+                    key.add(ev)
+            elif type(ev) is KeyStart and self.skip_key is None:
+                assert isinstance(ev, KeyStart)
+                whole = WHOLE.get(ev.type)
+                if whole is not None:
+                    # a value in one event (then KeyEnd) is written at once when it is
+                    # simple enough (``_keyenc.WHOLE``), else it goes to the encoder
+                    value = next(it, None)
+                    end = (next(it, None) if value is not None and type(value) is not KeyEnd
+                           else None)
+                    if type(end) is KeyEnd:
+                        assert value is not None
+                        done = whole(ev, value, target, th)
+                        if done is not None:
+                            self._record(ev, done[0], done[1], b"", b"")
+                            continue
+                    start_key(ev)
+                    for pending in (value, end):
+                        if pending is not None:
+                            write(pending)
+                else:
+                    start_key(ev)
+                key = self.key
+                if key is None:
+                    continue
+                # the key's value events, up to its KeyEnd
+                add = key.add
+                for ev in it:
+                    if type(ev) is KeyEnd:
+                        finish_key(key)
+                        break
+                    add(ev)
+            else:
+                write(ev)
         self.close()
         return self.report
 
@@ -272,16 +330,22 @@ class RdbWriter:
 
     def _start_key(self, ks: KeyStart) -> None:
         t = self.target
-        why = unsupported(ks, t)
-        if why is not None:
-            self.lose(f"{ks.type} key dropped: {why}", ks)
-            self.report.dropped_keys += 1
-            self.skip_key = ks
-            return
+        if ks.type in _MAYBE_UNSUPPORTED:
+            why = unsupported(ks, t)
+            if why is not None:
+                self.lose(f"{ks.type} key dropped: {why}", ks)
+                self.report.dropped_keys += 1
+                self.skip_key = ks
+                return
         enc = ENCODERS.get(ks.type)
         if enc is None:
             raise WriteError(f"unknown key type {ks.type!r} (key {ks.key!r})")
-        self.key = enc(ks, t, self.th, lambda what: self.lose(what, ks))
+        self.current = ks
+        self.key = enc(ks, t, self.th, self._lose_current)
+
+    def _lose_current(self, what: str) -> None:
+        """A loss of the key being written (the encoders report through this)."""
+        self.lose(what, self.current)
 
     def _finish_key(self, key: KeyEncoder) -> None:
         ks = key.start
@@ -293,22 +357,36 @@ class RdbWriter:
                 self.lose(f"empty {ks.type} dropped: servers do not keep empty keys", ks)
                 self.report.dropped_keys += 1
                 return
-            if ks.db != self.db:
-                self._select(ks.db)
-            if ks.expire_ms is not None:
-                self._emit(b"\xfc" + _LE64S(ks.expire_ms))
-            if self.target.has_lru_lfu:
-                if ks.idle is not None:
-                    self._emit(b"\xf8" + C.enc_len(ks.idle))
-                if ks.freq is not None:
-                    self._emit(b"\xf9" + bytes((ks.freq & 0xFF,)))
-            self._emit(bytes((tp,)) + C.enc_string(ks.key, self.th.rdbcompression) + head)
+            if spool.file is None:
+                self._record(ks, tp, head, spool.buf, tail)
+                return
+            self._record(ks, tp, head, b"", b"")
             for chunk in spool.chunks():
                 self._emit(chunk)
             self._emit(tail)
-            self.report.keys += 1
         finally:
-            key.spool.close()
+            if key.spool.file is not None:  # an unspilled spool goes with its encoder
+                key.spool.close()
+
+    def _record(self, ks: KeyStart, tp: int, head: bytes, body: bytes | bytearray,
+                tail: bytes) -> None:
+        """Write one key record: its attributes, type, key, then ``head body tail``."""
+        if ks.db != self.db:
+            self._select(ks.db)
+        expire = ks.expire_ms
+        if self._lru_lfu and (ks.idle is not None or ks.freq is not None):
+            out = self.out
+            if expire is not None:
+                out += b"\xfc" + _LE64S(expire)
+                expire = None
+            if ks.idle is not None:
+                out += b"\xf8" + C.enc_len(ks.idle)
+            if ks.freq is not None:
+                out += bytes((0xF9, ks.freq & 0xFF))
+        C.key_record(self.out, expire, tp, ks.key, self._compress, head, body, tail)
+        if len(self.out) >= FLUSH_AT:
+            self._flush()
+        self.report.keys += 1
 
     def _select(self, db: int) -> None:
         self._emit(b"\xfe" + C.enc_len(db))
