@@ -9,8 +9,14 @@ Two walks over the same lines:
   offsets and no batch per SELECT / MULTI / EXEC, which makes it about a third faster.
 
 When the verification fails, the first differing byte of the expected and the actual
-``$`` lines names the first command at fault; the commands before it are kept and the
-state before it is rebuilt.
+``$`` lines names the first command at fault. ``walk_full`` then stops at it (the
+commands before it are kept and the state before it is rebuilt); ``walk_framing`` leaves
+that to the reader.
+
+``walk_full`` has a C twin (``aof_walk_full`` in ``rdbtools/_speedups.c``), used when the
+extension is built: it verifies each command as it takes it and so stops at the first one
+at fault without walking past it. ``walk_full_py`` is the reference; both return the same
+``Walk`` and leave the same ``State``.
 
 Both stop at the first line they cannot take (not a canonical ``*<n>`` count, not an
 annotation they can skip, a SELECT / MULTI / EXEC the exact parser must judge, a command
@@ -20,15 +26,18 @@ not complete in the window). They never raise: the exact parser reads what they 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import accumulate, chain
 
+from rdbtools._accel import speedups
 from rdbtools.aof._exact import ANNOTATION_MAX
 from rdbtools.aof._lines import Lines
 
 MAX_FAST_ARGC = 4096
 """Commands with more arguments are read by the exact parser."""
 ANNOTATION_FAST_MAX = ANNOTATION_MAX - 2
+SELECT_FAST_DIGITS = 18
+"""A SELECT whose database number has more digits is read by the exact parser."""
 
 STARS = {b"*%d" % n: n for n in range(1, MAX_FAST_ARGC + 1)}
 OTHER, SELECT, MULTI, EXEC = 0, 1, 2, 3
@@ -104,7 +113,9 @@ class Walk:
         self.multis = multis
         self.verified: int | None = None
         """``None`` when every command verified, else the index of the first that did
-        not (the batches hold it and everything after it)."""
+        not. ``walk_full``: the walk stopped at it (``stop`` is its line, ``why`` is
+        ``ANOMALY``, the batches end before it, the state is the one before it);
+        ``walk_framing``: the batches hold it and everything after it."""
         self.ns: list[int] = []
         """``walk_framing``: the argument count of each command."""
         self.anns: list[int] = []
@@ -119,13 +130,42 @@ class Walk:
         return self.start + sum(self.ns[:c]) * 2 + c + bisect.bisect_right(self.anns, c)
 
 
-def walk_full(lines: tuple[bytes, ...], nl: int, cum: list[int], wbase: int, i: int,
-              st: State) -> Walk:
+def command_size(args: tuple[bytes, ...]) -> int:
+    """The size of ``args`` as a RESP command (FORMAT.md §8.1)."""
+    return len(b"*%d\r\n" % len(args)) + sum(len(b"$%d\r\n\r\n" % len(a)) + len(a)
+                                              for a in args)
+
+
+def walk_full(window: Lines, i: int, st: State) -> Walk:
+    """Take commands from line ``i`` of ``window`` with their arguments and offsets,
+    updating ``st``: ``aof_walk_full`` of the C extension when it is built, else
+    ``walk_full_py`` (the same result)."""
+    cum = window.cum()
+    if _c_walk_full is not None:
+        walk: Walk = _c_walk_full(window.list, window.nl, window.wbase + cum[i] + 2 * i, i,
+                                  st, Batch, Walk, MAX_FAST_ARGC, ANNOTATION_FAST_MAX)
+        return walk
+    return walk_full_py(window.tuple(), window.nl, cum, window.wbase, i, st)
+
+
+_c_walk_full = getattr(speedups, "aof_walk_full", None)
+
+
+def walk_full_py(lines: tuple[bytes, ...], nl: int, cum: Sequence[int], wbase: int, i: int,
+                 st: State) -> Walk:
     """Take commands from line ``i`` (of ``nl`` complete lines; line ``k`` starts at
-    ``wbase + cum[k] + 2k``) with their arguments and offsets, updating ``st``."""
+    ``wbase + cum[k] + 2k``) with their arguments and offsets, updating ``st``.
+
+    A command is a ``*<n>`` line from ``STARS`` and ``2n`` lines (FORMAT.md §8.1); a
+    ``#`` line is an annotation, ``#TS:<digits>`` sets the timestamp (§8.3). The walk
+    stops at the first other line, at a SELECT / MULTI / EXEC the exact parser must judge,
+    at a command not complete in the window, at a ``#TS:`` beyond ``st.limit`` (``CUT``)
+    and at the first command whose ``$`` lines are not the canonical ``$%d`` of the
+    lengths of its arguments (``Walk.verified``)."""
     stars = STARS.get
     kinds = KINDS.get
     db, ts, multi_at, limit = st.db, st.timestamp, st.multi_at, st.limit
+    annotations = st.annotations
     start = i
     batch = Batch(db, ts)
     batches = [batch]
@@ -147,7 +187,8 @@ def walk_full(lines: tuple[bytes, ...], nl: int, cum: list[int], wbase: int, i: 
                 kind = kind_of(args[0])
             if kind:
                 if kind == SELECT:
-                    if n != 2 or not args[1].isdigit():
+                    if (n != 2 or not args[1].isdigit()
+                            or len(args[1]) > SELECT_FAST_DIGITS):
                         why = ANOMALY
                         break
                     db = int(args[1])
@@ -210,7 +251,31 @@ def walk_full(lines: tuple[bytes, ...], nl: int, cum: list[int], wbase: int, i: 
         b.args for b in batches))))
     walk.verified = first_unverified(heads, lengths, lambda: [
         len(a) for b in batches for a in b.args])
+    if walk.verified is not None:
+        _stop_at_unverified(walk, walk.verified, st, annotations,
+                            lambda off: bisect.bisect_left(
+                                range(nl + 1), off - wbase, key=lambda x: cum[x] + 2 * x))
     return walk
+
+
+def _stop_at_unverified(walk: Walk, bad: int, st: State, annotations: int,
+                        line_of: Callable[[int], int]) -> None:
+    """Cut ``walk`` before its command ``bad`` (``line_of``: the line that starts at a
+    byte offset) and put ``st`` back to the state before that command."""
+    batches, seen = walk.batches, 0
+    for n, b in enumerate(batches):
+        if seen + b.count > bad:
+            keep = bad - seen
+            walk.stop, walk.why = line_of(b.offsets[keep]), ANOMALY
+            b.end = b.offsets[keep - 1] + command_size(b.args[keep - 1]) if keep else 0
+            del b.offsets[keep:], b.args[keep:], batches[n + 1:], walk.multis[n + 1:]
+            b.count = keep
+            st.db, st.timestamp, st.multi_at = b.db, b.timestamp, walk.multis[n]
+            taken = sum(len(a) * 2 + 1 for c in batches for a in c.args)
+            st.annotations = annotations + walk.stop - walk.start - taken
+            return
+        seen += b.count
+    raise AssertionError("unverified command index out of range")
 
 
 def walk_framing(window: Lines, i: int, st: State) -> Walk:
@@ -250,7 +315,8 @@ def walk_framing(window: Lines, i: int, st: State) -> Walk:
                 kind = kind_of(name)
             if kind:
                 if kind == SELECT:
-                    if n != 2 or not lines[i + 4].isdigit():
+                    if (n != 2 or not lines[i + 4].isdigit()
+                            or len(lines[i + 4]) > SELECT_FAST_DIGITS):
                         why = ANOMALY
                         break
                     db = int(lines[i + 4])

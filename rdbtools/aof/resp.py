@@ -27,6 +27,7 @@ on after it.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -44,6 +45,7 @@ from rdbtools.aof._walk import (
     Batch,
     State,
     Walk,
+    command_size,
     kind_of,
     walk_framing,
     walk_full,
@@ -56,12 +58,6 @@ WINDOW = 1 << 20
 """Bytes split into lines at once."""
 
 _TS = re.compile(rb"#TS:([0-9]+)\r")
-
-
-def command_size(args: tuple[bytes, ...]) -> int:
-    """The size of ``args`` as a RESP command (FORMAT.md §8.1)."""
-    return len(b"*%d\r\n" % len(args)) + sum(len(b"$%d\r\n\r\n" % len(a)) + len(a)
-                                              for a in args)
 
 
 def batch_commands(batch: Batch) -> Iterator[Command]:
@@ -146,7 +142,7 @@ class RespReader:
             start = i
             walk = self._walk(lines, i)
             i, why = walk.stop, walk.why
-            if walk.verified is not None:
+            if walk.verified is not None and self.framing_only:
                 i, why = self._keep(walk, lines), ANOMALY
             for b in walk.batches:
                 if b.count:
@@ -178,40 +174,32 @@ class RespReader:
     def _walk(self, lines: Lines, i: int) -> Walk:
         if self.framing_only:
             return walk_framing(lines, i, self.state)
-        return walk_full(lines.tuple(), lines.nl, lines.cum(), lines.wbase, i, self.state)
+        return walk_full(lines, i, self.state)
 
     def _keep(self, walk: Walk, lines: Lines) -> int:
-        """Keep the commands of ``walk`` before the first unverified one, go back to the
-        state before it, and return the index of its line."""
+        """Keep the commands of a framing ``walk`` before the first unverified one, go
+        back to the state before it, and return the index of its line (``walk_full``
+        stops there itself)."""
         bad = walk.verified
         assert bad is not None
         batches = walk.batches
         seen = 0
         for n, b in enumerate(batches):
             if seen + b.count > bad:
-                keep = bad - seen
-                if b.offsets:  # walk_full
-                    at_line = lines.line_at(b.offsets[keep])
-                    if keep:
-                        b.end = b.offsets[keep - 1] + command_size(b.args[keep - 1])
-                    del b.offsets[keep:], b.args[keep:]
-                    st = self.state
-                    st.db, st.timestamp, st.multi_at = b.db, b.timestamp, walk.multis[n]
-                else:
-                    at_line = walk.line_of(bad)
-                    self._state_before(walk, bad, b.timestamp, lines)
+                self._state_before(walk, bad, b.timestamp, lines)
                 del batches[n + 1:]
-                b.count = keep
-                assert at_line is not None
-                return at_line
+                b.count = bad - seen
+                return walk.line_of(bad)
             seen += b.count
         raise AssertionError("unverified command index out of range")
 
     def _state_before(self, walk: Walk, bad: int, ts: int | None, lines: Lines) -> None:
-        """The state before command ``bad`` of a framing walk: the walk's start state
-        and the SELECT / MULTI / EXEC before that command."""
+        """The state before command ``bad`` of a framing walk: the walk's start state,
+        the SELECT / MULTI / EXEC before that command, and the annotations before its
+        line only."""
         st = self.state
         st.db, st.timestamp, st.multi_at = walk.start_db, ts, walk.multis[0]
+        st.annotations -= len(walk.anns) - bisect.bisect_right(walk.anns, bad)
         multi_line = -1
         for index, kind, value in walk.specials:
             if index >= bad:
