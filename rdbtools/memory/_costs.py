@@ -9,10 +9,10 @@ for one model; the estimators only call its methods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rdbtools.memory._encodings import sds_header
-from rdbtools.memory._jemalloc import Allocator
+from rdbtools.memory._encodings import LIST_NODE_MAX_BYTES, sds_header
+from rdbtools.memory._jemalloc import ALLOCATORS, Allocator
 
 # skiplist levels: "random, P(level ≥ k+1 | ≥ k) = 1/4, max 32" (§10.2)
 ZSKIPLIST_P = 0.25
@@ -39,6 +39,23 @@ class Costs:
     valkey: tuple[int, int]
     allocator: Allocator
     bits: int = 64
+    params: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
+    """What the per-batch accounting needs (``rdbtools.memory._batch.Params``)."""
+    list_cfg: tuple[tuple[int, int, int, int, int, int], ...] = field(
+        init=False, repr=False, compare=False)
+    """``rdbtools.memory._batch.ListCfg`` of a list filled by pushes ([0]) and of one
+    whose nodes are the file's ([1])."""
+
+    def __post_init__(self) -> None:
+        params = (ALLOCATORS.index(self.allocator.name), int(self.version < (3, 2)),
+                  int(self.rounded_sds), self.dict_entry)
+        object.__setattr__(self, "params", params)
+        # 7.4+: "PLAIN for any element larger than the node size limit"; 7.0/7.2 only
+        # for elements ≥ 1 GiB
+        plain_max = LIST_NODE_MAX_BYTES if self.version >= (7, 4) else 1 << 30
+        cfg = [(int(self.version < (7, 0)), by_offset, plain_max, LIST_NODE_MAX_BYTES,
+                self.quicklist_node, int(self.version >= (7, 0))) for by_offset in (0, 1)]
+        object.__setattr__(self, "list_cfg", tuple(cfg))
 
     @property
     def valkey8(self) -> bool:

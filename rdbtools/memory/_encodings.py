@@ -135,38 +135,6 @@ ZL_OVERHEAD = 11
 """Ziplist header (10) and end byte (1)."""
 
 
-class BlobSizer:
-    """Running byte size of a listpack or ziplist built by appending elements."""
-
-    __slots__ = ("ziplist", "size", "count", "_prev")
-
-    def __init__(self, ziplist: bool) -> None:
-        self.ziplist = ziplist
-        self.size = ZL_OVERHEAD if ziplist else LP_OVERHEAD
-        self.count = 0
-        self._prev = 0
-
-    def entry_size(self, e: bytes) -> int:
-        """What appending ``e`` would add."""
-        if self.ziplist:
-            return zl_entry_size(e) + (1 if self._prev < 254 else 5)
-        return lp_entry_size(e)
-
-    def add(self, e: bytes) -> None:
-        if self.ziplist:
-            n = zl_entry_size(e)
-            self.size += n + (1 if self._prev < 254 else 5)
-            self._prev = n + (1 if self._prev < 254 else 5)
-        else:
-            self.size += lp_entry_size(e)
-        self.count += 1
-
-    def add_sized(self, n: int) -> None:
-        """Append an entry of a known listpack size ``n``."""
-        self.size += n
-        self.count += 1
-
-
 def intset_width(v: int) -> int:
     """§4.C: the member width an intset needs for ``v``."""
     if -32768 <= v <= 32767:

@@ -24,20 +24,18 @@ from rdbtools.events import (
     ValueEvent,
     ZSetMembers,
 )
+from rdbtools.memory._batch import hash_batch, list_batch, set_batch, zset_batch
 from rdbtools.memory._encodings import (
     HASH_MAX_ENTRIES,
     HASH_MAX_VALUE,
     LIST_NODE_MAX_BYTES,
+    LP_OVERHEAD,
     SET_MAX_INTSET_ENTRIES,
     SET_MAX_LISTPACK_ENTRIES,
     SET_MAX_LISTPACK_VALUE,
+    ZL_OVERHEAD,
     ZSET_MAX_ENTRIES,
     ZSET_MAX_VALUE,
-    BlobSizer,
-    canonical_int,
-    intset_width,
-    lp_int_entry_size,
-    score_text,
 )
 from rdbtools.memory._streams import StreamSizer, rax_nodes
 from rdbtools.memory.rows import MemoryRow
@@ -47,7 +45,7 @@ if TYPE_CHECKING:
     from rdbtools.memory.model import MemoryModel
 
 
-class _Acc:
+class Accumulator:
     """Base accumulator: element count and longest element."""
 
     __slots__ = ("c", "start", "elements", "largest")
@@ -66,7 +64,10 @@ class _Acc:
         return "unknown", 0
 
 
-class _StringAcc(_Acc):
+class _StringAcc(Accumulator):
+    """A string's length and its first 21 bytes (all of it when it may be an integer);
+    ``KeyCosts.string`` costs it."""
+
     __slots__ = ("length", "head")
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
@@ -80,226 +81,147 @@ class _StringAcc(_Acc):
                 self.head = (self.head + ev.data)[:21]
             self.length += len(ev.data)
 
-    def result(self) -> tuple[str, int]:
-        c = self.c
-        self.elements = 1
-        self.largest = self.length
-        n = self.length
-        # §10.6: "canonical integer text of ≤ 20 chars that fits a signed 64-bit long → int"
-        if n <= 20 and canonical_int(self.head) is not None:
-            return "int", c.robj
-        if n <= c.embstr_max:
-            return "embstr", c.embstr(n)
-        return "raw", c.raw(n)
 
-
-class _ListAcc(_Acc):
+class _ListAcc(Accumulator):
     """Quicklist nodes as in the file (types 14/18: one ``ListItems`` offset per node)
     or as pushes fill them (other sources); a plain listpack when it fits one node."""
 
-    __slots__ = ("by_offset", "ziplist", "node", "node_off", "nodes", "nodes_cost",
-                 "whole", "plain_max")
+    __slots__ = ("by_offset", "node_off", "st")
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
         super().__init__(c, start)
         self.by_offset = start.encoding == "quicklist"
-        self.ziplist = c.version < (7, 0)
-        self.node: BlobSizer | None = None
         self.node_off = -1
-        self.nodes = 0
-        self.nodes_cost = 0
-        self.whole = BlobSizer(self.ziplist)
-        # 7.4+: "PLAIN for any element larger than the node size limit"; 7.0/7.2 only for
-        # elements ≥ 1 GiB
-        self.plain_max = LIST_NODE_MAX_BYTES if c.version >= (7, 4) else 1 << 30
-
-    def _close(self) -> None:
-        if self.node is not None and self.node.count:
-            self.nodes += 1
-            self.nodes_cost += self.c.quicklist_node + self.c.blob(self.node.size)
-        self.node = None
-
-    def _plain(self, n: int) -> None:
-        self._close()
-        self.nodes += 1
-        self.nodes_cost += self.c.quicklist_node + self.c.a(n)
+        empty = ZL_OVERHEAD if c.version < (7, 0) else LP_OVERHEAD
+        self.st = [0, 0, empty, 0, 0, 0, 0, 0, 0, 0]  # _batch.LIST_STATE
 
     def feed(self, ev: ValueEvent) -> None:
         if type(ev) is not ListItems:
             return
-        if self.by_offset and not ev.offset:
-            # no byte offsets (a JSON Lines dump): fill nodes as pushes would
-            self.by_offset = False
-        if self.by_offset and ev.offset != self.node_off:
-            self._close()
-            self.node_off = ev.offset
-        for e in ev.items:
-            n = len(e)
-            self.elements += 1
-            if n > self.largest:
-                self.largest = n
-            if self.whole.count < 0xFFFF:
-                self.whole.add(e)
-            if n >= self.plain_max:
-                self._plain(n)
-                continue
-            node = self.node
-            if node is None:
-                node = self.node = BlobSizer(self.ziplist)
-            elif not self.by_offset and node.size + n + 8 > LIST_NODE_MAX_BYTES:
-                # _quicklistNodeAllowInsert: new_sz = node->sz + sz + overhead ≤ 8 KiB
-                self._close()
-                node = self.node = BlobSizer(self.ziplist)
-            node.add(e)
+        close = False
+        if self.by_offset:
+            if not ev.offset:
+                # no byte offsets (a JSON Lines dump): fill nodes as pushes would
+                self.by_offset = False
+            elif ev.offset != self.node_off:
+                close = True
+                self.node_off = ev.offset
+        c = self.c
+        list_batch(ev.items, c.params, c.list_cfg[self.by_offset], close, self.st)
 
     def result(self) -> tuple[str, int]:
         c = self.c
-        self._close()
-        if (c.version >= (7, 2) and self.nodes == 1
-                and self.whole.size <= LIST_NODE_MAX_BYTES and self.largest < self.plain_max):
-            return "listpack", c.robj + c.blob(self.whole.size)
-        return "quicklist", c.robj + c.quicklist + self.nodes_cost
+        st = self.st
+        list_batch((), c.params, c.list_cfg[self.by_offset], True, st)
+        self.elements = st[0]
+        self.largest = st[1]
+        if (c.version >= (7, 2) and st[8] == 1 and st[2] <= LIST_NODE_MAX_BYTES
+                and st[1] < c.list_cfg[0][2]):  # below plain_max
+            return "listpack", c.robj + c.blob(st[2])
+        return "quicklist", c.robj + c.quicklist + st[9]
 
 
-class _SetAcc(_Acc):
-    __slots__ = ("all_int", "width", "lp", "ht", "ht_len")
+class _SetAcc(Accumulator):
+    __slots__ = ("st", "ht_len")
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
         super().__init__(c, start)
-        self.all_int = True
-        self.width = 2
-        self.lp = BlobSizer(False)
-        self.ht = 0
-        self.ht_len: dict[int, int] = {}  # Valkey 8: member count by length
+        self.st = [0, 0, 1, 2, LP_OVERHEAD, 0]  # _batch.SET_STATE
+        # Valkey 8: member count by length
+        self.ht_len: dict[int, int] | None = {} if c.valkey8 else None
 
     def feed(self, ev: ValueEvent) -> None:
-        if type(ev) is not SetMembers:
-            return
-        c = self.c
-        for m in ev.members:
-            n = len(m)
-            self.elements += 1
-            if n > self.largest:
-                self.largest = n
-            if self.all_int:
-                v = canonical_int(m)
-                if v is None:
-                    self.all_int = False
-                else:
-                    w = intset_width(v)
-                    if w > self.width:
-                        self.width = w
-            if self.elements <= SET_MAX_LISTPACK_ENTRIES:
-                self.lp.add(m)
-            if c.valkey8:
-                self.ht_len[n] = self.ht_len.get(n, 0) + 1
-            else:
-                self.ht += c.dict_entry + c.sds(n)
+        if type(ev) is SetMembers:
+            set_batch(ev.members, self.c.params, SET_MAX_LISTPACK_ENTRIES, self.ht_len,
+                      self.st)
 
     def result(self) -> tuple[str, int]:
         c = self.c
-        n = self.elements
+        elements, largest, all_int, width, lp_size, ht = self.st
+        self.elements = n = elements
+        self.largest = largest
         t = self.start.rdb_type
-        if self.all_int and n <= SET_MAX_INTSET_ENTRIES and t in (2, 11):
-            return "intset", c.robj + c.blob(8 + n * self.width)
+        if all_int and n <= SET_MAX_INTSET_ENTRIES and t in (2, 11):
+            return "intset", c.robj + c.blob(8 + n * width)
         if c.version >= (7, 2) and n <= SET_MAX_LISTPACK_ENTRIES and (
-            t == 20 or (t in (2, 11) and self.largest <= SET_MAX_LISTPACK_VALUE)
+            t == 20 or (t in (2, 11) and largest <= SET_MAX_LISTPACK_VALUE)
         ):
-            return "listpack", c.robj + c.blob(self.lp.size)
-        if c.valkey8:
+            return "listpack", c.robj + c.blob(lp_size)
+        if self.ht_len is not None:
             # a member is alone in its bucket with probability (1 - 1/B)^(n-1)
             alone = (1 - 1 / c.buckets(n)) ** max(n - 1, 0)
             members = sum(k * c.valkey_set_member(ln, alone) for ln, k in self.ht_len.items())
             return "hashtable", c.robj + c.table(n) + round(members)
         # a set holding a non-integer starts as a dict before 7.2, and a replayed AOF
         # builds it by inserts
-        grown = self.start.encoding == "replayed" and c.version < (7, 2) and not self.all_int
-        return "hashtable", c.robj + c.table(n, grown=grown) + self.ht
+        grown = self.start.encoding == "replayed" and c.version < (7, 2) and not all_int
+        return "hashtable", c.robj + c.table(n, grown=grown) + ht
 
 
-class _ZSetAcc(_Acc):
-    __slots__ = ("lp", "ht")
+class _ZSetAcc(Accumulator):
+    __slots__ = ("st",)
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
         super().__init__(c, start)
-        self.lp = BlobSizer(c.version < (7, 0))
-        self.ht = 0
+        self.st = [0, 0, ZL_OVERHEAD if c.version < (7, 0) else LP_OVERHEAD, 0, 0]
 
     def feed(self, ev: ValueEvent) -> None:
-        if type(ev) is not ZSetMembers:
-            return
-        c = self.c
-        shortest = c.version >= (7, 2)
-        for m, score in ev.members:
-            n = len(m)
-            self.elements += 1
-            if n > self.largest:
-                self.largest = n
-            if self.elements <= ZSET_MAX_ENTRIES:
-                self.lp.add(m)
-                self.lp.add(score_text(score, shortest))
-            self.ht += c.sds(n) + c.dict_entry
+        if type(ev) is ZSetMembers:
+            c = self.c
+            zset_batch(ev.members, c.params, ZSET_MAX_ENTRIES, c.version < (7, 0),
+                       c.version >= (7, 2), self.st)
 
     def result(self) -> tuple[str, int]:
         c = self.c
-        n = self.elements
+        elements, largest, lp_size, _, ht = self.st
+        self.elements = n = elements
+        self.largest = largest
         compact = "listpack" if c.version >= (7, 0) else "ziplist"
         t = self.start.rdb_type
-        if n <= ZSET_MAX_ENTRIES and (t in (12, 17) or self.largest <= ZSET_MAX_VALUE):
-            return compact, c.robj + c.blob(self.lp.size)
+        if n <= ZSET_MAX_ENTRIES and (t in (12, 17) or largest <= ZSET_MAX_VALUE):
+            return compact, c.robj + c.blob(lp_size)
         if c.version < (5, 0):
             # 4.0 counts the zset struct, the dict's buckets and each member's sds,
             # dictEntry and node, not the dict, zskiplist or header node
             size = c.robj + 16 + c.ptr * c.buckets(n)
         else:
             size = c.robj + c.a(16) + c.a(32) + c.table(n) + c.skiplist_header()
-        size += self.ht + round(n * c.skiplist_node())
+        size += ht + round(n * c.skiplist_node())
         return "skiplist", size
 
 
-class _HashAcc(_Acc):
-    __slots__ = ("lp", "ht", "ttl")
+class _HashAcc(Accumulator):
+    __slots__ = ("st",)
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
         super().__init__(c, start)
-        self.lp = BlobSizer(c.version < (7, 0))
-        self.ht = 0
-        self.ttl = start.rdb_type in (24, 25, 22, 23)
+        ttl = int(start.rdb_type in (24, 25, 22, 23))
+        self.st = [0, 0, ttl, ZL_OVERHEAD if c.version < (7, 0) else LP_OVERHEAD, 0, 0]
 
     def feed(self, ev: ValueEvent) -> None:
-        if type(ev) is not HashFields:
-            return
-        c = self.c
-        for f, v, exp in ev.fields:
-            self.elements += 1
-            n = max(len(f), len(v))
-            if n > self.largest:
-                self.largest = n
-            if exp is not None:
-                self.ttl = True
-            if self.elements <= HASH_MAX_ENTRIES:
-                self.lp.add(f)
-                self.lp.add(v)
-                if self.ttl or exp is not None:
-                    self.lp.add_sized(lp_int_entry_size(exp or 0))
-            self.ht += c.dict_entry + c.hash_field(len(f), exp is not None) + c.sds(len(v))
+        if type(ev) is HashFields:
+            c = self.c
+            hash_batch(ev.fields, c.params, HASH_MAX_ENTRIES, c.version < (7, 0),
+                       c.version >= (7, 4), self.st)
 
     def result(self) -> tuple[str, int]:
         c = self.c
-        n = self.elements
+        elements, largest, ttl, lp_size, _, ht = self.st
+        self.elements = n = elements
+        self.largest = largest
         t = self.start.rdb_type
         compact = "listpack" if c.version >= (7, 0) else "ziplist"
-        if n <= HASH_MAX_ENTRIES and (t in (13, 16, 25, 9) or self.largest <= HASH_MAX_VALUE):
-            if self.ttl and c.version >= (7, 4):
-                return "listpackex", c.robj + c.a(32) + c.a(self.lp.size)
-            return compact, c.robj + c.blob(self.lp.size)
+        if n <= HASH_MAX_ENTRIES and (t in (13, 16, 25, 9) or largest <= HASH_MAX_VALUE):
+            if ttl and c.version >= (7, 4):
+                return "listpackex", c.robj + c.a(32) + c.a(lp_size)
+            return compact, c.robj + c.blob(lp_size)
         # before 7.0 the conversion from ziplist adds the fields one by one, without
         # sizing the table first: a replayed AOF leaves it as inserts grow it
         grown = self.start.encoding == "replayed" and c.version < (7, 0)
-        return "hashtable", c.robj + c.table(n, grown=grown) + self.ht
+        return "hashtable", c.robj + c.table(n, grown=grown) + ht
 
 
-class _StreamAcc(_Acc):
+class _StreamAcc(Accumulator):
     __slots__ = ("sizer", "groups")
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
@@ -333,7 +255,7 @@ class _StreamAcc(_Acc):
         return "stream", c.robj + c.stream_struct + self.sizer.cost() + self.groups
 
 
-class _ModuleAcc(_Acc):
+class _ModuleAcc(Accumulator):
     """Module values: the server asks the module's ``mem_usage`` callback, which a file
     cannot answer; the estimate is the robj and the serialized payload (a lower bound for
     most modules)."""
@@ -356,7 +278,7 @@ class _ModuleAcc(_Acc):
         return "module", (c.robj + c.a(self.payload)) if self.payload else c.robj
 
 
-_ACCS: dict[str, type[_Acc]] = {
+_ACCS: dict[str, type[Accumulator]] = {
     "string": _StringAcc,
     "list": _ListAcc,
     "set": _SetAcc,
@@ -376,8 +298,7 @@ class KeyEstimator:
         self.model = model
         self.start = start
         self.file = file
-        acc = _ACCS.get(start.type, _Acc)
-        self._acc = acc(model.costs, start)
+        self._acc = new_acc(model.costs, start)
 
     def feed(self, event: ValueEvent) -> None:
         """Account for one value event of the key."""
@@ -386,10 +307,16 @@ class KeyEstimator:
     def finish(self, end: KeyEnd) -> MemoryRow:
         """The key's row: encoding after a load, estimated memory, shape, attributes."""
         acc = self._acc
-        encoding, value = acc.result()
         s = self.start
-        length = acc.length if isinstance(acc, _StringAcc) else 0
-        memory = self.model.key_overhead(s, value, encoding, length)
+        kc = self.model.key_costs()
+        expires = s.expire_ms is not None
+        if isinstance(acc, _StringAcc):
+            encoding, memory = kc.string(len(s.key), expires, acc.length, acc.head)
+            elements, largest = 1, acc.length
+        else:
+            encoding, value = acc.result()
+            memory = kc.total(len(s.key), expires, value, encoding, 0)
+            elements, largest = acc.elements, acc.largest
         return MemoryRow(
             file=self.file,
             db=s.db,
@@ -398,12 +325,18 @@ class KeyEstimator:
             encoding=encoding,
             memory=memory,
             size=end.size,
-            elements=acc.elements,
-            largest_element=acc.largest,
+            elements=elements,
+            largest_element=largest,
             expire_at_ms=s.expire_ms,
             idle=s.idle,
             freq=s.freq,
         )
 
 
-__all__ = ["KeyEstimator"]
+def new_acc(c: Costs, start: KeyStart) -> Accumulator:
+    """The accumulator for a key of ``start.type`` (not strings: ``KeyCosts.string``
+    costs them from their length and head)."""
+    return _ACCS.get(start.type, Accumulator)(c, start)
+
+
+__all__ = ["Accumulator", "KeyEstimator", "new_acc"]

@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rdbtools.events import StreamEntries, StreamEntry
+from rdbtools.memory._batch import lp_sum
 from rdbtools.memory._encodings import (
     LP_OVERHEAD,
     STREAM_NODE_MAX_BYTES,
     STREAM_NODE_MAX_ENTRIES,
-    lp_entry_size,
     lp_int_entry_size,
 )
 
@@ -65,7 +65,7 @@ class StreamSizer:
         self.rax.add(id_key(*e.id))
         # count (added at close), deleted 0, master_field_count, fields, terminator 0
         self.node_size = (LP_OVERHEAD + lp_int_entry_size(0) + lp_int_entry_size(len(names))
-                          + sum(lp_entry_size(f) for f in names) + lp_int_entry_size(0))
+                          + lp_sum(names) + lp_int_entry_size(0))
         self.node_count = 0
         self.open = True
 
@@ -92,19 +92,18 @@ class StreamSizer:
             self._add(e)
 
     def _add(self, e: StreamEntry) -> None:
-        same = len(e.fields) == len(self.master_fields) and all(
-            f == m for (f, _), m in zip(e.fields, self.master_fields)
-        )
-        ms = e.id[0] - self.master_id[0]
-        seq = e.id[1] - self.master_id[1]
-        n = lp_int_entry_size(2 if same else 0) + lp_int_entry_size(ms) + lp_int_entry_size(seq)
+        fields = e.fields
+        nf = len(fields)
+        master = self.master_fields
+        same = nf == len(master) and all(f == m for (f, _), m in zip(fields, master))
+        eid, mid = e.id, self.master_id
+        # flags: SAMEFIELDS (2) or 0, one byte and its backlen either way
+        n = 2 + lp_int_entry_size(eid[0] - mid[0]) + lp_int_entry_size(eid[1] - mid[1])
         if same:
-            n += sum(lp_entry_size(v) for _, v in e.fields)
-            n += lp_int_entry_size(len(e.fields) + 3)
+            n += lp_sum([v for _, v in fields]) + lp_int_entry_size(nf + 3)
         else:
-            n += lp_int_entry_size(len(e.fields))
-            n += sum(lp_entry_size(f) + lp_entry_size(v) for f, v in e.fields)
-            n += lp_int_entry_size(2 * len(e.fields) + 4)
+            n += (lp_int_entry_size(nf) + lp_sum([x for fv in fields for x in fv])
+                  + lp_int_entry_size(2 * nf + 4))
         self.node_size += n
         self.node_count += 1
         self.entries += 1

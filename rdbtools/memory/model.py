@@ -16,12 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rdbtools.events import KeyStart
+from rdbtools.memory._batch import is_int
 from rdbtools.memory._costs import Costs
 from rdbtools.memory._encodings import sds_header
 from rdbtools.memory._estimator import KeyEstimator
 from rdbtools.memory._jemalloc import ALLOCATORS, Allocator
 
-__all__ = ["ALLOCATORS", "KeyEstimator", "MemoryModel", "choose_model", "parse_version"]
+__all__ = ["ALLOCATORS", "KeyCosts", "KeyEstimator", "MemoryModel", "choose_model", "key_costs",
+           "parse_version"]
 
 DEFAULT_VERSION = (7, 2)
 """The model used when the file names no server version (no AUX fields: Redis < 3.2, or
@@ -117,25 +119,94 @@ class MemoryModel:
         """A fresh estimator for the key ``start`` opens; ``file`` names its row's input."""
         return KeyEstimator(self, start, file)
 
+    def key_costs(self) -> KeyCosts:
+        """This model's ``KeyCosts`` (made once per model)."""
+        return key_costs(self)
+
     def key_overhead(self, start: KeyStart, value: int, encoding: str, length: int = 0) -> int:
         """The whole key: ``value`` (the value's object and allocations) plus the key's
         share as this server counts it (§10.1); ``length`` is an embstr's length."""
-        c = self.costs
-        klen = len(start.key)
-        where = self.embedded_keys
-        if where == "sds":
-            return value + c.key(klen) + c.dict_entry + self.cluster_overhead
-        if where == "entry":
+        return key_costs(self).total(len(start.key), start.expire_ms is not None, value,
+                                     encoding, length)
+
+
+class KeyCosts:
+    """What a key costs beyond its value in one model, and whole string keys, with the
+    parts that depend only on the model computed once (tables by key and value length)."""
+
+    __slots__ = ("c", "where", "apart", "robj", "embstr_max", "cluster", "share", "embstr",
+                 "raws")
+
+    TABLE = 256
+    """Key lengths (and embstr lengths) below this are looked up, not computed."""
+
+    def __init__(self, model: MemoryModel) -> None:
+        c = self.c = model.costs
+        self.where = model.embedded_keys
+        self.apart = self.where != "object"  # the key's part does not depend on the value
+        self.robj = c.robj
+        self.embstr_max = c.embstr_max
+        self.cluster = model.cluster_overhead
+        self.share = [self._share(k) for k in range(self.TABLE)]
+        self.embstr = [c.embstr(n) for n in range(self.embstr_max + 1)]
+        self.raws: dict[int, int] = {}  # raw string sizes met so far, by length
+
+    def raw(self, length: int) -> int:
+        """A raw string's value: robj and sds (remembered for lengths < 64 KiB)."""
+        v = self.raws.get(length)
+        if v is None:
+            v = self.c.raw(length)
+            if length < 65536:
+                self.raws[length] = v
+        return v
+
+    def _share(self, klen: int) -> int:
+        """The key's part when it lives apart from the value (``sds`` / ``entry``)."""
+        c = self.c
+        if self.where == "entry":
             # Valkey 8.0: "the main-dict entry embeds the key": next and value pointers, a
             # header-size byte and the key as an sdshdr8 (measured: 21 + keylen)
-            return value + c.a(8 + 8 + 1 + 3 + klen + 1) + self.cluster_overhead
+            return c.a(8 + 8 + 1 + 3 + klen + 1) + self.cluster
+        return c.key(klen) + c.dict_entry + self.cluster
+
+    def total(self, klen: int, expires: bool, value: int, encoding: str, length: int) -> int:
+        """The whole key of ``klen`` bytes (``expires``: it has a TTL) whose value costs
+        ``value`` in ``encoding`` (``length``: an embstr's length)."""
+        if self.apart:
+            return value + (self.share[klen] if klen < self.TABLE else self._share(klen))
         # Redis 8 / Valkey 8.1 kvobj: "alloc(16 + [8 if expire slot] + 1 + sdshdr(keylen) +
         # keylen + 1 + [embedded value sds for short strings])" + value parts without robj
-        head = 16 + (8 if start.expire_ms is not None or klen >= 128 else 0)
-        head += 1 + sds_header(klen) + klen + 1
+        c = self.c
+        head = 16 + (8 if expires or klen >= 128 else 0) + 1 + sds_header(klen) + klen + 1
         if encoding == "embstr":
             return c.a(head + 3 + length + 1)
-        return c.a(head) + value - c.robj
+        return c.a(head) + value - self.robj
+
+    def string(self, klen: int, expires: bool, length: int, head: bytes) -> tuple[str, int]:
+        """(encoding, memory) of a whole string key: ``klen`` bytes of key, ``length``
+        bytes of value that start with ``head`` (all of it when ``length`` ≤ 20)."""
+        # §10.6: "canonical integer text of ≤ 20 chars that fits a signed 64-bit long → int"
+        if length <= 20 and is_int(head):
+            encoding, value = "int", self.robj
+        elif length <= self.embstr_max:
+            encoding, value = "embstr", self.embstr[length]
+        else:
+            encoding, value = "raw", self.raw(length)
+        if self.apart:
+            share = self.share[klen] if klen < self.TABLE else self._share(klen)
+            return encoding, value + share
+        return encoding, self.total(klen, expires, value, encoding, length)
+
+
+_KEY_COSTS: dict[MemoryModel, KeyCosts] = {}
+
+
+def key_costs(m: MemoryModel) -> KeyCosts:
+    """The ``KeyCosts`` of ``m`` (made once per model)."""
+    k = _KEY_COSTS.get(m)
+    if k is None:
+        k = _KEY_COSTS[m] = KeyCosts(m)
+    return k
 
 
 _COST_CACHE: dict[tuple[tuple[int, int], tuple[int, int], str, int], Costs] = {}
