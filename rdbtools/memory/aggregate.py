@@ -308,20 +308,29 @@ class MemoryAggregator:
     def add(self, row: MemoryRow) -> None:
         """Count one key."""
         mem = row.memory
+        size = row.size
         self.keys += 1
         self.memory += mem
-        self.size += row.size
+        self.size += size
+        file = row.file
         # one counter per (file, db, type, encoding); the four totals are summed from
         # these in summary()
-        group = (row.file, row.db, row.type, row.encoding)
+        group = (file, row.db, row.type, row.encoding)
         tally = self._groups.get(group)
         if tally is None:
-            self._files.setdefault(row.file, None)
+            self._files.setdefault(file, None)
             tally = self._groups[group] = [0, 0, 0]
         tally[0] += 1
         tally[1] += mem
-        tally[2] += row.size
-        self._count_ttl(row)
+        tally[2] += size
+        exp = row.expire_at_ms
+        if exp is None:
+            cell = self._ttl[0]
+        else:
+            left = exp - self._now_of(file)
+            cell = self._ttl[1 if left < 0 else 2 + _bucket(left, TTL_BUCKETS)]
+        cell[0] += 1
+        cell[1] += mem
         if row.idle is not None:
             self._has_idle = True
             cell = self._idle[_bucket(row.idle, IDLE_BUCKETS)]
@@ -347,29 +356,24 @@ class MemoryAggregator:
         if self.depth:
             self._count_prefixes(row.key, mem)
 
-    def _count_ttl(self, row: MemoryRow) -> None:
-        exp = row.expire_at_ms
-        if exp is None:
-            index = 0
-        else:
-            left = exp - self._now_of(row.file)
-            index = 1 if left < 0 else 2 + _bucket(left, TTL_BUCKETS)
-        cell = self._ttl[index]
-        cell[0] += 1
-        cell[1] += row.memory
-
     def _count_prefixes(self, key: bytes, mem: int) -> None:
         sep = self.separator
         step = len(sep)
         pos = -step
-        for d in range(self.depth):
+        for d, table in enumerate(self._tables):
             pos = key.find(sep, pos + step)
             if pos < 0:
                 for w in self._without[d:]:
                     w[0] += 1
                     w[1] += mem
                 return
-            self._tables[d].add(key[: pos + step], mem)
+            prefix = key[: pos + step]
+            entry = table.entries.get(prefix)
+            if entry is None:
+                table.add(prefix, mem)
+            else:  # PrefixTable.add of a prefix it holds, without the call
+                entry[0] += 1
+                entry[1] += mem
 
     def summary(self) -> MemorySummary:
         """The summary of the rows added so far."""

@@ -31,12 +31,19 @@ class Histogram:
 
     def add(self, value: int) -> None:
         """Count one value."""
-        b = bucket(value)
-        self._buckets[b] = self._buckets.get(b, 0) + 1
+        if value < EXACT_BELOW:
+            b = value
+        else:
+            shift = value.bit_length() - 10
+            b = (value >> shift) << shift
+        buckets = self._buckets
+        buckets[b] = buckets.get(b, 0) + 1
         self.count += 1
-        if self.min is None or value < self.min:
+        if self.min is None:
+            self.min = self.max = value
+        elif value < self.min:
             self.min = value
-        if self.max is None or value > self.max:
+        elif value > self.max:  # type: ignore[operator]
             self.max = value
 
     def percentile(self, q: float) -> int | None:
