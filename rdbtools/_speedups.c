@@ -1148,31 +1148,7 @@ static int64_t mem_sds(const MemParams *p, uint64_t n) {
 
 /* string2ll: a canonical int64 decimal of 1-20 bytes. */
 static int mem_canonical(const unsigned char *s, Py_ssize_t n, int64_t *out) {
-    if (n == 0 || n > 20)
-        return 0;
-    if (n == 1 && s[0] == '0') { *out = 0; return 1; }
-    int neg = s[0] == '-';
-    const unsigned char *d = s + neg;
-    Py_ssize_t nd = n - neg;
-    if (nd == 0 || d[0] == '0')
-        return 0;
-    uint64_t v = 0;
-    for (Py_ssize_t i = 0; i < nd; i++) {
-        unsigned c = d[i];
-        if (c < '0' || c > '9')
-            return 0;
-        if (v > (UINT64_MAX - (c - '0')) / 10)
-            return 0;
-        v = v * 10 + (c - '0');
-    }
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1) return 0;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > (uint64_t)INT64_MAX) return 0;
-        *out = (int64_t)v;
-    }
-    return 1;
+    return canonical(s, n, 20, out);
 }
 
 static int64_t mem_lp_backlen(int64_t n) {
