@@ -19,6 +19,8 @@ import pytest
 import test_cli_docs
 from click.testing import CliRunner
 from helpers import FIXTURES, REPO, load_truth, run_rdbtool, tb
+from hypothesis import given
+from hypothesis import strategies as st
 from test_cli_docs import Example, console_blocks, python_blocks
 
 from rdbtools.cli.rdbtool import main
@@ -439,3 +441,24 @@ def test_doc_example(block: list[Example], tmp_path: Path) -> None:
 )
 def test_doc_python_example(code: str, tmp_path: Path) -> None:
     test_cli_docs.test_python_example(code, tmp_path)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a.rdb", "dir,x/b.rdb", 'q"uote.rdb', "é.rdb"]),
+                          st.binary(max_size=12), st.one_of(st.none(), st.integers(0, 10**13)))),
+       st.integers(0, 15))
+def test_csv_rows_are_what_csv_writer_writes(items: list[Any], db: int) -> None:
+    """The unquoted fast path of ``write_csv`` gives the bytes ``csv.writer`` gives."""
+    from rdbtools.memory._report_rows import csv_key, write_csv
+    from rdbtools.memory.rows import COLUMNS, MemoryRow
+
+    rows = [MemoryRow(f, db, k, "hash", "listpack", 72 + len(k), 30, 2, len(k), exp,
+                      None if exp is None else 5, 3) for f, k, exp in items]
+    out = io.BytesIO()
+    assert write_csv(rows, out) == len(rows)
+    want = io.StringIO()
+    w = csv.writer(want, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in rows:
+        w.writerow((r.file, r.db, csv_key(r.key), r.type, r.encoding, r.memory, r.size,
+                    r.elements, r.largest_element, r.expire_at_ms, r.idle, r.freq))
+    assert out.getvalue().decode("utf-8") == want.getvalue()

@@ -120,20 +120,37 @@ class _Lines:
         self.parts.append(text)
 
 
+def _cell(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
 def write_csv(rows: Iterable[MemoryRow], out: BinaryIO) -> int:
     """Write a header and ``rows`` as CSV to ``out``; return how many rows."""
     lines = _Lines()
     writer = csv.writer(lines, lineterminator="\n")
     writer.writerow(COLUMNS)
+    add = lines.parts.append
     count = 0
+    plain_files: dict[str, bool] = {}
     for row in rows:
-        writer.writerow(
-            (
-                row.file, row.db, csv_key(row.key), row.type, row.encoding, row.memory,
-                row.size, row.elements, row.largest_element, row.expire_at_ms, row.idle,
-                row.freq,
+        key = csv_key(row.key)
+        plain = plain_files.get(row.file)
+        if plain is None:
+            plain = plain_files[row.file] = not any(c in row.file for c in ',"\r\n')
+        if plain and "," not in key and '"' not in key:
+            # nothing to quote (csv_key never holds a line break): what csv.writer
+            # would write, without its per-cell work
+            add(f"{row.file},{row.db},{key},{row.type},{row.encoding},{row.memory},"
+                f"{row.size},{row.elements},{row.largest_element},"
+                f"{_cell(row.expire_at_ms)},{_cell(row.idle)},{_cell(row.freq)}\n")
+        else:
+            writer.writerow(
+                (
+                    row.file, row.db, key, row.type, row.encoding, row.memory,
+                    row.size, row.elements, row.largest_element, row.expire_at_ms,
+                    row.idle, row.freq,
+                )
             )
-        )
         count += 1
         if len(lines.parts) >= _FLUSH_ROWS:
             out.write("".join(lines.parts).encode("utf-8"))
