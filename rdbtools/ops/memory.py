@@ -12,6 +12,7 @@ written), else the clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 
 from rdbtools.events import Aux, Event, KeyStart
 from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES, MemoryAggregator, MemorySummary
@@ -35,18 +36,20 @@ def memory_rows(
 
 
 def watch_ctime(events: Iterable[Event], seen: Callable[[int], None]) -> Iterator[Event]:
-    """Pass ``events`` through, calling ``seen(ms)`` with the ``ctime`` AUX field (Unix
-    seconds, as ``rdbSaveInfoAuxFields`` writes it) when one comes before the first key."""
+    """``events`` again, after calling ``seen(ms)`` with the ``ctime`` AUX field (Unix
+    seconds, as ``rdbSaveInfoAuxFields`` writes it) when one comes before the first key.
+    The events up to the first key are read at once; the rest pass untouched."""
     it = iter(events)
+    head: list[Event] = []
     for ev in it:
+        head.append(ev)
         if type(ev) is Aux and ev.name == b"ctime":
             value = ev.value
             if value.isdigit():
                 seen(int(value) * 1000)
-        yield ev
         if type(ev) is KeyStart:
             break
-    yield from it
+    return chain(head, it)
 
 
 def memory_summary(
