@@ -7,6 +7,12 @@ from collections.abc import Callable
 from rdbtools._accel import speedups
 from rdbtools.events import StreamId
 
+ITEMS_PER_COMMAND = 64
+"""Elements per RPUSH / SADD / ZADD / HMSET, as Redis's ``AOF_REWRITE_ITEMS_PER_CMD``."""
+
+ADD_COMMANDS = {"list": b"RPUSH", "set": b"SADD", "zset": b"ZADD", "hash": b"HMSET"}
+"""The command that adds elements to a key of each collection type."""
+
 
 def _resp_command(*args: bytes) -> bytes:
     """``*<argc>\\r\\n`` then ``$<len>\\r\\n<bytes>\\r\\n`` per argument."""

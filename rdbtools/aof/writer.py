@@ -44,7 +44,7 @@ from itertools import chain
 from typing import Any, BinaryIO
 
 from rdbtools import _spec as S
-from rdbtools.aof._resp_out import resp_command
+from rdbtools.aof._resp_out import ADD_COMMANDS, ITEMS_PER_COMMAND, resp_command
 from rdbtools.aof._stream_rewrite import StreamRewrite
 from rdbtools.errors import WriteError
 from rdbtools.events import (
@@ -67,10 +67,8 @@ from rdbtools.formats._sink import BytesSink
 from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import Loss, LossReport
 
-AOF_REWRITE_ITEMS_PER_CMD = 64
-"""Elements per RPUSH / SADD / ZADD / HMSET, as in Redis's ``server.h``."""
-
-_ADD = {"list": b"RPUSH", "set": b"SADD", "zset": b"ZADD", "hash": b"HMSET"}
+AOF_REWRITE_ITEMS_PER_CMD = ITEMS_PER_COMMAND
+_ADD = ADD_COMMANDS
 _TTL_HASH_TYPES = frozenset({S.TYPE_HASH_METADATA_PRE_GA, S.TYPE_HASH_LISTPACK_EX_PRE_GA,
                              S.TYPE_HASH_METADATA, S.TYPE_HASH_LISTPACK_EX})
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import BinaryIO
 
-from rdbtools.aof._resp_out import resp_command
+from rdbtools.aof._resp_out import ADD_COMMANDS, ITEMS_PER_COMMAND, resp_command
 from rdbtools.errors import WriteError
 from rdbtools.events import (
     Event,
@@ -42,10 +42,7 @@ from rdbtools.events import (
 )
 from rdbtools.formats._sink import BytesSink
 
-ITEMS_PER_COMMAND = 64
-"""Elements per RPUSH / SADD / ZADD / HMSET, as Redis's ``AOF_REWRITE_ITEMS_PER_CMD``."""
-
-_ADD_COMMAND = {"list": b"RPUSH", "set": b"SADD", "zset": b"ZADD", "hash": b"HMSET"}
+_ADD_COMMAND = ADD_COMMANDS
 
 
 command = resp_command
