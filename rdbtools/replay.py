@@ -220,6 +220,7 @@ class Replayer:
     """Redis 7.0+ (a multi-part AOF or an RDB 10+ preamble) stores the score of a small
     sorted set -0 as 0 (listpack): set on input, or by the caller."""
     aux: list[Aux] = field(default_factory=list)
+    _part: str | None = None
     _multi: list[Command] | None = None
     _loader: _Loader = field(default_factory=_Loader)
     _now: int = 0
@@ -244,9 +245,15 @@ class Replayer:
         loading = False
         for ev in events:
             if isinstance(ev, Batch):
-                self._batch(ev)
+                try:
+                    self._batch(ev)
+                except UnsupportedType as err:
+                    raise err.located(self._part, None, None) from None
             elif isinstance(ev, Command):
-                self._command(ev)
+                try:
+                    self._command(ev)
+                except UnsupportedType as err:
+                    raise err.located(self._part, None, None) from None
             elif isinstance(ev, KeyStart):
                 self._loader.begin(ev)
                 loading = True
@@ -264,6 +271,7 @@ class Replayer:
                 self.functions[bytes(name)] = code
                 self.function_events[bytes(name)] = ev
             elif isinstance(ev, AofPart):
+                self._part = ev.path
                 if ev.kind in ("base", "incr"):
                     self.listpack_zero = True
             elif isinstance(ev, Header):
@@ -293,7 +301,7 @@ class Replayer:
                 handler(self, db, list(args[1:]), off)
             except (CmdError, IndexError, ValueError) as exc:
                 if isinstance(exc, UnsupportedType):
-                    raise
+                    raise exc.located(None, off, _key_of(args)) from None
                 self.errors[args[0].decode("utf-8", "replace")] += 1
 
     def _command(self, cmd: Command) -> None:
@@ -322,13 +330,14 @@ class Replayer:
             if self.skip_unknown:
                 self.skipped[text] += 1
                 return
-            raise UnsupportedType(f"replay: unsupported command {text}", offset=cmd.offset)
+            raise UnsupportedType(f"replay: unsupported command {text}", offset=cmd.offset,
+                                  key=_key_of(cmd.args))
         self._now = cmd.timestamp * 1000 if cmd.timestamp is not None else self.now_ms
         try:
             handler(self, cmd.db, list(cmd.args[1:]), cmd.offset)
         except (CmdError, IndexError, ValueError) as exc:
             if isinstance(exc, UnsupportedType):
-                raise
+                raise exc.located(None, cmd.offset, _key_of(cmd.args)) from None
             self.errors[name.decode("utf-8", "replace")] += 1
 
     # ---------------------------------------------------------------- access
@@ -410,6 +419,11 @@ class Replayer:
                 return None
             return [(f, x) for f, (x, _) in sorted(o.value.items())]
         return None
+
+
+def _key_of(args: tuple[bytes, ...]) -> bytes | None:
+    """The key a command names first (its second argument), for error messages."""
+    return bytes(args[1]) if len(args) > 1 else None
 
 
 def _chunks(items: Iterable[Any]) -> Iterator[tuple[Any, ...]]:

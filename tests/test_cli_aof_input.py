@@ -40,3 +40,15 @@ def test_info_and_check_of_a_manifest() -> None:
     assert info.returncode == 0 and b"append-only file (replayed)" in info.stdout
     check = run_rdbtool("check", str(manifest))
     assert check.returncode == 0 and b": ok" in check.stdout
+
+
+@pytest.mark.parametrize("command", ["dump", "info", "check", "memory"])
+def test_unsupported_command_names_file_offset_and_key(command: str, tmp_path: Path) -> None:
+    aof = tmp_path / "unk.aof"
+    aof.write_bytes(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+                    b"*3\r\n$3\r\nFOO\r\n$1\r\na\r\n$1\r\nb\r\n")
+    run = run_rdbtool(command, str(aof))
+    assert run.returncode == 5, run.stderr
+    lines = run.stderr.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0] == f"rdbtool: {aof}@0x32: replay: unsupported command FOO (key b'a')"
