@@ -322,7 +322,7 @@ def _server_aof(tmp: Path, seed: int, preamble: bool) -> Path:
             # in an RDB base; a RESP base would be the server's own rewrite, which loses
             # these PEL entries
             _pending_of_deleted(server.client, "base")
-        _workload(rng, clients, 1500)
+        _workload(rng, clients, 10_000)
         server.client.bgrewriteaof()
         deadline = time.monotonic() + 30
         while server.client.info("persistence")["aof_rewrite_in_progress"] or \
@@ -330,7 +330,7 @@ def _server_aof(tmp: Path, seed: int, preamble: bool) -> Path:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         _pending_of_deleted(server.client, "incr")
-        _workload(rng, clients, 1500)
+        _workload(rng, clients, 10_000)
         for c in clients:
             c.close()
         server.client.shutdown(nosave=True)
@@ -339,7 +339,7 @@ def _server_aof(tmp: Path, seed: int, preamble: bool) -> Path:
     return src
 
 
-@pytest.mark.parametrize("seed,preamble", [(1, True), (2, False)])
+@pytest.mark.parametrize("seed,preamble", [(1, True), (2, False), (3, True)])
 def test_random_workload_rewrites_load_with_the_same_digest(seed: int, preamble: bool,
                                                             tmp_path: Path) -> None:
     _need_server()
