@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
+from rdbtools.rdb._encoders import canonical_int_py
+from rdbtools.rdb._encodings import backlen_size
+
+canonical_int = canonical_int_py
+"""``string2ll``: the value of a canonical int64 decimal of 1–20 bytes, else ``None``."""
 
 # §9.2 default thresholds (all versions that have them)
 HASH_MAX_ENTRIES = 512
@@ -24,25 +27,6 @@ SET_MAX_LISTPACK_VALUE = 64
 LIST_NODE_MAX_BYTES = 8192  # list-max-listpack-size -2
 STREAM_NODE_MAX_BYTES = 4096
 STREAM_NODE_MAX_ENTRIES = 100
-
-
-def canonical_int(s: bytes) -> int | None:
-    """The value of ``s`` if it is a canonical int64 decimal (``string2ll``: no sign but
-    ``-``, no leading zeros, not ``-0``, 1–20 characters), else ``None``."""
-    n = len(s)
-    if n == 0 or n > 20:
-        return None
-    if s == b"0":
-        return 0
-    neg = s[0] == 0x2D
-    digits = s[1:] if neg else s
-    if not digits or not digits.isdigit() or digits[0] == 0x30:
-        return None
-    v = int(digits)
-    v = -v if neg else v
-    if v < INT64_MIN or v > INT64_MAX:
-        return None
-    return v
 
 
 def sds_header(n: int, *, old: bool = False) -> int:
@@ -60,18 +44,6 @@ def sds_header(n: int, *, old: bool = False) -> int:
     if n < 1 << 32:
         return 9
     return 17
-
-
-def _lp_backlen(n: int) -> int:
-    if n <= 127:
-        return 1
-    if n < 16383:
-        return 2
-    if n < 2097151:
-        return 3
-    if n < 268435455:
-        return 4
-    return 5
 
 
 def lp_int_size(v: int) -> int:
@@ -98,13 +70,13 @@ def lp_entry_size(e: bytes) -> int:
     else:
         ln = len(e)
         n = ln + (1 if ln < 64 else 2 if ln < 4096 else 5)
-    return n + _lp_backlen(n)
+    return n + backlen_size(n)
 
 
 def lp_int_entry_size(v: int) -> int:
     """Bytes of a listpack entry holding the integer ``v``."""
     n = lp_int_size(v)
-    return n + _lp_backlen(n)
+    return n + backlen_size(n)
 
 
 LP_OVERHEAD = 7

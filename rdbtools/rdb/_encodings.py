@@ -54,7 +54,7 @@ def ziplist(blob: bytes) -> list[bytes]:
         raise CorruptInput(str(exc)) from None
 
 
-def _backlen_size(n: int) -> int:
+def backlen_size(n: int) -> int:
     """Bytes taken by a listpack backlen for an entry of ``n`` bytes (FORMAT.md §4.B:
     1 if n <= 127, 2 if n < 16383, 3 if n < 2097151, 4 if n < 268435455, else 5)."""
     if n <= 127:
@@ -108,7 +108,7 @@ def listpack_py(blob: bytes, ints: bool = False) -> list[Element]:
                 if q > end:
                     raise CorruptInput(f"listpack string of {ln} bytes at +{p} overruns")
                 app(blob[p + 5 : q])
-                p = q + _backlen_size(ln + 5)
+                p = q + backlen_size(ln + 5)
             else:
                 if b == 0xF1:
                     v = _LE16S(blob, p + 1)[0]
