@@ -1,4 +1,4 @@
-"""Byte strings for people (text reports) and for JSON reports."""
+"""Byte strings for people (text reports) and for JSON reports; aligned text tables."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ def json_bytes(data: bytes) -> str | dict[str, str]:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return {"b64": base64.b64encode(data).decode("ascii")}
+
+
+def table(rows: list[list[str]], align: str) -> list[str]:
+    """Rows as aligned text, indented by two spaces; ``align`` has one letter per
+    column, ``l`` or ``r``."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(align))]
+    out = []
+    for row in rows:
+        cells = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)]
+        out.append(("  " + "  ".join(cells)).rstrip())
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rdbtools.formats._display import json_bytes, show
+from rdbtools.formats._display import json_bytes, show, table
 from rdbtools.ops.info import InfoReport
 
 
@@ -70,16 +70,6 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
-def _table(rows: list[list[str]], align: str) -> list[str]:
-    """Rows as aligned text; ``align`` has one letter per column, ``l`` or ``r``."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(align))]
-    out = []
-    for row in rows:
-        cells = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)]
-        out.append(("  " + "  ".join(cells)).rstrip())
-    return out
-
-
 def info_text(source: str, report: InfoReport) -> str:
     """A report for people."""
     lines = [f"{source}: {report.magic} RDB version {report.version}"
@@ -91,7 +81,7 @@ def info_text(source: str, report: InfoReport) -> str:
         lines.append("databases:")
         rows = [["db", "keys", "with TTL"]]
         rows += [[str(db), str(s.keys), str(s.expires)] for db, s in report.dbs.items()]
-        lines += _table(rows, "rrr")
+        lines += table(rows, "rrr")
     if report.types:
         lines.append("types and encodings (serialized bytes):")
         rows = [["type / encoding", "keys", "bytes", "share"]]
@@ -99,7 +89,7 @@ def info_text(source: str, report: InfoReport) -> str:
             rows.append([tp, str(s.keys), str(s.bytes), _pct(s.bytes, report.bytes)])
             for enc, t in sorted(s.encodings.items(), key=lambda kv: -kv[1].bytes):
                 rows.append(["  " + enc, str(t.keys), str(t.bytes), _pct(t.bytes, report.bytes)])
-        lines += _table(rows, "lrrr")
+        lines += table(rows, "lrrr")
     ttl = report.ttl
     lines.append(
         f"ttl: {ttl.keys_with_ttl} keys with a TTL ({_pct(ttl.keys_with_ttl, report.keys)}),"
@@ -121,14 +111,14 @@ def info_text(source: str, report: InfoReport) -> str:
                 + [str(v) for v in e.percentiles.values()]
                 + [str(e.max)]
             )
-        lines += _table(rows, "lrr" + "r" * len(qs) + "r")
+        lines += table(rows, "lrr" + "r" * len(qs) + "r")
     if report.top:
         lines.append(f"biggest keys (top {len(report.top)} by serialized bytes):")
         rows = [["bytes", "type", "encoding", "elements", "db", "key"]]
         for b in report.top:
             elements = "-" if b.elements is None else str(b.elements)
             rows.append([str(b.size), b.type, b.encoding, elements, str(b.db), show(b.key)])
-        lines += _table(rows, "rllrrl")
+        lines += table(rows, "rllrrl")
     lines.append(f"functions: {report.functions}, module aux records: {report.module_aux}")
     if report.checksum_state is not None:
         lines.append(f"checksum: {report.checksum_state}")

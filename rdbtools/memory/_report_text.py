@@ -3,7 +3,7 @@ estimated bytes in a running server (``MemoryRow.memory``), written in full."""
 
 from __future__ import annotations
 
-from rdbtools.formats._display import show
+from rdbtools.formats._display import show, table
 from rdbtools.memory._report_json import listed_prefixes
 from rdbtools.memory.aggregate import Bucket, MemorySummary, PrefixTotal, Total
 
@@ -12,20 +12,10 @@ def _pct(share: float) -> str:
     return f"{100 * share:.1f}%"
 
 
-def _table(rows: list[list[str]], align: str) -> list[str]:
-    """Rows as aligned text; ``align`` has one letter per column, ``l`` or ``r``."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(align))]
-    out = []
-    for row in rows:
-        cells = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)]
-        out.append(("  " + "  ".join(cells)).rstrip())
-    return out
-
-
 def _totals(title: str, head: str, totals: tuple[Total, ...]) -> list[str]:
     rows = [[head, "keys", "memory", "share"]]
     rows += [[t.name, str(t.keys), str(t.memory), _pct(t.share)] for t in totals]
-    return [title] + _table(rows, "lrrr")
+    return [title] + table(rows, "lrrr")
 
 
 def _buckets(title: str, buckets: tuple[Bucket, ...], whole: int) -> list[str]:
@@ -34,7 +24,7 @@ def _buckets(title: str, buckets: tuple[Bucket, ...], whole: int) -> list[str]:
         [b.name, str(b.keys), str(b.memory), _pct(b.memory / whole if whole else 0.0)]
         for b in buckets
     ]
-    return [title] + _table(rows, "lrrr")
+    return [title] + table(rows, "lrrr")
 
 
 def _prefix_row(p: PrefixTotal, name: str | None = None) -> list[str]:
@@ -51,7 +41,7 @@ def summary_text(summary: MemorySummary, *, prefix_rows: int = 10) -> str:
     if many:
         rows = [["file", "keys", "memory", "share"]]
         rows += [[f.file, str(f.keys), str(f.memory), _pct(f.share)] for f in summary.files]
-        lines += ["files:"] + _table(rows, "lrrr")
+        lines += ["files:"] + table(rows, "lrrr")
     lines += _totals("databases:", "db", summary.dbs)
     lines += _totals("types:", "type", summary.types)
     lines += _totals("encodings (in memory):", "type/encoding", summary.encodings)
@@ -64,7 +54,7 @@ def summary_text(summary: MemorySummary, *, prefix_rows: int = 10) -> str:
                 [str(r.memory), r.type, r.encoding, str(r.elements), str(r.db), show(r.key)]
                 + ([r.file] if many else [])
             )
-        lines += _table(rows, "rllrrl" + ("l" if many else ""))
+        lines += table(rows, "rllrrl" + ("l" if many else ""))
     for level in summary.prefixes:
         shown, other = listed_prefixes(level, prefix_rows, summary.memory)
         lines.append(f"prefixes, depth {level.depth} (separator {show(summary.separator)!r}):")
@@ -75,7 +65,7 @@ def summary_text(summary: MemorySummary, *, prefix_rows: int = 10) -> str:
         if level.without.keys:
             rows.append(_prefix_row(level.without, f"(keys with fewer than {level.depth} "
                                     "separators)"))
-        lines += _table(rows, "rrrl")
+        lines += table(rows, "rrrl")
     nows = sorted({(f.now_ms, f.now_from) for f in summary.files})
     when = ", ".join(f"{ms} ({source})" for ms, source in nows) or "-"
     lines += _buckets(f"ttl (time left, relative to {when}):", summary.ttl, summary.memory)
@@ -90,7 +80,7 @@ def summary_text(summary: MemorySummary, *, prefix_rows: int = 10) -> str:
                     + [str(v) for _, v in spread.percentiles]
                     + [str(spread.max)]
                 )
-        lines += _table(rows, "lrlrrrrr")
+        lines += table(rows, "lrlrrrrr")
     if summary.idle:
         lines += _buckets("idle time (LRU):", summary.idle, summary.memory)
     if summary.freq:
