@@ -41,7 +41,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent / "tests"))
 
-from run import GNU_TIME, MB, Command, run_best, warm_cache  # noqa: E402
+from run import GNU_TIME, MB, Command, find_tool, run_best, warm_cache  # noqa: E402
 from test_aof_gen import generate  # noqa: E402
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -62,9 +62,8 @@ class Row:
 
 
 def beside(name: str) -> str:
-    """A console script beside this interpreter (skips pyenv's shims), else PATH."""
-    here = Path(sys.executable).parent / name
-    found = str(here) if here.is_file() else shutil.which(name)
+    """A console script of this project (``run.find_tool``), or exit."""
+    found = find_tool(name)
     if found is None:
         raise SystemExit(f"{name} not found: pip install -e .")
     return found

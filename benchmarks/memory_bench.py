@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,9 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from run import GNU_TIME, MB, find_rdbtool, warm_cache  # noqa: E402
+
 OLD_RDB = BENCH_DIR / ".venv-oldrdbtools" / "bin" / "rdb"
-GNU_TIME = "/usr/bin/time"
-MB = 1_000_000
 
 
 @dataclass
@@ -52,17 +53,10 @@ class Row:
 
 
 def rdbtool() -> str:
-    beside = Path(sys.executable).parent / "rdbtool"
-    found = str(beside) if beside.is_file() else shutil.which("rdbtool")
+    found = find_rdbtool()
     if found is None:
         raise SystemExit("rdbtool not found: pip install -e .")
     return found
-
-
-def warm(path: Path) -> None:
-    with path.open("rb") as f:
-        while f.read(16 * 2**20):
-            pass
 
 
 def run_once(argv: list[str], timeout: float | None) -> tuple[float, float, int]:
@@ -110,7 +104,7 @@ def measure(
 
 
 def bench_file(path: Path, repeat: int, with_old: bool, old_timeout: float | None) -> list[Row]:
-    warm(path)
+    warm_cache(path)
     tool = rdbtool()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -153,10 +153,16 @@ def run_best(command: Command, repeat: int) -> tuple[Result, Run]:
     return Result(command.tool, shown, "ok", best.seconds, peak), best
 
 
+def find_tool(name: str) -> str | None:
+    """A console script (``rdbtool``, ``aoftool``) beside this interpreter first (skips
+    pyenv's shim), then on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
 def find_rdbtool() -> str | None:
-    """``rdbtool`` beside this interpreter first (skips pyenv's shim), then on PATH."""
-    beside = Path(sys.executable).parent / "rdbtool"
-    return str(beside) if beside.is_file() else shutil.which("rdbtool")
+    """``rdbtool``, as ``find_tool`` finds it."""
+    return find_tool("rdbtool")
 
 
 def ensure_old_venv() -> str | None:
