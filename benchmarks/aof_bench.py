@@ -34,15 +34,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent / "tests"))
 
 from run import GNU_TIME, MB, Command, find_tool, run_best, warm_cache  # noqa: E402
-from test_aof_gen import generate  # noqa: E402
+from test_aof_gen import generate, resp  # noqa: E402
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CHECK_AOF = "/usr/bin/redis-check-aof"
@@ -85,20 +87,49 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _info(port: int) -> dict[str, str]:
-    out = subprocess.run(["redis-cli", "-p", str(port), "info", "persistence"],
-                         capture_output=True, text=True, timeout=30).stdout
-    return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+class _Client:
+    """One connection to the server for the polling (a ``redis-cli`` process per poll
+    would take CPU from the server being timed). Connects on first use; ``None`` from
+    ``call`` while the server does not accept connections yet."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.reader: Any = None
+
+    def call(self, *args: bytes) -> bytes | None:
+        if self.sock is None:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            except OSError:
+                return None
+            self.reader = self.sock.makefile("rb")
+        self.sock.sendall(resp(*args))
+        line = self.reader.readline()
+        if line[:1] == b"$":
+            data: bytes = self.reader.read(int(line[1:]) + 2)
+            return data[:-2]
+        if line[:1] == b"-":
+            raise SystemExit(f"redis-server: {line.decode().strip()}")
+        return line.strip()
+
+    def info(self, section: bytes) -> dict[str, str]:
+        text = self.call(b"INFO", section)
+        if text is None:
+            return {}
+        return dict(line.split(":", 1) for line in text.decode().splitlines() if ":" in line)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.reader.close()
+            self.sock.close()
 
 
-def _wait(port: int, done: object, timeout: float = 600.0) -> None:
-    assert callable(done)
+def _wait(client: _Client, done: Callable[[dict[str, str]], bool],
+          timeout: float = 600.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        try:
-            info = _info(port)
-        except subprocess.TimeoutExpired:
-            info = {}
+        info = client.info(b"persistence")
         if info and done(info):
             return
         time.sleep(0.005)
@@ -120,23 +151,22 @@ def server_load_rewrite(path: Path) -> tuple[float, float, float, int]:
             [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,
              "--appendonly", "yes", "--save", "", "--daemonize", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = _Client(port)
         try:
-            _wait(port, lambda i: i.get("loading") == "0")
+            _wait(client, lambda i: i.get("loading") == "0")
             load = time.perf_counter() - start
             begin = time.perf_counter()
-            subprocess.run(["redis-cli", "-p", str(port), "bgrewriteaof"], check=True,
-                           capture_output=True)
-            _wait(port, lambda i: i.get("aof_rewrite_in_progress") == "0"
+            client.call(b"BGREWRITEAOF")
+            _wait(client, lambda i: i.get("aof_rewrite_in_progress") == "0"
                   and i.get("aof_rewrite_scheduled") == "0")
             rewrite = time.perf_counter() - begin
             keys = sum(int(m.group(1)) for m in re.finditer(
-                r"keys=(\d+)", subprocess.run(["redis-cli", "-p", str(port), "info",
-                                               "keyspace"], capture_output=True,
-                                              text=True).stdout))
+                r"keys=(\d+)", "\n".join(client.info(b"keyspace").values())))
             status = Path(f"/proc/{proc.pid}/status").read_text()
             hwm = re.search(r"VmHWM:\s+(\d+) kB", status)
             peak = int(hwm.group(1)) * 1024 / MB if hwm else float("nan")
         finally:
+            client.close()
             proc.terminate()
             proc.wait(timeout=60)
     return load, rewrite, peak, keys
