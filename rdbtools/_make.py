@@ -16,16 +16,17 @@ from rdbtools import events as ev
 from rdbtools._accel import speedups
 
 
-def _maker(cls: type) -> Any:
+def maker(cls: type) -> Any:
+    """The fast constructor of ``cls`` (the class itself without the extension)."""
     return speedups.maker(cls) if speedups is not None else cls
 
 
-KeyStart: Any = _maker(ev.KeyStart)
-KeyEnd: Any = _maker(ev.KeyEnd)
-StringValue: Any = _maker(ev.StringValue)
-ListItems: Any = _maker(ev.ListItems)
-SetMembers: Any = _maker(ev.SetMembers)
-ZSetMembers: Any = _maker(ev.ZSetMembers)
-HashFields: Any = _maker(ev.HashFields)
-StreamEntries: Any = _maker(ev.StreamEntries)
-StreamEntry: Any = _maker(ev.StreamEntry)
+KeyStart: Any = maker(ev.KeyStart)
+KeyEnd: Any = maker(ev.KeyEnd)
+StringValue: Any = maker(ev.StringValue)
+ListItems: Any = maker(ev.ListItems)
+SetMembers: Any = maker(ev.SetMembers)
+ZSetMembers: Any = maker(ev.ZSetMembers)
+HashFields: Any = maker(ev.HashFields)
+StreamEntries: Any = maker(ev.StreamEntries)
+StreamEntry: Any = maker(ev.StreamEntry)

@@ -168,15 +168,6 @@ class Costs:
         b = self.grown_buckets(n) if grown else self.buckets(n)
         return self.dict_struct + self.ptr * b
 
-    def hash_field(self, n: int, ttl: bool) -> int:
-        """A hash-table field: an sds, or from 7.4 an "mstr": "header 1 byte (len < 32),
-        3 (< 256), 3 (< 65536), 9 (larger) + len + 1, plus 2 + 16 bytes when the field
-        carries a TTL; allocated size class of that" (§10.2)."""
-        if self.version < (7, 4):
-            return self.sds(n)
-        hdr = 1 if n < 32 else 3 if n < 65536 else 9
-        return self.a(hdr + n + 1 + (18 if ttl else 0))
-
     # ---------------------------------------------------------------- lists
 
     @property

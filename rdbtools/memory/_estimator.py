@@ -334,8 +334,8 @@ class KeyEstimator:
 
 
 def new_acc(c: Costs, start: KeyStart) -> Accumulator:
-    """The accumulator for a key of ``start.type`` (not strings: ``KeyCosts.string``
-    costs them from their length and head)."""
+    """The accumulator for a key of ``start.type`` (strings: ``_StringAcc``, which only
+    keeps the length and head that ``KeyCosts.string`` costs)."""
     return _ACCS.get(start.type, Accumulator)(c, start)
 
 

@@ -14,28 +14,16 @@ line break.
 
 from __future__ import annotations
 
-import base64
 import csv
-import json
 import re
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from rdbtools.formats._jsontext import jbytes, quote
 from rdbtools.memory.rows import COLUMNS, MemoryRow
 
 _FLUSH_ROWS = 2048
 """Rows formatted before one write to the output."""
-
-
-def json_key(key: bytes) -> str:
-    """``key`` as JSON text: a string, or ``{"b64": ...}`` when not valid UTF-8."""
-    try:
-        text = key.decode("utf-8")
-    except UnicodeDecodeError:
-        return '{"b64":"' + base64.b64encode(key).decode("ascii") + '"}'
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        return '"' + text + '"'  # nothing to escape: the usual key
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _opt(value: int | None) -> str:
@@ -46,10 +34,10 @@ def jsonl_line(row: MemoryRow, file_text: str | None = None) -> str:
     """One row as a JSON object (with its newline), members in ``COLUMNS`` order;
     ``file_text``: ``row.file`` already as JSON text."""
     if file_text is None:
-        file_text = json.dumps(row.file, ensure_ascii=False)
+        file_text = quote(row.file)
     return (
         f'{{"file":{file_text},"db":{row.db},'
-        f'"key":{json_key(row.key)},"type":"{row.type}","encoding":"{row.encoding}",'
+        f'"key":{jbytes(row.key)},"type":"{row.type}","encoding":"{row.encoding}",'
         f'"memory":{row.memory},"size":{row.size},"elements":{row.elements},'
         f'"largest_element":{row.largest_element},"expire_at_ms":{_opt(row.expire_at_ms)},'
         f'"idle":{_opt(row.idle)},"freq":{_opt(row.freq)}}}\n'
@@ -64,7 +52,7 @@ def write_jsonl(rows: Iterable[MemoryRow], out: BinaryIO) -> int:
     for row in rows:
         file_text = files.get(row.file)
         if file_text is None:
-            file_text = files[row.file] = json.dumps(row.file, ensure_ascii=False)
+            file_text = files[row.file] = quote(row.file)
         chunk.append(jsonl_line(row, file_text))
         if len(chunk) >= _FLUSH_ROWS:
             out.write("".join(chunk).encode("utf-8"))

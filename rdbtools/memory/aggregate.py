@@ -181,6 +181,13 @@ class MemorySummary:
     max_prefixes: int
 
 
+def _heaviest(item: tuple[bytes, list[int]]) -> tuple[int, int, bytes]:
+    """The ranking of a prefix table's ``(prefix, [keys, memory])`` items: by memory,
+    then keys (both descending), then prefix bytes."""
+    prefix, (keys, memory) = item
+    return -memory, -keys, prefix
+
+
 class PrefixTable:
     """Keys and memory per prefix, in at most ``2 × budget`` entries.
 
@@ -216,9 +223,7 @@ class PrefixTable:
         self.entries[prefix] = [1, memory]
 
     def _fold(self) -> None:
-        ranked = sorted(
-            self.entries.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0])
-        )
+        ranked = sorted(self.entries.items(), key=_heaviest)
         for _, (keys, memory) in ranked[self.budget :]:
             self.other_keys += keys
             self.other_memory += memory
@@ -419,7 +424,7 @@ class MemoryAggregator:
             )
         levels = []
         for d, table in enumerate(self._tables):
-            ranked = sorted(table.entries.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+            ranked = sorted(table.entries.items(), key=_heaviest)
             other = None
             if table.folds:
                 other = PrefixTotal(

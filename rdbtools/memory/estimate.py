@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rdbtools._accel import speedups
+from rdbtools._make import maker
 from rdbtools.events import (
     Aux,
     Event,
@@ -33,8 +33,7 @@ __all__ = ["rows_from_events"]
 _VALUE_EVENTS = frozenset((ListItems, SetMembers, ZSetMembers, HashFields, StreamEntries,
                            StreamMeta, StreamGroup, StreamIdmp, ModuleValue))
 
-_make_row: Any = (speedups.maker(MemoryRow) if getattr(speedups, "maker", None) is not None
-                  else MemoryRow)
+_make_row: Any = maker(MemoryRow)
 """``MemoryRow`` from its twelve fields in order (with the C extension, without the
 frozen ``__init__``'s per-field ``object.__setattr__``)."""
 

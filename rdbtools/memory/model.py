@@ -123,12 +123,6 @@ class MemoryModel:
         """This model's ``KeyCosts`` (made once per model)."""
         return key_costs(self)
 
-    def key_overhead(self, start: KeyStart, value: int, encoding: str, length: int = 0) -> int:
-        """The whole key: ``value`` (the value's object and allocations) plus the key's
-        share as this server counts it (§10.1); ``length`` is an embstr's length."""
-        return key_costs(self).total(len(start.key), start.expire_ms is not None, value,
-                                     encoding, length)
-
 
 class KeyCosts:
     """What a key costs beyond its value in one model, and whole string keys, with the
