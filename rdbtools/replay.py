@@ -72,6 +72,8 @@ from rdbtools.replay_stream import (
     xtrim,
 )
 from rdbtools.replay_util import (
+    INT64_MAX,
+    INT64_MIN,
     CmdError,
     fmt_int,
     incr_long_double,
@@ -100,9 +102,7 @@ class Obj:
 
 def _copy_value(o: Obj) -> Obj:
     v = o.value
-    if isinstance(v, (deque, list, set, dict)):
-        v = v.copy()
-    elif isinstance(v, Stream):
+    if isinstance(v, (deque, list, set, dict, Stream)):
         v = v.copy()
     return Obj(o.type, v, o.expire)
 
@@ -516,7 +516,7 @@ def _abs_expire(r: Replayer, unit: bytes, n: bytes) -> int:
     return v  # PXAT
 
 
-@_cmd("SELECT", "PING", "SCRIPT", "PUBLISH", "SPUBLISH", "WATCH", "UNWATCH", "DISCARD")
+@_cmd("SELECT", "PING", "PUBLISH", "SPUBLISH", "WATCH", "UNWATCH", "DISCARD")
 def _noop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     return None
 
@@ -527,6 +527,15 @@ def _noop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 def _str(r: Replayer, db: int, key: bytes) -> bytes | None:
     o = r.get(db, key, "string")
     return None if o is None else bytes(o.value)
+
+
+def _store_str(r: Replayer, db: int, key: bytes, o: Obj | None, value: bytes) -> None:
+    """Write a string value: into ``o``, the key's string (its TTL kept), or as a new key
+    without TTL when ``o`` is ``None``."""
+    if o is None:
+        r.put(db, key, Obj("string", value))
+    else:
+        o.value = value
 
 
 def _set_string(r: Replayer, db: int, key: bytes, value: bytes, *, keepttl: bool = False,
@@ -616,10 +625,7 @@ def _getex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 @_cmd("APPEND")
 def _append(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
-    if o is None:
-        _set_string(r, db, a[0], a[1])
-    else:
-        o.value = bytes(o.value) + a[1]
+    _store_str(r, db, a[0], o, a[1] if o is None else bytes(o.value) + a[1])
 
 
 @_cmd("SETRANGE")
@@ -633,23 +639,16 @@ def _setrange(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     cur = b"" if o is None else bytes(o.value)
     if len(cur) < offset:
         cur += b"\x00" * (offset - len(cur))
-    new = cur[:offset] + a[2] + cur[offset + len(a[2]) :]
-    if o is None:
-        _set_string(r, db, a[0], new)
-    else:
-        o.value = new
+    _store_str(r, db, a[0], o, cur[:offset] + a[2] + cur[offset + len(a[2]) :])
 
 
 def _incr(r: Replayer, db: int, key: bytes, by: int) -> None:
     o = r.get(db, key, "string")
     cur = 0 if o is None else parse_int(bytes(o.value))
     new = cur + by
-    if not -(2**63) <= new < 2**63:
+    if not INT64_MIN <= new <= INT64_MAX:
         raise CmdError("increment or decrement would overflow")
-    if o is None:
-        _set_string(r, db, key, fmt_int(new))
-    else:
-        o.value = fmt_int(new)
+    _store_str(r, db, key, o, fmt_int(new))
 
 
 @_cmd("INCR")
@@ -670,7 +669,7 @@ def _incrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 @_cmd("DECRBY")
 def _decrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     n = parse_int(a[1])
-    if n == -(2**63):
+    if n == INT64_MIN:
         raise CmdError("decrement would overflow")
     _incr(r, db, a[0], -n)
 
@@ -678,11 +677,7 @@ def _decrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 @_cmd("INCRBYFLOAT")
 def _incrbyfloat(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
-    new = incr_long_double(b"0" if o is None else bytes(o.value), a[1])
-    if o is None:
-        _set_string(r, db, a[0], new)
-    else:
-        o.value = new
+    _store_str(r, db, a[0], o, incr_long_double(b"0" if o is None else bytes(o.value), a[1]))
 
 
 @_cmd("MSET")
@@ -720,10 +715,7 @@ def _setbit(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         cur[byte] |= mask
     else:
         cur[byte] &= ~mask & 0xFF
-    if o is None:
-        _set_string(r, db, a[0], bytes(cur))
-    else:
-        o.value = bytes(cur)
+    _store_str(r, db, a[0], o, bytes(cur))
 
 
 @_cmd("BITOP")
@@ -759,12 +751,8 @@ def _bitop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 def _pfadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
     new = pfadd(None if o is None else bytes(o.value), a[1:])
-    if new is None:
-        return
-    if o is None:
-        _set_string(r, db, a[0], new)
-    else:
-        o.value = new
+    if new is not None:
+        _store_str(r, db, a[0], o, new)
 
 
 # ---------------------------------------------------------------- keys
@@ -938,18 +926,23 @@ _HANDLERS[b"LPUSHX"] = _push(True, True)
 _HANDLERS[b"RPUSHX"] = _push(False, True)
 
 
+def _pop_n(r: Replayer, db: int, key: bytes, lst: deque[bytes], n: int, left: bool) -> None:
+    """Remove up to ``n`` elements from the head (``left``) or tail of ``lst``, the list of
+    ``key``."""
+    pop = lst.popleft if left else lst.pop
+    for _ in range(min(n, len(lst))):
+        pop()
+    r.cleanup(db, key)
+
+
 def _pop(left: bool) -> Handler:
     def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         lst = _list(r, db, a[0])
         n = parse_int(a[1]) if len(a) > 1 else 1
         if n < 0:
             raise CmdError("value is out of range, must be positive")
-        if lst is None:
-            return
-        pop = lst.popleft if left else lst.pop
-        for _ in range(min(n, len(lst))):
-            pop()
-        r.cleanup(db, a[0])
+        if lst is not None:
+            _pop_n(r, db, a[0], lst, n, left)
 
     return h
 
@@ -963,8 +956,7 @@ def _bpop(left: bool) -> Handler:
         for k in a[:-1]:
             lst = _list(r, db, k)
             if lst:
-                lst.popleft() if left else lst.pop()
-                r.cleanup(db, k)
+                _pop_n(r, db, k, lst, 1, left)
                 return
 
     return h
@@ -1153,7 +1145,7 @@ def _zset(r: Replayer, db: int, key: bytes) -> dict[bytes, float] | None:
 
 
 def _zsorted(z: dict[bytes, float]) -> list[tuple[bytes, float]]:
-    return sorted(z.items(), key=lambda p: (p[1], p[0]))
+    return sorted(z.items(), key=_BY_SCORE)
 
 
 @_cmd("ZADD")
@@ -1273,20 +1265,25 @@ def _zremrangebyrank(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.cleanup(db, a[0])
 
 
+def _zpop_n(r: Replayer, db: int, key: bytes, z: dict[bytes, float], n: int,
+            maximum: bool) -> None:
+    """Remove the ``n`` lowest (``maximum``: highest) members of ``z``, the zset of ``key``."""
+    items = _zsorted(z)
+    if maximum:
+        items.reverse()
+    for m, _ in items[:n]:
+        del z[m]
+    r.cleanup(db, key)
+
+
 def _zpop(maximum: bool) -> Handler:
     def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         n = parse_int(a[1]) if len(a) > 1 else 1
         if n < 0:
             raise CmdError("value is out of range, must be positive")
         z = _zset(r, db, a[0])
-        if z is None:
-            return
-        items = _zsorted(z)
-        if maximum:
-            items.reverse()
-        for m, _ in items[:n]:
-            del z[m]
-        r.cleanup(db, a[0])
+        if z is not None:
+            _zpop_n(r, db, a[0], z, n, maximum)
 
     return h
 
@@ -1464,7 +1461,7 @@ def _hincrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     h = _hash(r, db, a[0])
     cur, ttl = (b"0", None) if h is None or a[1] not in h else h[a[1]]
     new = parse_int(cur, "hash value") + by
-    if not -(2**63) <= new < 2**63:
+    if not INT64_MIN <= new <= INT64_MAX:
         raise CmdError("increment or decrement would overflow")
     r.make(db, a[0], "hash", dict).value[a[1]] = (fmt_int(new), ttl)
 
@@ -1477,14 +1474,15 @@ def _hincrbyfloat(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.make(db, a[0], "hash", dict).value[a[1]] = (new, ttl)
 
 
-def _fields(a: list[bytes], i: int) -> list[bytes]:
-    if a[i].upper() != b"FIELDS":
+def _field_list(a: list[bytes], i: int, pairs: bool = False) -> list[bytes]:
+    """``FIELDS numfields field...`` (``pairs``: field value ...) ending the command."""
+    if i >= len(a) or a[i].upper() != b"FIELDS":
         raise CmdError("Mandatory argument FIELDS is missing or not at the right position")
     n = parse_int(a[i + 1])
-    fields = a[i + 2 :]
-    if n <= 0 or len(fields) != n:
-        raise CmdError("Parameter `numFields` should be greater than 0")
-    return fields
+    rest = a[i + 2 :]
+    if n <= 0 or len(rest) != (2 * n if pairs else n):
+        raise CmdError("invalid number of fields")
+    return rest
 
 
 def _hexpire_impl(unit: bytes) -> Handler:
@@ -1495,7 +1493,7 @@ def _hexpire_impl(unit: bytes) -> Handler:
         if a[i].upper() in (b"NX", b"XX", b"GT", b"LT"):
             cond = a[i].upper()
             i += 1
-        fields = _fields(a, i)
+        fields = _field_list(a, i)
         hv = _hash(r, db, a[0])
         if hv is None:
             return
@@ -1524,7 +1522,7 @@ _HANDLERS[b"HPEXPIREAT"] = _hexpire_impl(b"PXAT")
 
 @_cmd("HPERSIST")
 def _hpersist(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-    fields = _fields(a, 1)
+    fields = _field_list(a, 1)
     hv = _hash(r, db, a[0])
     if hv is None:
         return
@@ -1637,11 +1635,11 @@ _LUA_ARG = re.compile(r"""\s*(?:'(?P<s1>[^'\\]*)'|"(?P<s2>[^"\\]*)"|KEYS\[(?P<k>
                       r"""ARGV\[(?P<v>\d+)\]|(?P<n>-?\d+))\s*(?:,|$)""")
 
 
-@_cmd("EVAL")
 def _eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     """Scripts made only of ``redis.call(...)`` statements whose arguments are string or
     number literals, ``KEYS[i]`` or ``ARGV[i]`` (servers before 5.0 wrote scripts
-    verbatim). Anything else is unsupported."""
+    verbatim). Anything else is unsupported. Registered for ``EVAL`` and ``EVALSHA`` by
+    ``replay_more``, which remembers the script and counts the unsupported ones skipped."""
     script = a[0].decode("utf-8", "replace")
     nkeys = parse_int(a[1])
     keys, argv = a[2 : 2 + nkeys], a[2 + nkeys :]

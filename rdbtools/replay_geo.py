@@ -53,27 +53,13 @@ def encode(lon: float, lat: float) -> float:
     """``geohashEncodeWGS84`` at step 26 then ``geohashAlign52Bits``: each offset in
     [0, 1) scaled by 2^26 and truncated to an integer; latitude bits at even positions,
     longitude bits at odd ones; the integer as the score."""
-    lat_off = (lat - GEO_LAT_MIN) / (GEO_LAT_MAX - GEO_LAT_MIN)
-    lon_off = (lon - GEO_LONG_MIN) / (GEO_LONG_MAX - GEO_LONG_MIN)
-    lat_off *= 1 << GEO_STEP_MAX
-    lon_off *= 1 << GEO_STEP_MAX
-    bits = _spread(int(lat_off) & 0xFFFFFFFF) | (_spread(int(lon_off) & 0xFFFFFFFF) << 1)
-    return float(bits)
+    return float(_encode_step(lon, lat, GEO_STEP_MAX))
 
 
 def decode(score: float) -> tuple[float, float]:
     """``decodeGeohash``: the centre of the step-26 cell of a score, clamped to the
     indexable range."""
-    bits = int(score)
-    ilat = _squash(bits)
-    ilon = _squash(bits >> 1)
-    lat_scale = GEO_LAT_MAX - GEO_LAT_MIN
-    lon_scale = GEO_LONG_MAX - GEO_LONG_MIN
-    div = float(1 << GEO_STEP_MAX)
-    lat_min = GEO_LAT_MIN + (ilat * 1.0 / div) * lat_scale
-    lat_max = GEO_LAT_MIN + ((ilat + 1) * 1.0 / div) * lat_scale
-    lon_min = GEO_LONG_MIN + (ilon * 1.0 / div) * lon_scale
-    lon_max = GEO_LONG_MIN + ((ilon + 1) * 1.0 / div) * lon_scale
+    lon_min, lon_max, lat_min, lat_max = _area(int(score), GEO_STEP_MAX)
     lon = min(max((lon_min + lon_max) / 2, GEO_LONG_MIN), GEO_LONG_MAX)
     lat = min(max((lat_min + lat_max) / 2, GEO_LAT_MIN), GEO_LAT_MAX)
     return lon, lat

@@ -188,14 +188,9 @@ class Hll:
             raise CmdError(WRONGTYPE)
         kind, cur, runlen = ops[pos]
         prev = pos - 1 if pos > 0 else None
-        if kind == VAL:
-            if cur >= count:
-                return False
-            if runlen == 1:
-                ops[pos] = (VAL, count, 1)
-                self._merge(prev)
-                return True
-        elif runlen == 1:
+        if kind == VAL and cur >= count:
+            return False
+        if runlen == 1:
             ops[pos] = (VAL, count, 1)
             self._merge(prev)
             return True

@@ -39,24 +39,14 @@ def _unreplayable(r: Replayer, name: str, why: str, off: int) -> None:
     raise UnsupportedType(f"replay: unsupported command {name} ({why})", offset=off)
 
 
-def _string_obj(r: Replayer, db: int, key: bytes, value: bytes) -> None:
-    o = r.get(db, key, "string")
-    if o is None:
-        r.put(db, key, R.Obj("string", value))
-    else:
-        o.value = value
-
-
 # ---------------------------------------------------------------- HyperLogLog
 
 
 @_cmd("PFMERGE")
 def _pfmerge(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-    srcs: list[bytes | None] = []
-    for k in a:
-        o = r.get(db, k, "string")
-        srcs.append(None if o is None else bytes(o.value))
-    _string_obj(r, db, a[0], pfmerge(srcs[0], srcs))
+    objs = [r.get(db, k, "string") for k in a]
+    srcs = [None if o is None else bytes(o.value) for o in objs]
+    R._store_str(r, db, a[0], objs[0], pfmerge(srcs[0], srcs))
 
 
 @_cmd("PFCOUNT")
@@ -95,7 +85,7 @@ def _bitfield(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
     new = bitfield.apply(None if o is None else bytes(o.value), ops)
     if new is not None:
-        _string_obj(r, db, a[0], new)
+        R._store_str(r, db, a[0], o, new)
 
 
 @_cmd("BITFIELD_RO")
@@ -117,9 +107,7 @@ def _sort(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     elements: list[bytes]
     if o is None:
         elements = []
-    elif o.type == "list":
-        elements = list(o.value)
-    elif o.type == "set":
+    elif o.type in ("list", "set"):
         elements = list(o.value)
     elif o.type == "zset":
         elements = [m for m, _ in R._zsorted(o.value)]
@@ -236,10 +224,7 @@ def _lmpop(blocking: bool) -> R.Handler:
         for k in keys:
             lst = R._list(r, db, k)
             if lst:
-                pop = lst.popleft if where == b"LEFT" else lst.pop
-                for _ in range(min(count, len(lst))):
-                    pop()
-                r.cleanup(db, k)
+                R._pop_n(r, db, k, lst, count, where == b"LEFT")
                 return
 
     return h
@@ -259,20 +244,10 @@ def _zmpop(blocking: bool) -> R.Handler:
         for k in keys:
             z = R._zset(r, db, k)
             if z:
-                _zpop_n(r, db, k, z, count, where == b"MAX")
+                R._zpop_n(r, db, k, z, count, where == b"MAX")
                 return
 
     return h
-
-
-def _zpop_n(r: Replayer, db: int, key: bytes, z: dict[bytes, float], n: int,
-            maximum: bool) -> None:
-    items = R._zsorted(z)
-    if maximum:
-        items.reverse()
-    for m, _ in items[:n]:
-        del z[m]
-    r.cleanup(db, key)
 
 
 def _bzpop(maximum: bool) -> R.Handler:
@@ -283,7 +258,7 @@ def _bzpop(maximum: bool) -> R.Handler:
         for k in a[:-1]:
             z = R._zset(r, db, k)
             if z:
-                _zpop_n(r, db, k, z, 1, maximum)
+                R._zpop_n(r, db, k, z, 1, maximum)
                 return
 
     return h
@@ -298,17 +273,6 @@ R._HANDLERS[b"BZPOPMAX"] = _bzpop(True)
 
 
 # ---------------------------------------------------------------- hash field expiry (8.0)
-
-
-def _field_list(a: list[bytes], i: int, pairs: bool) -> list[bytes]:
-    """``FIELDS numfields field...`` (``pairs``: field value ...) ending the command."""
-    if i >= len(a) or a[i].upper() != b"FIELDS":
-        raise CmdError("Mandatory argument FIELDS is missing or not at the right position")
-    n = parse_int(a[i + 1])
-    rest = a[i + 2 :]
-    if n <= 0 or len(rest) != (2 * n if pairs else n):
-        raise CmdError("invalid number of fields")
-    return rest
 
 
 _TTL_OPTS = (b"EX", b"PX", b"EXAT", b"PXAT")
@@ -342,7 +306,7 @@ def _hsetex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         else:
             raise CmdError("syntax error")
         i += 1
-    rest = _field_list(a, i, pairs=True)
+    rest = R._field_list(a, i, pairs=True)
     h = R._hash(r, db, a[0])
     fields = rest[0::2]
     if cond == b"FNX" and h is not None and any(f in h for f in fields):
@@ -372,7 +336,7 @@ def _hgetex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         else:
             raise CmdError("syntax error")
         i += 1
-    fields = _field_list(a, i, pairs=False)
+    fields = R._field_list(a, i, pairs=False)
     hv = R._hash(r, db, a[0])
     if hv is None or (when is None and not persist):
         return
@@ -384,7 +348,7 @@ def _hgetex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 @_cmd("HGETDEL")
 def _hgetdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     """``HGETDEL key FIELDS n field ...``: the fields are deleted (the key when empty)."""
-    fields = _field_list(a, 1, pairs=False)
+    fields = R._field_list(a, 1, pairs=False)
     hv = R._hash(r, db, a[0])
     if hv is not None:
         for f in fields:
@@ -487,7 +451,7 @@ def _fcall(r: Replayer, db: int, a: list[bytes], off: int) -> None:
                   "running the function; servers write the commands it ran instead", off)
 
 
-_plain_eval = R._HANDLERS[b"EVAL"]
+_plain_eval = R._eval
 
 
 def _remember(r: Replayer, script: bytes) -> None:

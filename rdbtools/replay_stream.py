@@ -105,18 +105,23 @@ def parse_id(b: bytes, *, missing_seq: int = 0) -> StreamId:
     return (m, s)
 
 
-def _trim(s: Stream, args: list[bytes], i: int) -> int:
-    """Parse and apply ``MAXLEN|MINID [=|~] threshold [LIMIT n]`` at ``args[i]``; returns
-    the index after it. Approximate trims are applied exactly (the server writes the
-    exact effect into an AOF)."""
-    kind = args[i].upper()
+def _trim_end(args: list[bytes], i: int) -> int:
+    """The index after ``MAXLEN|MINID [=|~] threshold [LIMIT n]`` at ``args[i]``."""
     i += 1
     if args[i] in (b"=", b"~"):
         i += 1
-    threshold = args[i]
     i += 1
     if i < len(args) and args[i].upper() == b"LIMIT":
         i += 2
+    return i
+
+
+def _trim(s: Stream, args: list[bytes], i: int) -> None:
+    """Parse and apply ``MAXLEN|MINID [=|~] threshold [LIMIT n]`` at ``args[i]``.
+    Approximate trims are applied exactly (the server writes the exact effect into an
+    AOF)."""
+    kind = args[i].upper()
+    threshold = args[i + 2] if args[i + 1] in (b"=", b"~") else args[i + 1]
     ids = s.sorted_ids()
     if kind == b"MAXLEN":
         n = parse_int(threshold)
@@ -126,7 +131,6 @@ def _trim(s: Stream, args: list[bytes], i: int) -> int:
         drop = [x for x in ids if x < minid]
     for x in drop:
         del s.entries[x]
-    return i
 
 
 def xadd(s: Stream | None, args: list[bytes], now: int) -> Stream | None:
@@ -141,12 +145,7 @@ def xadd(s: Stream | None, args: list[bytes], now: int) -> Stream | None:
             i += 1
         elif a in (b"MAXLEN", b"MINID"):
             trims.append(i)
-            i += 1
-            if args[i] in (b"=", b"~"):
-                i += 1
-            i += 1
-            if i < len(args) and args[i].upper() == b"LIMIT":
-                i += 2
+            i = _trim_end(args, i)
         else:
             break
     id_arg = args[i]
@@ -223,6 +222,12 @@ def _consumer(g: Group, name: bytes, now: int) -> Consumer:
     return c
 
 
+def _release(g: Group, owner: bytes | None, x: StreamId) -> None:
+    """``x`` leaves the pending set of its owner (when that consumer still exists)."""
+    if owner is not None and owner in g.consumers:
+        g.consumers[owner].pending.discard(x)
+
+
 def xgroup(s: Stream | None, sub: bytes, args: list[bytes], now: int) -> Stream | None:
     """``XGROUP sub key ...`` (``args`` start after the key). Returns the stream (created
     by ``CREATE ... MKSTREAM``)."""
@@ -286,8 +291,8 @@ def xack(s: Stream, group: bytes, ids: list[bytes]) -> None:
     for b in ids:
         x = parse_id(b)
         p = g.pel.pop(x, None)
-        if p is not None and p.consumer is not None and p.consumer in g.consumers:
-            g.consumers[p.consumer].pending.discard(x)
+        if p is not None:
+            _release(g, p.consumer, x)
 
 
 def xclaim(s: Stream, args: list[bytes], now: int) -> None:
@@ -346,11 +351,9 @@ def xclaim(s: Stream, args: list[bytes], now: int) -> None:
         if x not in s.entries:
             # the entry was deleted: the server drops it from the PEL (7.0+)
             del g.pel[x]
-            if p.consumer is not None and p.consumer in g.consumers:
-                g.consumers[p.consumer].pending.discard(x)
+            _release(g, p.consumer, x)
             continue
-        if p.consumer is not None and p.consumer in g.consumers:
-            g.consumers[p.consumer].pending.discard(x)
+        _release(g, p.consumer, x)
         p.consumer = cname
         consumer.pending.add(x)
         p.time = deliverytime
@@ -407,15 +410,13 @@ def xautoclaim(s: Stream, args: list[bytes], now: int) -> None:
         p = g.pel[x]
         if x not in s.entries:
             del g.pel[x]
-            if p.consumer is not None and p.consumer in g.consumers:
-                g.consumers[p.consumer].pending.discard(x)
+            _release(g, p.consumer, x)
             count -= 1
             continue
         if minidle and now - p.time < minidle:
             continue
         if p.consumer != cname:
-            if p.consumer is not None and p.consumer in g.consumers:
-                g.consumers[p.consumer].pending.discard(x)
+            _release(g, p.consumer, x)
             p.consumer = cname
             consumer.pending.add(x)
         p.time = now
@@ -504,8 +505,8 @@ def xreadgroup(streams: list[tuple[Stream, bytes]], args: list[bytes], now: int)
                 if noack:
                     continue
                 old = g.pel.get(x)
-                if old is not None and old.consumer is not None and old.consumer in g.consumers:
-                    g.consumers[old.consumer].pending.discard(x)
+                if old is not None:
+                    _release(g, old.consumer, x)
                 g.pel[x] = Pending(cname, now, 1)
                 consumer.pending.add(x)
         else:
