@@ -698,7 +698,7 @@ static int put_string_bytes(Buf *b, PyObject *obj, int compress) {
 /* The listpack backlen of an n-byte entry (FORMAT.md 4.B). */
 static int put_backlen(unsigned char *out, uint64_t n) {
     if (n <= 127) { out[0] = (unsigned char)n; return 1; }
-    int k = n < 16383 ? 2 : n < 2097151 ? 3 : n < 268435455 ? 4 : 5;
+    int k = backlen_size(n);
     for (int i = 0; i < k; i++) {
         unsigned char g = (unsigned char)((n >> (7 * (k - 1 - i))) & 127);
         out[i] = i ? (unsigned char)(g | 128) : (unsigned char)(n >> (7 * (k - 1)));
@@ -778,9 +778,11 @@ static PyObject *sp_enc_string(PyObject *self, PyObject *const *args, Py_ssize_t
     return buf_finish(&b);
 }
 
-/* Apply put(item) to every item of a sequence (each bytes) into one buffer. */
-static PyObject *run_of(PyObject *seq_in, int (*put)(Buf *, PyObject *, int), int flag) {
-    PyObject *seq = PySequence_Fast(seq_in, "expected a sequence of bytes");
+/* Apply put(item) to every item of a sequence into one buffer; msg is the TypeError of
+ * a non-sequence. */
+static PyObject *run_of(PyObject *seq_in, const char *msg, int (*put)(Buf *, PyObject *, int),
+                        int flag) {
+    PyObject *seq = PySequence_Fast(seq_in, msg);
     if (seq == NULL)
         return NULL;
     Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
@@ -811,7 +813,7 @@ static PyObject *sp_enc_strings(PyObject *self, PyObject *const *args, Py_ssize_
     int compress = nargs < 2 ? 1 : PyObject_IsTrue(args[1]);
     if (compress < 0)
         return NULL;
-    return run_of(args[0], put_string, compress);
+    return run_of(args[0], "expected a sequence of bytes", put_string, compress);
 }
 
 /* lp_entry(s) -> bytes */
@@ -823,7 +825,7 @@ static PyObject *sp_lp_entry(PyObject *self, PyObject *arg) {
 
 /* lp_entries(items) -> bytes: the listpack entries of items, concatenated */
 static PyObject *sp_lp_entries(PyObject *self, PyObject *arg) {
-    return run_of(arg, put_lp_entry_flag, 0);
+    return run_of(arg, "expected a sequence of bytes", put_lp_entry_flag, 0);
 }
 
 /* listpack(items) -> bytes: <u32 total> <u16 count, 0xFFFF if >= 65535> entries 0xFF */
@@ -1001,26 +1003,19 @@ fail:
     return NULL;
 }
 
+/* Append the length encoding of obj (an int). */
+static int put_len_flag(Buf *b, PyObject *obj, int unused) {
+    (void)unused;
+    uint64_t n = PyLong_AsUnsignedLongLong(obj);
+    if (n == (uint64_t)-1 && PyErr_Occurred())
+        return -1;
+    unsigned char out[9];
+    return buf_put(b, out, put_len(out, n));
+}
+
 /* enc_lens(ns) -> bytes: the length encodings of ns, concatenated */
 static PyObject *sp_enc_lens(PyObject *self, PyObject *arg) {
-    PyObject *seq = PySequence_Fast(arg, "expected a sequence of integers");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    Buf b = {NULL, 0, 0};
-    for (Py_ssize_t i = 0; i < k; i++) {
-        uint64_t n = PyLong_AsUnsignedLongLong(items[i]);
-        if (n == (uint64_t)-1 && PyErr_Occurred()) goto fail;
-        unsigned char out[9];
-        if (buf_put(&b, out, put_len(out, n)) < 0) goto fail;
-    }
-    Py_DECREF(seq);
-    return buf_finish(&b);
-fail:
-    Py_DECREF(seq);
-    PyMem_Free(b.p);
-    return NULL;
+    return run_of(arg, "expected a sequence of integers", put_len_flag, 0);
 }
 
 /* lp_fill(items, start, count, node_size, limit, overhead, plain_min) -> (run, next, size):
@@ -1146,19 +1141,6 @@ static int64_t mem_sds(const MemParams *p, uint64_t n) {
     return p->sds_rounded ? mem_alloc(p, (uint64_t)req) : req;
 }
 
-/* string2ll: a canonical int64 decimal of 1-20 bytes. */
-static int mem_canonical(const unsigned char *s, Py_ssize_t n, int64_t *out) {
-    return canonical(s, n, 20, out);
-}
-
-static int64_t mem_lp_backlen(int64_t n) {
-    if (n <= 127) return 1;
-    if (n < 16383) return 2;
-    if (n < 2097151) return 3;
-    if (n < 268435455) return 4;
-    return 5;
-}
-
 static int64_t mem_lp_int(int64_t v) {
     int64_t n;
     if (v >= 0 && v <= 127) n = 1;
@@ -1167,22 +1149,22 @@ static int64_t mem_lp_int(int64_t v) {
     else if (v >= -8388608 && v <= 8388607) n = 4;
     else if (v >= -2147483648LL && v <= 2147483647LL) n = 5;
     else n = 9;
-    return n + mem_lp_backlen(n);
+    return n + backlen_size((uint64_t)n);
 }
 
 /* Bytes of one listpack entry (encoding, data, backlen). */
 static int64_t mem_lp_entry(const unsigned char *s, Py_ssize_t ln) {
     int64_t v;
-    if (mem_canonical(s, ln, &v))
+    if (canonical(s, ln, 20, &v))
         return mem_lp_int(v);
     int64_t n = (int64_t)ln + (ln < 64 ? 1 : ln < 4096 ? 2 : 5);
-    return n + mem_lp_backlen(n);
+    return n + backlen_size((uint64_t)n);
 }
 
 /* Bytes of one ziplist entry without its prevlen field. */
 static int64_t mem_zl_entry(const unsigned char *s, Py_ssize_t ln) {
     int64_t v;
-    if (mem_canonical(s, ln, &v)) {
+    if (canonical(s, ln, 20, &v)) {
         if (v >= 0 && v <= 12) return 1;
         if (v >= -128 && v <= 127) return 2;
         if (v >= -32768 && v <= 32767) return 3;
@@ -1291,7 +1273,7 @@ static PyObject *sp_mem_set(PyObject *self, PyObject *const *args, Py_ssize_t na
         if (n > s[1]) s[1] = n;
         if (s[2]) {
             int64_t v;
-            if (!mem_canonical(m, n, &v)) {
+            if (!canonical(m, n, 20, &v)) {
                 s[2] = 0;
             } else {
                 int64_t w = (v >= -32768 && v <= 32767) ? 2
@@ -1580,7 +1562,7 @@ static PyObject *sp_mem_int(PyObject *self, PyObject *arg) {
     int64_t v;
     if (mem_bytes(arg, &s, &n) < 0)
         return NULL;
-    return PyBool_FromLong(mem_canonical(s, n, &v));
+    return PyBool_FromLong(canonical(s, n, 20, &v));
 }
 
 /* ------------------------------------------------------------------ AOF walk
@@ -1701,14 +1683,8 @@ static int aw_head(PyObject *h, Py_ssize_t n) {
     Py_ssize_t len = PyBytes_GET_SIZE(h);
     const char *p = PyBytes_AS_STRING(h);
     char tmp[24];
-    Py_ssize_t k = 0;
-    do { tmp[k++] = (char)('0' + n % 10); n /= 10; } while (n);
-    if (len != k + 1 || p[0] != '$')
-        return 0;
-    for (Py_ssize_t q = 0; q < k; q++)
-        if (p[1 + q] != tmp[k - 1 - q])
-            return 0;
-    return 1;
+    Py_ssize_t k = dec_len(n, tmp);
+    return len == k + 1 && p[0] == '$' && memcmp(p + 1, tmp, (size_t)k) == 0;
 }
 
 /* bytes.isdigit(): at least one byte, all of them ASCII digits. */

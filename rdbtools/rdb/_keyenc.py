@@ -118,6 +118,18 @@ class StringEncoder(KeyEncoder):
 # --------------------------------------------------------------------------- lists
 
 
+def _list_plain_min(level: int, limit: int) -> int | None:
+    """Smallest list element that takes a PLAIN quicklist node: 7.4+ anything above the
+    node size limit, 7.0 / 7.2 only elements of 1 GiB and more, none before."""
+    return limit + 1 if level >= 12 else 1 << 30 if level >= 10 else None
+
+
+def _fits_one_ziplist(items: Sequence[bytes], limit: int) -> bool:
+    """Whether an empty ziplist node takes every element of ``items`` whatever they hold:
+    an entry is at most its length + 10 bytes (``ListEncoder._add_ziplist_run``)."""
+    return 11 + sum(map(len, items)) + 10 * len(items) <= limit
+
+
 class ListEncoder(KeyEncoder):
     """RDB 6: ziplist (10) while small, else linked list (1). RDB 7-9: quicklist (14) of
     ziplists. RDB 10+: quicklist 2 (18) of listpacks, PLAIN nodes for big elements. A
@@ -141,8 +153,7 @@ class ListEncoder(KeyEncoder):
         self.listpacks = self.target.has_listpacks
         self.limit = self.th.list_max_listpack_bytes
         self.first_node_free = self.target.level >= 11
-        lvl = self.target.level
-        self.plain_min = (self.limit + 1 if lvl >= 12 else 1 << 30 if lvl >= 10 else None)
+        self.plain_min = _list_plain_min(self.target.level, self.limit)
 
     def add(self, ev: Event) -> None:
         if type(ev) is not ListItems:
@@ -190,7 +201,7 @@ class ListEncoder(KeyEncoder):
         10) <= limit`` keeps every per-element test false. The node's size and last
         entry's size are then read off its blob (``zlbytes``, ``zltail``)."""
         k = len(items)
-        if self.node or not k or 11 + sum(map(len, items)) + 10 * k > self.limit:
+        if self.node or not k or not _fits_one_ziplist(items, self.limit):
             return False
         blob = C.ziplist(items)
         self.node = list(items)
@@ -233,12 +244,12 @@ class ListEncoder(KeyEncoder):
         if self.plain_min is not None and n >= self.plain_min:
             self._close_node()
             self.spool.write(C.enc_len(S.QUICKLIST_NODE_PLAIN)
-                             + C.enc_string(item, self.th.rdbcompression))
+                             + C.enc_string(item, self.compress))
             self.nodes += 1
             return
         # 7.2+ keeps a short list as one listpack and converts it when an element would
         # take it past the limit: no per-element overhead for that first node.
-        overhead = 0 if self.target.level >= 11 and self.nodes == 0 else 8
+        overhead = 0 if self.first_node_free and self.nodes == 0 else 8
         if self.node and self.node_size + n + overhead > self.limit:
             self._close_node()
         if not self.node:
@@ -323,7 +334,7 @@ class SetEncoder(KeyEncoder):
     def finish(self) -> Finished:
         if self.count == 0:
             raise EmptyKey
-        comp = self.th.rdbcompression
+        comp = self.compress
         if self.small is not None:
             if self.ints and self.count <= self.th.set_max_intset_entries:
                 blob = C.intset([int(m) for m in self.small])
@@ -341,6 +352,17 @@ class SetEncoder(KeyEncoder):
 
 def _score_text(level: int) -> Callable[[float], bytes]:
     return C.score_72 if level >= 11 else C.score_70 if level >= 10 else C.score_pre70
+
+
+def _zset_compact(members: Sequence[tuple[bytes, float]], target: Target, comp: bool
+                  ) -> tuple[int, bytes]:
+    """A sorted set as one listpack (RDB 10+) or ziplist, sorted by score then member,
+    as an rdb-string: its type byte and value bytes."""
+    text = _score_text(target.level)
+    flat = [x for m, score in sorted(members, key=_BY_SCORE) for x in (m, text(score))]
+    if target.has_listpacks:
+        return S.TYPE_ZSET_LISTPACK, C.enc_string(C.listpack(flat), comp)
+    return S.TYPE_ZSET_ZIPLIST, C.enc_string(C.ziplist(flat), comp)
 
 
 def _string_double(x: float) -> bytes:
@@ -400,19 +422,21 @@ class ZSetEncoder(KeyEncoder):
         if self.count == 0:
             raise EmptyKey
         if self.small is not None:
-            text = _score_text(self.target.level)
-            flat = [x for m, score in sorted(self.small, key=_BY_SCORE)
-                    for x in (m, text(score))]
-            if self.target.has_listpacks:
-                tp, blob = S.TYPE_ZSET_LISTPACK, C.listpack(flat)
-            else:
-                tp, blob = S.TYPE_ZSET_ZIPLIST, C.ziplist(flat)
-            return tp, C.enc_string(blob, self.th.rdbcompression), self.spool, b""
+            tp, head = _zset_compact(self.small, self.target, self.compress)
+            return tp, head, self.spool, b""
         tp = S.TYPE_ZSET_2 if self.target.has_binary_zset else S.TYPE_ZSET
         return tp, C.enc_len(self.count), self.spool, b""
 
 
 # --------------------------------------------------------------------------- hashes
+
+
+def _hash_compact(flat: list[bytes], target: Target, comp: bool) -> tuple[int, bytes]:
+    """A hash's ``f v`` sequence as one listpack (RDB 10+) or ziplist, as an rdb-string:
+    its type byte and value bytes."""
+    if target.has_listpacks:
+        return S.TYPE_HASH_LISTPACK, C.enc_string(C.listpack(flat), comp)
+    return S.TYPE_HASH_ZIPLIST, C.enc_string(C.ziplist(flat), comp)
 
 
 class HashEncoder(KeyEncoder):
@@ -509,7 +533,7 @@ class HashEncoder(KeyEncoder):
         if self.dropped_ttls:
             self.loss(f"{self.dropped_ttls} field TTL(s) dropped: RDB {self.target.version} "
                       "has no hash field expiry")
-        comp = self.th.rdbcompression
+        comp = self.compress
         fields = self.small
         if fields is None:
             if self.big_ttls:
@@ -522,10 +546,9 @@ class HashEncoder(KeyEncoder):
         if want_ex:
             return self._redis_field_ttls(fields)
         if self._fits_listpack(fields):
-            flat = [x for f, v, _ in fields for x in (f, v)]
-            if self.target.has_listpacks:
-                return S.TYPE_HASH_LISTPACK, C.enc_string(C.listpack(flat), comp), self.spool, b""
-            return S.TYPE_HASH_ZIPLIST, C.enc_string(C.ziplist(flat), comp), self.spool, b""
+            tp, head = _hash_compact([x for f, v, _ in fields for x in (f, v)], self.target,
+                                     comp)
+            return tp, head, self.spool, b""
         for f, v, _ in fields:
             self.spool.write(C.enc_string(f, comp) + C.enc_string(v, comp))
         return S.TYPE_HASH, C.enc_len(self.count), self.spool, b""
@@ -534,7 +557,7 @@ class HashEncoder(KeyEncoder):
         """Type 25: ``<u64 minExpire> <listpack f, v, expire_at>`` with TTL'd fields first
         by ascending expiry; type 24: ``<u64 minExpire> <len N> {<len ttl> f v}`` with
         ``ttl = expire - minExpire + 1`` (0 = none)."""
-        comp = self.th.rdbcompression
+        comp = self.compress
         expiries = [t for _, _, t in fields if t is not None]
         min_expire = min(expiries) if expiries else 0
         if self._fits_listpack(fields):
@@ -550,7 +573,7 @@ class HashEncoder(KeyEncoder):
 
     def _valkey_hash2(self, fields: list[tuple[bytes, bytes, int | None]]) -> Finished:
         """Valkey type 22: ``<len N> {f v <i64 expiry, -1 = none>}``."""
-        comp = self.th.rdbcompression
+        comp = self.compress
         for f, v, t in fields:
             self.spool.write(C.enc_string(f, comp) + C.enc_string(v, comp)
                              + _LE64S(-1 if t is None else t))
@@ -604,14 +627,14 @@ def whole_list(ks: KeyStart, ev: Event, target: Target, th: Thresholds
     limit = th.list_max_listpack_bytes
     if target.has_listpacks:
         level = target.level
-        plain_min = limit + 1 if level >= 12 else 1 << 30
-        run, taken, _ = C.lp_fill(items, 0, 0, 0, limit, 0 if level >= 11 else 8, plain_min)
+        run, taken, _ = C.lp_fill(items, 0, 0, 0, limit, 0 if level >= 11 else 8,
+                                  _list_plain_min(level, limit))
         if taken < k:
             return None
         blob = C.listpack_from_encoded(run, k)
         return (S.TYPE_LIST_QUICKLIST_2,
                 _ONE_NODE + _PACKED_NODE + C.enc_string(blob, th.rdbcompression))
-    if 11 + sum(map(len, items)) + 10 * k > limit:
+    if not _fits_one_ziplist(items, limit):
         return None
     return S.TYPE_LIST_QUICKLIST, _ONE_NODE + C.enc_string(C.ziplist(items), th.rdbcompression)
 
@@ -630,9 +653,7 @@ def whole_hash(ks: KeyStart, ev: Event, target: Target, th: Thresholds
         if ttl is not None or len(f) > lim or len(v) > lim:
             return None
         flat += (f, v)
-    if target.has_listpacks:
-        return S.TYPE_HASH_LISTPACK, C.enc_string(C.listpack(flat), th.rdbcompression)
-    return S.TYPE_HASH_ZIPLIST, C.enc_string(C.ziplist(flat), th.rdbcompression)
+    return _hash_compact(flat, target, th.rdbcompression)
 
 
 def whole_zset(ks: KeyStart, ev: Event, target: Target, th: Thresholds
@@ -647,11 +668,7 @@ def whole_zset(ks: KeyStart, ev: Event, target: Target, th: Thresholds
     for m, score in members:
         if len(m) > lim or math.isnan(score):
             return None
-    text = _score_text(target.level)
-    flat = [x for m, score in sorted(members, key=_BY_SCORE) for x in (m, text(score))]
-    if target.has_listpacks:
-        return S.TYPE_ZSET_LISTPACK, C.enc_string(C.listpack(flat), th.rdbcompression)
-    return S.TYPE_ZSET_ZIPLIST, C.enc_string(C.ziplist(flat), th.rdbcompression)
+    return _zset_compact(members, target, th.rdbcompression)
 
 
 WHOLE: dict[str, Whole] = {"string": whole_string, "list": whole_list, "hash": whole_hash,

@@ -107,13 +107,12 @@ class StreamEncoder(KeyEncoder):
         seq = (eid[1] - master[1]) % _U64
         ms = ms - _U64 if ms >= 1 << 63 else ms
         seq = seq - _U64 if seq >= 1 << 63 else seq
+        k = len(fields)
         if fields == self.master_fields:
-            k = len(fields)
             run = C.lp_entries([_SAMEFIELDS, b"%d" % ms, b"%d" % seq, *values,
                                 b"%d" % (k + 3)])
             self.node_entries += k + 4
         else:
-            k = len(fields)
             flat = [x for pair in pairs for x in pair]
             run = C.lp_entries([_NO_FLAGS, b"%d" % ms, b"%d" % seq, b"%d" % k, *flat,
                                 b"%d" % (2 * k + 4)])
@@ -166,7 +165,7 @@ class StreamEncoder(KeyEncoder):
         return tp, C.enc_len(self.nodes), self.spool, b"".join(tail)
 
     def _group(self, g: StreamGroup, version: int, last: StreamId) -> bytes:
-        comp = self.th.rdbcompression
+        comp = self.compress
         out = [C.enc_string(g.name, comp), _id(g.last_delivered_id)]
         if version >= 2:
             read = g.entries_read if g.entries_read is not None else self._estimate_read(

@@ -218,10 +218,7 @@ class RdbWriter:
             if tp is KeyEnd:
                 self.skip_key = None
             return
-        if tp is KeyStart:
-            assert isinstance(ev, KeyStart)
-            self._start_key(ev)
-        elif tp is SelectDb:
+        if tp is SelectDb:
             assert isinstance(ev, SelectDb)
             self.pending_db = ev.db
         elif tp is ResizeDb:
