@@ -172,7 +172,7 @@ def warn(prog: str, message: str) -> None:
     click.echo(f"{prog}: warning: {message}", err=True)
 
 
-def _os_message(err: OSError) -> str:
+def os_message(err: OSError) -> str:
     name = err.filename2 if err.filename2 is not None else err.filename
     text = err.strerror or str(err)
     return f"{os.fsdecode(name)}: {text}" if name is not None else text
@@ -201,7 +201,7 @@ def guarded(prog: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 _silence_stdout()
                 sys.exit(EXIT_BROKEN_PIPE)
             except OSError as err:
-                fail(prog, _os_message(err), EXIT_OS_ERROR)
+                fail(prog, os_message(err), EXIT_OS_ERROR)
             except KeyboardInterrupt:
                 fail(prog, "interrupted", EXIT_INTERRUPTED)
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import click
 
-from rdbtools.cli._common import fail, filter_options, guarded
+from rdbtools.cli._common import fail, filter_options, guarded, os_message
 from rdbtools.diff._render import json_line, summary_line, text_line
 from rdbtools.errors import RdbToolsError
 from rdbtools.ops.diff import diff_files
@@ -46,10 +45,7 @@ def _trouble_is_2(fn: Callable[P, R]) -> Callable[P, R]:
         except BrokenPipeError:
             raise
         except OSError as err:
-            name = err.filename2 if err.filename2 is not None else err.filename
-            text = err.strerror or str(err)
-            fail(PROG, f"{os.fsdecode(name)}: {text}" if name is not None else text,
-                 EXIT_TROUBLE)
+            fail(PROG, os_message(err), EXIT_TROUBLE)
 
     return wrapper
 

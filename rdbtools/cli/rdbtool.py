@@ -10,7 +10,6 @@ key filters (``rdbtools.ops.filters``), runs the library operation of the same n
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 
 import click
 
@@ -22,7 +21,6 @@ from rdbtools.cli._common import (
     read_events,
     warn,
 )
-from rdbtools.events import Event
 from rdbtools.formats.check_report import check_text
 from rdbtools.formats.info_report import info_json, info_text
 from rdbtools.ops.check import check
@@ -30,7 +28,7 @@ from rdbtools.ops.convert import convert, open_events
 from rdbtools.ops.dump import dump
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
-from rdbtools.ops.load import load_events
+from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import RestoreError, restore
 
 PROG = "rdbtool"
@@ -319,15 +317,6 @@ def restore_command(
         f"{summary.skipped_existing} existing; {len(summary.losses)} losses",
         err=True,
     )
-
-
-def load_jsonl(path: str) -> Iterator[Event]:
-    """The events of a JSON Lines dump at ``path`` (``-``: standard input)."""
-    if path == "-":
-        yield from load_events(sys.stdin.buffer, "-")
-        return
-    with open(path, "rb") as fp:
-        yield from load_events(fp, path)
 
 
 def _redact(url: str) -> str:

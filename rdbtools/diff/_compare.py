@@ -47,10 +47,6 @@ def sid(stream_id: Any) -> str:
     return f"{stream_id[0]}-{stream_id[1]}"
 
 
-def _opt_sid(stream_id: Any) -> str | None:
-    return None if stream_id is None else sid(stream_id)
-
-
 def same_score(x: float, y: float) -> bool:
     """Scores as ``ZSCORE`` shows them: equal doubles, with ``-0`` and ``0`` apart."""
     return x == y and (x != 0.0 or math.copysign(1.0, x) == math.copysign(1.0, y))

@@ -13,13 +13,12 @@ arrays. Nothing is shortened.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 from typing import Any
 
 from rdbtools.diff._change import Change, DiffSummary
-from rdbtools.formats._display import show
+from rdbtools.formats._display import json_bytes, show
 from rdbtools.formats.keys import quote_key
 
 TEXT_LIMIT = 60
@@ -165,10 +164,7 @@ def text_line(change: Change, keys_only: bool = False) -> str:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return {"b64": base64.b64encode(value).decode("ascii")}
+        return json_bytes(value)
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
     if isinstance(value, tuple):

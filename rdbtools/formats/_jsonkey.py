@@ -34,6 +34,7 @@ from rdbtools.events import (
 from rdbtools.formats._jsontext import (
     b64,
     decode_all,
+    encode_json,
     jbytes,
     jbytes_items,
     jid,
@@ -42,9 +43,6 @@ from rdbtools.formats._jsontext import (
     jopt_int,
     jscored_items,
     quote,
-)
-from rdbtools.formats._jsontext import (
-    encode_json as _encode_json,
 )
 from rdbtools.formats._spool import Spool
 
@@ -117,8 +115,8 @@ class _HashBatch:
     def value_text(self, as_object: bool) -> str:
         if self.names is not None and self.values is not None:
             if as_object:
-                return _encode_json(dict(zip(self.names, self.values)))[1:-1]
-            return _encode_json([list(p) for p in zip(self.names, self.values)])[1:-1]
+                return encode_json(dict(zip(self.names, self.values)))[1:-1]
+            return encode_json([list(p) for p in zip(self.names, self.values)])[1:-1]
         assert self.texts is not None
         if as_object:
             return ",".join([f"{n}:{v}" for n, v in self.texts])
@@ -176,14 +174,9 @@ class KeyJson:
         enc = _ENCODING_TEXT.get(ks.encoding)
         if enc is None:
             enc = _ENCODING_TEXT[ks.encoding] = quote(ks.encoding)
-        exp = ks.expire_ms
-        try:
-            key = quote(ks.key.decode("utf-8"))
-        except UnicodeDecodeError:
-            key = b64(ks.key)
         head = (
-            f'{{"db":{ks.db},"key":{key},"type":"{tp}","encoding":{enc},'
-            f'"expire_at_ms":{"null" if exp is None else exp}'
+            f'{{"db":{ks.db},"key":{jbytes(ks.key)},"type":"{tp}","encoding":{enc},'
+            f'"expire_at_ms":{jopt_int(ks.expire_ms)}'
         )
         if ks.idle is not None:
             head += f',"idle":{ks.idle}'
@@ -219,12 +212,7 @@ class KeyJson:
         if tp not in _EVENTS_OF_TYPE[ks.type]:
             raise WriteError(f"key {ks.key!r}: {tp.__name__} in a {ks.type} key")
         if tp is StringValue:
-            data = ev.data  # type: ignore[union-attr]
-            if self._first_unchecked is None and self._chunks.count == 0 \
-                    and len(data) <= _DEFER_CHECK:
-                self._first_unchecked = data  # the usual lone piece, see _string_piece
-            else:
-                self._string_piece(data)
+            self._string_piece(ev.data)  # type: ignore[union-attr]
         elif tp is ListItems:
             self._array(jbytes_items(ev.items))  # type: ignore[union-attr]
         elif tp is SetMembers:
@@ -257,11 +245,7 @@ class KeyJson:
                 if self._chunks.count == 0:  # the usual lone piece, written in one go
                     head, self._head = self._head, ""
                     single, self._first_unchecked = self._first_unchecked, None
-                    try:
-                        text = quote((single or b"").decode("utf-8"))
-                    except UnicodeDecodeError:
-                        text = b64(single or b"")
-                    self._emit(head + ',"value":' + text + "}" + suffix)
+                    self._emit(head + ',"value":' + jbytes(single or b"") + "}" + suffix)
                 else:
                     self._string_end(suffix)
             elif tp in ("list", "set", "zset"):

@@ -51,7 +51,6 @@ encode_json: Callable[[object], str] = _make_encoder()
 """Compact JSON of lists and dicts of ``str`` and finite floats (``ValueError`` for
 inf/nan). CPython's C encoder is made once and called directly, which skips the per-call
 set-up of ``json.JSONEncoder.encode``."""
-_encode_json = encode_json
 
 
 def decode_all(items: Sequence[bytes]) -> list[str] | None:
@@ -74,13 +73,13 @@ def jbytes_items(items: Sequence[bytes]) -> str:
     texts = decode_all(items)
     if texts is None:
         return ",".join([jbytes(x) for x in items])
-    return _encode_json(texts)[1:-1]
+    return encode_json(texts)[1:-1]
 
 
 def jscored_items(pairs: Iterable[tuple[bytes, float]]) -> str:
     """``[member, score]`` pairs, comma-separated (``jbytes`` and ``jscore`` of each)."""
     try:
-        return _encode_json([[m.decode("utf-8"), s] for m, s in pairs])[1:-1]
+        return encode_json([[m.decode("utf-8"), s] for m, s in pairs])[1:-1]
     except (UnicodeDecodeError, ValueError):
         return ",".join([f"[{jbytes(m)},{jscore(s)}]" for m, s in pairs])
 

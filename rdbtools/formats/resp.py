@@ -21,6 +21,7 @@ import math
 from typing import BinaryIO
 
 from rdbtools.aof._resp_out import ADD_COMMANDS, ITEMS_PER_COMMAND, resp_command
+from rdbtools.aof._resp_out import sid as _id
 from rdbtools.errors import WriteError
 from rdbtools.events import (
     Event,
@@ -34,16 +35,12 @@ from rdbtools.events import (
     SetMembers,
     StreamEntries,
     StreamGroup,
-    StreamId,
     StreamIdmp,
     StreamMeta,
     StringValue,
     ZSetMembers,
 )
 from rdbtools.formats._sink import BytesSink
-
-_ADD_COMMAND = ADD_COMMANDS
-
 
 command = resp_command
 """One command as a RESP array of bulk strings."""
@@ -56,10 +53,6 @@ def score_text(score: float, key: bytes) -> bytes:
     if math.isnan(score):
         raise WriteError(f"key {key!r}: a sorted-set score is NaN, which no server accepts")
     return b"inf" if score > 0 else b"-inf"
-
-
-def _id(sid: StreamId) -> bytes:
-    return b"%d-%d" % sid
 
 
 class RespWriter:
@@ -164,7 +157,7 @@ class RespWriter:
 
     def _flush(self, ks: KeyStart) -> None:
         if self._count:
-            self._cmd(_ADD_COMMAND[ks.type], ks.key, *self._args)
+            self._cmd(ADD_COMMANDS[ks.type], ks.key, *self._args)
             self._args = []
             self._count = 0
         for name, ttl in self._field_ttls:
@@ -216,7 +209,7 @@ class RespWriter:
         self._key = None
         if ks.type == "module":
             return
-        if ks.type in _ADD_COMMAND:
+        if ks.type in ADD_COMMANDS:
             self._flush(ks)
         elif ks.type == "string" and self._pieces == 0:
             self._cmd(b"SET", ks.key, b"")

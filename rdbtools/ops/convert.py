@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from rdbtools.events import Event
-from rdbtools.ops.load import load_events
+from rdbtools.ops.load import load_events, load_jsonl
 from rdbtools.rdb._targets import Thresholds
 from rdbtools.rdb.reader import read_rdb
 from rdbtools.rdb.writer import LossReport, RdbWriter
@@ -34,7 +33,7 @@ def open_events(path: str, *, verify_checksum: bool = True) -> Iterator[Event]:
         head = fp.read(9)
     if sniff_rdb(head):
         return read_rdb(path, verify_checksum=verify_checksum)
-    return _jsonl_file(path)
+    return load_jsonl(path)
 
 
 def _read_head(fp: BinaryIO, n: int) -> bytes:
@@ -68,11 +67,6 @@ class _Prefixed(io.RawIOBase):
         data = read1(len(b))
         b[: len(data)] = data
         return len(data)
-
-
-def _jsonl_file(path: str) -> Iterator[Event]:
-    with open(path, "rb") as fp:
-        yield from load_events(fp, os.fspath(path))
 
 
 def convert(

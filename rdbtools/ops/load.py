@@ -11,6 +11,8 @@ import base64
 import binascii
 import json
 import math
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -313,3 +315,12 @@ def load_events(lines: Iterable[bytes | str], source: str = "<jsonl>") -> Iterat
         except (_Bad, json.JSONDecodeError, UnicodeDecodeError) as exc:
             where = f" (key {key!r})" if key is not None else ""
             raise WriteError(f"{source}:{n}: {exc}{where}") from None
+
+
+def load_jsonl(path: str) -> Iterator[Event]:
+    """The events of a JSON Lines dump at ``path`` (``-``: standard input)."""
+    if path == "-":
+        yield from load_events(sys.stdin.buffer, "-")
+        return
+    with open(path, "rb") as fp:
+        yield from load_events(fp, os.fspath(path))

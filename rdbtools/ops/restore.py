@@ -15,7 +15,6 @@ One key at a time is held whole in memory: a RESTORE payload is one bulk string.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from rdbtools.errors import RdbToolsError
 from rdbtools.events import Event, Function, KeyEnd, KeyStart
 from rdbtools.formats.resp import RespWriter
+from rdbtools.ops.filters import now_ms as current_ms
 from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
 from rdbtools.rdb.writer import Loss
@@ -147,7 +147,7 @@ def restore(
                 and payload_version != VALKEY_VERSION:
             payload_version = max(WRITABLE_VERSIONS)
         max_bulk = _max_bulk(client) if not dry_run else 512 << 20
-        now = int(time.time() * 1000) if now_ms is None else now_ms
+        now = current_ms() if now_ms is None else now_ms
         state = _State(conn, summary, conflict, progress)
         batch = _Batch()
         db: int | None = None
