@@ -13,6 +13,7 @@ that want one value at a time; it is built on the event stream, not on a second 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -69,6 +70,26 @@ class Function:
     engine: bytes | None = None
     description: bytes | None = None
     pre_ga: bool = False
+
+    @property
+    def library(self) -> bytes:
+        """The library's name: ``name`` of a pre-GA record, else the ``name=`` of the
+        code's shebang line (``library_name_in``), else the whole code (a damaged library
+        still gets a name)."""
+        if self.name is not None:
+            return bytes(self.name)
+        code = bytes(self.code)
+        return library_name_in(code) or code
+
+
+_LIBRARY_NAME = re.compile(rb"#!\w+[^\n]*?\bname=(\S+)")
+
+
+def library_name_in(code: bytes) -> bytes | None:
+    """The ``name=`` of a library's shebang line (``#!lua name=mylib``), as ``FUNCTION
+    LOAD`` reads it; ``None`` when the code has none."""
+    m = _LIBRARY_NAME.match(code)
+    return m.group(1) if m else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ from rdbtools.events import (
     StreamMeta,
     StringValue,
     ZSetMembers,
+    library_name_in,
 )
 from rdbtools.replay_hll import pfadd
 from rdbtools.replay_stream import (
@@ -108,10 +109,11 @@ def _copy_value(o: Obj) -> Obj:
 
 
 def _library_name(code: bytes) -> bytes:
-    m = re.match(rb"#!\w+[^\n]*?\bname=(\S+)", code)
-    if not m:
+    """``FUNCTION LOAD``'s rule: the shebang's ``name=``, else an error."""
+    name = library_name_in(code)
+    if name is None:
         raise CmdError("Missing library metadata")
-    return m.group(1)
+    return name
 
 
 class _Loader:
@@ -263,13 +265,9 @@ class Replayer:
                     self.db(start.db)[bytes(start.key)] = obj
                     loading = False
             elif isinstance(ev, Function):
-                code = bytes(ev.code)
-                try:
-                    name = ev.name if ev.name is not None else _library_name(code)
-                except CmdError:
-                    name = code
-                self.functions[bytes(name)] = code
-                self.function_events[bytes(name)] = ev
+                name = ev.library
+                self.functions[name] = bytes(ev.code)
+                self.function_events[name] = ev
             elif isinstance(ev, AofPart):
                 self._part = ev.path
                 if ev.kind in ("base", "incr"):

@@ -31,7 +31,6 @@ the spill files hold.
 from __future__ import annotations
 
 import marshal
-import re
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import Any
@@ -58,19 +57,6 @@ KeyRow = tuple[int, bytes, str, "int | None", bytes]
 
 _dumps = marshal.dumps
 _first = itemgetter(0)
-_LIBRARY_NAME = re.compile(rb"#!\w+[^\n]*?\bname=(\S+)")
-
-
-def library_name(ev: Function) -> bytes:
-    """A function library's name: from a pre-GA record, else the ``name=`` of the code's
-    shebang line (``#!lua name=mylib``, as ``FUNCTION LOAD`` reads it); the whole code
-    when it has none (a damaged library still gets compared)."""
-    if ev.name is not None:
-        return ev.name
-    m = _LIBRARY_NAME.match(ev.code)
-    return m.group(1) if m else ev.code
-
-
 def _group(g: StreamGroup) -> tuple[object, ...]:
     pel = tuple(sorted(((p.id, p.consumer, p.delivery_time_ms, p.delivery_count)
                         for p in g.pending), key=_first))
@@ -150,4 +136,4 @@ def canonical_rows(events: Iterable[Event], functions: dict[bytes, bytes]) -> It
             module = (ev.module_id, ev.payload)  # type: ignore[union-attr]
         elif tp is Function:
             assert isinstance(ev, Function)
-            functions[library_name(ev)] = ev.code
+            functions[ev.library] = ev.code
