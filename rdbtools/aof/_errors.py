@@ -19,30 +19,24 @@ from __future__ import annotations
 from rdbtools.errors import CorruptInput, ParseError, RdbToolsError, TruncatedInput
 
 
-class AofTruncated(TruncatedInput):
+class AofFramingError(ParseError):
+    """Damage in the RESP framing: the base of ``AofTruncated`` and ``AofCorrupt``
+    (for ``except`` clauses), with ``ok_up_to``, ``in_multi`` and ``last_file``."""
+
+    def __init__(self, message: str, *, source: str | None, offset: int | None,
+                 ok_up_to: int, in_multi: bool = False) -> None:
+        super().__init__(message, source=source, offset=offset)
+        self.ok_up_to = ok_up_to
+        self.in_multi = in_multi
+        self.last_file = True
+
+
+class AofTruncated(AofFramingError, TruncatedInput):
     """The AOF ends inside a command, or inside a MULTI block (no EXEC)."""
 
-    def __init__(self, message: str, *, source: str | None, offset: int | None,
-                 ok_up_to: int, in_multi: bool = False) -> None:
-        super().__init__(message, source=source, offset=offset)
-        self.ok_up_to = ok_up_to
-        self.in_multi = in_multi
-        self.last_file = True
 
-
-class AofCorrupt(CorruptInput):
+class AofCorrupt(AofFramingError, CorruptInput):
     """A line or a byte of the AOF that the RESP framing does not allow."""
-
-    def __init__(self, message: str, *, source: str | None, offset: int | None,
-                 ok_up_to: int, in_multi: bool = False) -> None:
-        super().__init__(message, source=source, offset=offset)
-        self.ok_up_to = ok_up_to
-        self.in_multi = in_multi
-        self.last_file = True
-
-
-AofFramingError = (AofTruncated, AofCorrupt)
-"""The two framing errors (for ``except`` clauses)."""
 
 
 def ok_up_to(err: ParseError) -> int | None:

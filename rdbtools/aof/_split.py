@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from rdbtools._buffer import Input
-from rdbtools.aof._errors import AofCorrupt, AofTruncated
+from rdbtools.aof._errors import AofCorrupt, AofFramingError, AofTruncated
 from rdbtools.aof._resync import CANDIDATE, command_at
 from rdbtools.aof._walk import Batch
 from rdbtools.aof.resp import RespReader
@@ -89,7 +89,7 @@ def _child(path: str, offset: int, size: int, conn: Connection) -> None:
                     summary.high = ts if summary.high is None else max(summary.high, ts)
             summary.final = reader.timestamp
             summary.annotations = reader.annotations
-    except (AofTruncated, AofCorrupt) as err:
+    except AofFramingError as err:
         summary.error = (isinstance(err, AofTruncated), err.message, err.offset,
                          err.ok_up_to, err.in_multi)
     except BaseException as err:  # noqa: BLE001 - reported; the parent reads on itself

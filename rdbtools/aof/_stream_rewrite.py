@@ -80,7 +80,6 @@ class StreamRewrite:
         pending = sorted({p.id for g in self.groups for p in g.pending})
         phantoms: list[StreamId] = []
         first: StreamId | None = None
-        created = False
         i = 0
         for eid, cmd in self._spooled():
             if first is None:
@@ -91,12 +90,10 @@ class StreamRewrite:
                     emit(resp_command(b"XADD", key, sid(pending[i]), b"x", b"y"))
                 i += 1
             emit(cmd)
-            created = True
         for p in pending[i:]:
             phantoms.append(p)
             emit(resp_command(b"XADD", key, sid(p), b"x", b"y"))
-            created = True
-        if not created:
+        if first is None and not phantoms:
             emit(resp_command(b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"))
         if not phantoms:
             self._setid(emit)

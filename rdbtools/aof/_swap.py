@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools.aof.manifest import Manifest
+from rdbtools.formats.keys import quote_key
 
 CRASH_ENV = "RDBTOOLS_AOF_REWRITE_CRASH_AT"
 CRASH_POINTS = ("replayed", "temp-written", "temp-synced", "renamed", "manifest-written",
@@ -99,27 +100,11 @@ def _needs_repr(name: bytes) -> bool:
     return any(b in b'\\"' or not 0x21 <= b <= 0x7E for b in name)
 
 
-def _repr(name: bytes) -> bytes:
-    """``sdscatrepr``: double-quoted with ``\\\\ \\" \\n \\r \\t \\a \\b`` and ``\\xHH``."""
-    escapes = {0x5C: b"\\\\", 0x22: b'\\"', 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t",
-               0x07: b"\\a", 0x08: b"\\b"}
-    out = [b'"']
-    for b in name:
-        if b in escapes:
-            out.append(escapes[b])
-        elif 0x20 <= b <= 0x7E:
-            out.append(bytes((b,)))
-        else:
-            out.append(b"\\x%02x" % b)
-    out.append(b'"')
-    return b"".join(out)
-
-
 def manifest_line(name: str, seq: int, kind: str) -> bytes:
     """``aofInfoFormat``: ``file <name> seq <n> type <b|h|i>\\n``, the name quoted only
     when it needs it."""
     raw = os.fsencode(name)
-    shown = _repr(raw) if _needs_repr(raw) else raw
+    shown = quote_key(raw) if _needs_repr(raw) else raw  # sdscatrepr
     return b"file %s seq %d type %s\n" % (shown, seq, kind[0].encode())
 
 
@@ -161,14 +146,12 @@ def plan_swap(manifest: Manifest, base_suffix: str) -> SwapPlan:
     ``getNewIncrAofName``): base seq + 1 (1 with no base), last incr seq + 1; the old
     incr files (ascending) then the old base become history, before older history."""
     path = manifest.path
-    prefix = os.path.basename(path)
-    if prefix.endswith(".manifest"):
-        prefix = prefix[: -len(".manifest")]
+    prefix = manifest.prefix
     base_seq = (manifest.base.seq if manifest.base else 0) + 1
     incr_seq = (manifest.incrs[-1].seq if manifest.incrs else 0) + 1
     new_base = Entry(f"{prefix}.{base_seq}.base.{base_suffix}", base_seq, "base")
     new_incr = Entry(f"{prefix}.{incr_seq}.incr.aof", incr_seq, "incr")
-    listed = {e.name for e in (*manifest.parts, *manifest.history)}
+    listed = manifest.names
     other = f"{prefix}.{base_seq}.base.{'aof' if base_suffix == 'rdb' else 'rdb'}"
     for e in (new_base, new_incr, Entry(other, base_seq, "base")):
         if e.name in listed:

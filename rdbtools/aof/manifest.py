@@ -69,6 +69,18 @@ class Manifest:
         """The files to load, in order (base first)."""
         return ((self.base,) if self.base is not None else ()) + self.incrs
 
+    @property
+    def prefix(self) -> str:
+        """The name of the manifest file without ``.manifest``: the part files'
+        ``<prefix>.<seq>.base.rdb|aof`` / ``<prefix>.<seq>.incr.aof``."""
+        name = os.path.basename(self.path)
+        return name[: -len(".manifest")] if name.endswith(".manifest") else name
+
+    @property
+    def names(self) -> set[str]:
+        """The names of every file the manifest lists (history included)."""
+        return {e.name for e in (*self.parts, *self.history)}
+
 
 def _error(source: str, line: int, offset: int, message: str) -> CorruptInput:
     return CorruptInput(f"line {line}: {message}", source=source, offset=offset)
@@ -173,10 +185,7 @@ def load_manifest(path: str) -> Manifest:
 def _family(manifest: Manifest) -> re.Pattern[str]:
     """Part-file names of this manifest's family: ``<name>.<seq>.base.rdb|aof`` and
     ``<name>.<seq>.incr.aof`` where ``<name>.manifest`` is the manifest."""
-    stem = os.path.basename(manifest.path)
-    if stem.endswith(".manifest"):
-        stem = stem[: -len(".manifest")]
-    return re.compile(re.escape(stem) + r"\.[0-9]+\.(base\.(rdb|aof)|incr\.aof)\Z")
+    return re.compile(re.escape(manifest.prefix) + r"\.[0-9]+\.(base\.(rdb|aof)|incr\.aof)\Z")
 
 
 def resolve(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
@@ -192,7 +201,7 @@ def resolve(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
             raise _error(manifest.path, entry.line, entry.offset,
                          f"{entry.kind} file {entry.name!r} is listed but {what}")
         out.append((path, entry))
-    listed = {e.name for e in (*manifest.parts, *manifest.history)}
+    listed = manifest.names
     family = _family(manifest)
     try:
         names = sorted(os.listdir(directory))

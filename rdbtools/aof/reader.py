@@ -88,6 +88,11 @@ def looks_like_manifest(head: bytes) -> bool:
     return False
 
 
+def manifest_names(directory: str) -> list[str]:
+    """The ``*.manifest`` files in ``directory``, sorted."""
+    return sorted(n for n in os.listdir(directory) if n.endswith(".manifest"))
+
+
 def open_aof(path: str | os.PathLike[str]) -> AofLayout:
     """Find out what ``path`` is (see the module docstring). Raises ``CorruptInput`` for
     a bad manifest or a directory without exactly one manifest, ``OSError`` when
@@ -96,7 +101,7 @@ def open_aof(path: str | os.PathLike[str]) -> AofLayout:
     if path == "-":
         return AofLayout(path, "single", None, (AofFile(path, "single"),))
     if os.path.isdir(path):
-        names = sorted(n for n in os.listdir(path) if n.endswith(".manifest"))
+        names = manifest_names(path)
         if len(names) != 1:
             what = "no *.manifest file" if not names else f"{len(names)} manifests " \
                 f"({', '.join(names)}): name one"
@@ -148,9 +153,9 @@ def read_aof(path: str | os.PathLike[str] | AofLayout, *,
              verify_checksum: bool = True) -> Iterator[Event]:
     """The events of the AOF at ``path``: ``AofPart``, RDB events, ``Command``."""
     for item in iter_aof(path, verify_checksum=verify_checksum):
-        if type(item) is Batch:
+        if isinstance(item, Batch):
             yield from batch_commands(item)
-        elif not isinstance(item, (Batch, TimestampCut)):
+        elif not isinstance(item, TimestampCut):
             yield item
 
 

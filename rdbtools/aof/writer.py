@@ -67,8 +67,6 @@ from rdbtools.formats._sink import BytesSink
 from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import Loss, LossReport
 
-AOF_REWRITE_ITEMS_PER_CMD = ITEMS_PER_COMMAND
-_ADD = ADD_COMMANDS
 _TTL_HASH_TYPES = frozenset({S.TYPE_HASH_METADATA_PRE_GA, S.TYPE_HASH_LISTPACK_EX_PRE_GA,
                              S.TYPE_HASH_METADATA, S.TYPE_HASH_LISTPACK_EX})
 
@@ -83,6 +81,14 @@ def score_text(score: float, level: int) -> bytes:
     if level <= 10:
         return b"%.17g" % score
     return repr(score).encode("ascii")
+
+
+def _zset_args(key: bytes, members: Iterable[tuple[bytes, float]], level: int) -> list[bytes]:
+    """``score member ...`` of ``ZADD`` for ``members`` (``key`` names a NaN score)."""
+    try:
+        return [x for member, score in members for x in (score_text(score, level), member)]
+    except WriteError as err:
+        raise WriteError(f"key {key!r}: {err}") from None
 
 
 class AofWriter:
@@ -103,7 +109,6 @@ class AofWriter:
         self._key: KeyStart | None = None
         self._skip = False
         self._args: list[bytes] = []
-        self._count = 0
         self._per_field = False
         self._pieces = 0
         self._created = False
@@ -172,13 +177,7 @@ class AofWriter:
         elif isinstance(ev, SetMembers):
             self._add_many(ks, ev.members, 1)
         elif isinstance(ev, ZSetMembers):
-            level = self.level
-            try:
-                flat = [x for member, score in ev.members
-                        for x in (score_text(score, level), member)]
-            except WriteError as err:
-                raise WriteError(f"key {ks.key!r}: {err}") from None
-            self._add_many(ks, flat, 2)
+            self._add_many(ks, _zset_args(ks.key, ev.members, self.level), 2)
         elif isinstance(ev, HashFields):
             self._hash(ks, ev)
         elif isinstance(ev, StreamEntries):
@@ -214,20 +213,15 @@ class AofWriter:
                 self.report.dropped_keys += 1
                 return
             if type == "zset":
-                level = self.level
-                try:
-                    flat = [x for member, score in value
-                            for x in (score_text(score, level), member)]
-                except WriteError as err:
-                    raise WriteError(f"key {key!r}: {err}") from None
+                flat = _zset_args(key, value, self.level)
                 width = 2
             elif type == "hash":
                 flat = list(chain.from_iterable(value))
                 width = 2
             else:
                 flat, width = value, 1
-            per = AOF_REWRITE_ITEMS_PER_CMD * width
-            name = _ADD[type]
+            per = ITEMS_PER_COMMAND * width
+            name = ADD_COMMANDS[type]
             for start in range(0, len(flat), per):
                 self._cmd(name, key, *flat[start:start + per])
         if expire_ms is not None:
@@ -267,7 +261,6 @@ class AofWriter:
         self._key = ks
         self._skip = False
         self._args = []
-        self._count = 0
         self._pieces = 0
         self._created = False
         if self._stream is not None:
@@ -279,7 +272,7 @@ class AofWriter:
             why = "module value dropped: only its module can rewrite it"
         elif ks.type == "stream" and not self.target.has_streams:
             why = "stream dropped: servers before 5.0 have no streams"
-        elif ks.type not in ("string", "stream") and ks.type not in _ADD:
+        elif ks.type not in ("string", "stream") and ks.type not in ADD_COMMANDS:
             raise WriteError(f"unknown key type {ks.type!r} (key {ks.key!r})")
         if why is not None:
             self._lose(why, ks)
@@ -288,51 +281,45 @@ class AofWriter:
             return
         self._want_db = ks.db
 
-    def _add(self, ks: KeyStart, *element: bytes) -> None:
-        """Queue one element; write the command when it holds 64 of them."""
-        self._args += element
-        self._count += 1
-        self._created = True
-        if self._count == AOF_REWRITE_ITEMS_PER_CMD:
-            self._flush(ks)
-
     def _add_many(self, ks: KeyStart, flat: Sequence[bytes], width: int) -> None:
         """Queue elements of ``width`` arguments each (``flat``: their arguments in
-        order); write a command for each 64 of them, as ``_add`` one by one would."""
+        order); write a command for each 64 of them, as adding them one by one would."""
         if not flat:
             return
         self._created = True
         args = self._args
         args += flat
-        per = AOF_REWRITE_ITEMS_PER_CMD * width
+        per = ITEMS_PER_COMMAND * width
         if len(args) < per:
-            self._count = len(args) // width
             return
         start = 0
         while len(args) - start >= per:
-            self._cmd(_ADD[ks.type], ks.key, *args[start:start + per])
+            self._cmd(ADD_COMMANDS[ks.type], ks.key, *args[start:start + per])
             start += per
         self._args = args[start:]
-        self._count = len(self._args) // width
 
     def _flush(self, ks: KeyStart) -> None:
-        if self._count:
-            self._cmd(_ADD[ks.type], ks.key, *self._args)
+        if self._args:
+            self._cmd(ADD_COMMANDS[ks.type], ks.key, *self._args)
             self._args = []
-            self._count = 0
 
     def _hash(self, ks: KeyStart, ev: HashFields) -> None:
         """Batches of 64 pairs; a hash with field TTLs field by field, each TTL right
         after its field (7.4's ``rewriteHashObject``)."""
-        for name, value, ttl in ev.fields:
-            name, value = bytes(name), bytes(value)
-            if ttl is not None and not self._per_field:
-                self._flush(ks)
-                self._per_field = True
-            if not self._per_field:
-                self._add(ks, name, value)
-                continue
-            self._cmd(b"HMSET", ks.key, name, value)
+        fields = ev.fields
+        if not self._per_field:
+            # the fields before the first one with a TTL go in batches
+            n = next((i for i, f in enumerate(fields) if f[2] is not None), len(fields))
+            self._add_many(ks, [bytes(x) for name, value, _ in fields[:n]
+                                for x in (name, value)], 2)
+            if n == len(fields):
+                return
+            self._flush(ks)
+            self._per_field = True
+            fields = fields[n:]
+        for name, value, ttl in fields:
+            name = bytes(name)
+            self._cmd(b"HMSET", ks.key, name, bytes(value))
             self._created = True
             if ttl is None:
                 continue
@@ -349,7 +336,7 @@ class AofWriter:
 
     def _end(self, ks: KeyStart) -> None:
         self._key = None
-        if ks.type in _ADD:
+        if ks.type in ADD_COMMANDS:
             self._flush(ks)
             if not self._created:
                 self._lose(f"empty {ks.type} dropped: servers do not keep empty keys", ks)

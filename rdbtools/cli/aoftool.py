@@ -23,6 +23,7 @@ from rdbtools.ops.aof_fix import aof_fix
 from rdbtools.ops.aof_report import check_text, cut_text, fix_text, stats_json, stats_text
 from rdbtools.ops.aof_rewrite import FORMATS, aof_rewrite, rewrite_json, rewrite_text
 from rdbtools.ops.aof_stats import aof_stats
+from rdbtools.rdb._targets import WRITABLE_VERSIONS
 
 PROG = "aoftool"
 
@@ -144,7 +145,7 @@ def stats_command(path: str, as_json: bool, top: int, counters: int,
     click.echo(stats_json(report) if as_json else stats_text(report), nl=False)
 
 
-REWRITE_VERSIONS = ("6", "7", "8", "9", "10", "11", "12", "valkey")
+REWRITE_VERSIONS = (*map(str, WRITABLE_VERSIONS), "valkey")
 
 
 @main.command("rewrite", short_help="Compact an AOF offline, as BGREWRITEAOF would.")

@@ -30,7 +30,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from rdbtools.aof._errors import AofCorrupt, AofTruncated
+from rdbtools.aof._errors import AofCorrupt, AofFramingError
+from rdbtools.aof._swap import fsync_dir
 from rdbtools.aof.reader import AofFile, AofLayout, iter_aof
 from rdbtools.errors import ParseError, RdbToolsError
 from rdbtools.ops.aof_check import aof_check
@@ -83,7 +84,7 @@ def aof_fix(path: str, *, salvage_commands: bool = False,
     else:
         if problem is None:
             return report
-        if not isinstance(problem, (AofTruncated, AofCorrupt)):
+        if not isinstance(problem, AofFramingError):
             raise AofFixError(f"cannot be repaired by truncation: {problem}")
         if not problem.last_file:
             raise AofFixError(f"cannot be repaired: the damage is not in the last file of "
@@ -140,7 +141,8 @@ def _replace(target: str, kept: list[tuple[int, int]], now: float | None) -> str
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(directory)
+    with contextlib.suppress(OSError):
+        fsync_dir(directory)
     return backup
 
 
@@ -172,11 +174,3 @@ def _backup(target: str, now: float | None) -> str:
             os.fsync(fp.fileno())
     return name
 
-
-def _fsync_dir(directory: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

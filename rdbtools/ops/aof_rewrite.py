@@ -31,7 +31,14 @@ from typing import BinaryIO
 
 from rdbtools.aof import _swap
 from rdbtools.aof.manifest import Manifest, load_manifest
-from rdbtools.aof.reader import AofFile, AofItem, AofLayout, iter_aof, open_aof
+from rdbtools.aof.reader import (
+    AofFile,
+    AofItem,
+    AofLayout,
+    iter_aof,
+    manifest_names,
+    open_aof,
+)
 from rdbtools.aof.resp import Batch
 from rdbtools.aof.writer import AofWriter
 from rdbtools.errors import CorruptInput, ParseError
@@ -92,11 +99,7 @@ class _Seen:
 def _watch(events: Iterable[AofItem], seen: _Seen) -> Iterator[AofItem]:
     for ev in events:
         tp = type(ev)
-        if tp is Batch:
-            ts = ev.timestamp  # type: ignore[union-attr]
-            if ts is not None:
-                seen.timestamp = ts
-        elif tp is Command:
+        if tp is Batch or tp is Command:
             ts = ev.timestamp  # type: ignore[union-attr]
             if ts is not None:
                 seen.timestamp = ts
@@ -168,7 +171,7 @@ def _version(to_version: int | str | None, seen: _Seen, replayer: Replayer) -> T
 def _manifest_of(path: str) -> Manifest | None:
     """The manifest of a multi-part AOF path (a directory or a manifest), else ``None``."""
     if os.path.isdir(path):
-        names = sorted(n for n in os.listdir(path) if n.endswith(".manifest"))
+        names = manifest_names(path)
         if len(names) == 1:
             return load_manifest(os.path.join(path, names[0]))
         return None
@@ -177,9 +180,9 @@ def _manifest_of(path: str) -> Manifest | None:
     return None
 
 
-def _layout_without(manifest: Manifest, path: str, ignore: list[str]) -> AofLayout:
-    """The layout of ``manifest`` when the files ``ignore`` (an interrupted rewrite's)
-    lie in its directory: they are not part of it."""
+def _layout_without_leftovers(manifest: Manifest, path: str) -> AofLayout:
+    """The layout of ``manifest`` when files of an interrupted rewrite lie in its
+    directory (``open_aof`` would refuse them): they are not part of it."""
     files = []
     for e in manifest.parts:
         p = os.path.join(manifest.directory, e.name)
@@ -217,7 +220,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str = "aof",
     if manifest is not None:
         plan = _swap.plan_swap(manifest, "aof" if format == "aof" else "rdb")
         stale = _swap.leftovers(plan)
-    layout = _layout_without(manifest, path, stale) if manifest is not None and stale \
+    layout = _layout_without_leftovers(manifest, path) if manifest is not None and stale \
         else open_aof(path)
     if output is not None:
         plan, stale = None, []
@@ -241,8 +244,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str = "aof",
     def fill(fp: BinaryIO) -> None:
         nonlocal report
         if format == "aof":
-            report = _write_aof(replayer, fp, target.version if not target.valkey
-                                else "valkey", seen.timestamp, strict)
+            report = _write_aof(replayer, fp, version, seen.timestamp, strict)
             return
         # the AUX fields of the input's RDB part are the old base's, not the new one's
         events = (ev for ev in replayer.events() if type(ev) is not Aux)

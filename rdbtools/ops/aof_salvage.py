@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools._buffer import Input
-from rdbtools.aof._errors import AofCorrupt, AofTruncated
+from rdbtools.aof._errors import AofFramingError
 from rdbtools.aof._resync import CANDIDATE, command_at
 from rdbtools.aof._walk import EXEC, MULTI, kind_of
 from rdbtools.aof.resp import RespReader
@@ -104,7 +104,7 @@ def _mentions_select(fp: BinaryIO, start: int, end: int) -> bool:
 
 
 def salvage(fp: BinaryIO, source: str, size: int,
-            first: AofTruncated | AofCorrupt) -> Salvage:
+            first: AofFramingError) -> Salvage:
     """Plan the salvage of the file ``fp`` (``size`` bytes, named ``source``) whose first
     damage is ``first`` (everything before ``first.ok_up_to`` is kept as it is)."""
     kept = [(0, first.ok_up_to)] if first.ok_up_to > 0 else []
@@ -132,7 +132,7 @@ def salvage(fp: BinaryIO, source: str, size: int,
         try:
             for _ in reader.batches():
                 pass
-        except (AofTruncated, AofCorrupt) as e:
+        except AofFramingError as e:
             if e.ok_up_to > nxt:
                 kept.append((nxt, e.ok_up_to))
             err = e

@@ -20,12 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from rdbtools.aof._walk import SPECIAL
 from rdbtools.aof.keys import command_keys
 from rdbtools.aof.reader import AofLayout, iter_aof
 from rdbtools.aof.resp import Batch
 from rdbtools.events import AofPart, KeyStart
-
-_SKIP_DB = frozenset({b"SELECT", b"MULTI", b"EXEC"})
 
 
 class MisraGries:
@@ -115,7 +114,7 @@ def aof_stats(path: str | AofLayout, *, top: int = 10, capacity: int = 1024,
                 else:
                     stat[0] += 1
                     stat[1] += size
-                if name in _SKIP_DB:
+                if name in SPECIAL:  # SELECT, MULTI, EXEC: not writes
                     continue
                 writes += 1
                 for key in command_keys(name, args):
