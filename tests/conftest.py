@@ -43,6 +43,7 @@ def external_dir() -> Path:
 
 
 def _server_binary() -> str:
+    helpers_server.skip_if_clock_shifted()
     missing = None
     if importlib.util.find_spec("redis") is None:
         missing = "the redis Python package is not installed"
@@ -82,6 +83,17 @@ def redis_server_factory(tmp_path: Path) -> Iterator[Any]:
         )
 
     yield factory
+
+
+LIVE_FIXTURES = frozenset({"redis_server", "redis_server_factory"})
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """A test that uses a live-server fixture is marked ``live`` (tests that start a
+    server by other means carry the mark themselves)."""
+    for item in items:
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
