@@ -72,7 +72,6 @@ class RedisServer:
         return p.read_text(errors="replace") if p.exists() else ""
 
 
-@contextmanager
 NO_LIVE_ENV = "RDBTOOLS_NO_LIVE"
 
 
@@ -85,6 +84,7 @@ def skip_if_clock_shifted() -> None:
         pytest.skip(f"{NO_LIVE_ENV} is set: no live server under a shifted clock")
 
 
+@contextmanager
 def start_redis_server(
     directory: Path, *extra_args: str, binary: str | None = None, timeout: float = 15.0
 ) -> Iterator[RedisServer]:
