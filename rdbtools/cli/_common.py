@@ -23,6 +23,8 @@ from rdbtools.ops.inputs import open_input
 P = ParamSpec("P")
 R = TypeVar("R")
 
+EXIT_USAGE = 2
+"""A bad option or argument, as ``click`` exits for its own usage errors."""
 EXIT_OS_ERROR = 8
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a writer whose reader went away."""
@@ -61,7 +63,7 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
         click.option(
             "--db",
             "dbs",
-            type=int,
+            type=click.IntRange(min=0),
             multiple=True,
             metavar="N",
             help="Only keys of database N (repeatable).",
@@ -158,6 +160,32 @@ def output_file(path: str) -> Iterator[BinaryIO]:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_same_file(prog: str, inputs: tuple[str, ...] | list[str], output: str) -> None:
+    """Exit 2 with one line when ``output`` would overwrite one of ``inputs`` (the same
+    file, by ``os.path.samefile`` or else by real path) or land inside an input that is
+    a directory (a multi-part AOF): checked before anything is written. ``-`` (standard
+    input or output) and special files (``/dev/null``) are never refused."""
+    if output == "-" or (os.path.exists(output) and not os.path.isfile(output)):
+        return
+    parent = os.path.dirname(os.path.realpath(output))
+    for path in inputs:
+        if path == "-":
+            continue
+        if _same_file(path, output):
+            fail(prog, f"{output}: the output is the input {path}; write somewhere else",
+                 EXIT_USAGE)
+        if os.path.isdir(path) and _same_file(path, parent):
+            fail(prog, f"{output}: the output is inside the input directory {path}; "
+                 "write somewhere else", EXIT_USAGE)
 
 
 def fail(prog: str, message: str, code: int) -> NoReturn:

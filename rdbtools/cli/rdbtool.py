@@ -19,6 +19,7 @@ from rdbtools.cli._common import (
     guarded,
     output_file,
     read_events,
+    refuse_same_file,
     warn,
 )
 from rdbtools.formats.check_report import check_text
@@ -30,6 +31,7 @@ from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
 from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import RestoreError, restore
+from rdbtools.rdb._targets import WRITABLE_VERSIONS
 
 PROG = "rdbtool"
 
@@ -88,6 +90,7 @@ def dump_command(
     if len(chosen) > 1:
         raise click.UsageError(f"choose one output format, not {' and '.join(chosen)}")
     fmt = chosen[0] if chosen else "jsonl"
+    refuse_same_file(PROG, (file,), output)
     with output_file(output) as out:
         summary = dump(
             read_events(file, verify=not no_verify, key_filter=key_filter), out, format=fmt
@@ -153,6 +156,7 @@ def _target(to_version: str | None, to_valkey: bool) -> str:
 
 TO_VERSION = click.option(
     "--to-version",
+    type=click.Choice([str(v) for v in WRITABLE_VERSIONS]),
     metavar="N",
     help="RDB version to write, 6 (Redis 2.6) to 12 (Redis 7.4/8.x) [default: 11].",
 )
@@ -162,7 +166,8 @@ STRICT = click.option(
 )
 
 
-def _write_rdb(events: object, output: str, target: str, strict: bool) -> None:
+def _write_rdb(events: object, source: str, output: str, target: str, strict: bool) -> None:
+    refuse_same_file(PROG, (source,), output)
     with output_file(output) as out:
         report = convert(events, out, version=target, strict=strict)  # type: ignore[arg-type]
     for line in report.lines():
@@ -201,7 +206,7 @@ def convert_command(
     touched. One key at a time is held in memory (a big key spills to a temporary file).
     """
     events = filter_events(open_events(infile, verify_checksum=not no_verify), key_filter)
-    _write_rdb(events, outfile, _target(to_version, to_valkey), strict)
+    _write_rdb(events, infile, outfile, _target(to_version, to_valkey), strict)
 
 
 @main.command("load", short_help="Build an RDB from a dump --jsonl file.")
@@ -226,7 +231,7 @@ def load_command(
     OUT is then not written.
     """
     events = filter_events(load_jsonl(infile), key_filter)
-    _write_rdb(events, output, _target(to_version, to_valkey), strict)
+    _write_rdb(events, infile, output, _target(to_version, to_valkey), strict)
 
 
 @main.command("restore", short_help="Write the keys into a live server.")
