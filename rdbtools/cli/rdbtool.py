@@ -166,8 +166,7 @@ STRICT = click.option(
 )
 
 
-def _write_rdb(events: object, source: str, output: str, target: str, strict: bool) -> None:
-    refuse_same_file(PROG, (source,), output)
+def _write_rdb(events: object, output: str, target: str, strict: bool) -> None:
     with output_file(output) as out:
         report = convert(events, out, version=target, strict=strict)  # type: ignore[arg-type]
     for line in report.lines():
@@ -203,10 +202,11 @@ def convert_command(
     cannot hold (hash field TTLs before 12, streams before 9, functions before 10, ...)
     is converted or dropped, each loss reported on stderr; --strict makes any loss an
     error. OUT is written beside its final path and renamed into place; IN is never
-    touched. One key at a time is held in memory (a big key spills to a temporary file).
+    touched (OUT may be IN: the file is then converted in place). One key at a time is
+    held in memory (a big key spills to a temporary file).
     """
     events = filter_events(open_events(infile, verify_checksum=not no_verify), key_filter)
-    _write_rdb(events, infile, outfile, _target(to_version, to_valkey), strict)
+    _write_rdb(events, outfile, _target(to_version, to_valkey), strict)
 
 
 @main.command("load", short_help="Build an RDB from a dump --jsonl file.")
@@ -230,8 +230,9 @@ def load_command(
     A malformed line stops the load with an error naming the line, the key and the field;
     OUT is then not written.
     """
+    refuse_same_file(PROG, (infile,), output)
     events = filter_events(load_jsonl(infile), key_filter)
-    _write_rdb(events, infile, output, _target(to_version, to_valkey), strict)
+    _write_rdb(events, output, _target(to_version, to_valkey), strict)
 
 
 @main.command("restore", short_help="Write the keys into a live server.")
