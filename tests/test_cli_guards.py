@@ -162,3 +162,13 @@ def test_aoftool_check_on_an_rdb_and_an_empty_file(tmp_path: Path) -> None:
     aof.write_bytes(b"*1\r\n$4\r\nPING\r\n")
     code, out, _ = run_aoftool("check", str(aof))
     assert code == 0 and out.decode().splitlines()[0] == f"{aof}: ok"
+
+
+@pytest.mark.parametrize("command", ["dump", "check", "info", "memory", "diff"])
+def test_help_says_file_may_be_an_aof(command: str) -> None:
+    from rdbtools.cli.rdbtool import main
+
+    res = CliRunner().invoke(main, [command, "--help"])
+    text = " ".join(res.stdout.split())
+    assert res.exit_code == 0
+    assert "RDB file" in text and "AOF file" in text and "appendonlydir" in text, text

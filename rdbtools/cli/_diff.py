@@ -124,8 +124,8 @@ def diff_command(
 ) -> None:
     """Compare snapshot A with snapshot B, key by key and element by element.
 
-    A and B are RDB files or AOFs (a directory with a manifest, a *.manifest, a *.aof, a
-    file of RESP commands: replayed, as for dump); one of them may be - for standard
+    A and B are RDB files, AOF files or appendonlydirs (a directory with a manifest, a
+    *.manifest, a *.aof, a file of RESP commands: replayed, as for dump); one of them may be - for standard
     input. Values are compared as the server sees them, whatever their encoding or RDB
     version. Each difference is one line: - only in A, + only in B, ~ changed (type,
     TTL, value, hash field, set or sorted-set member, list elements, stream entry,

@@ -99,7 +99,8 @@ def memory_command(
 ) -> None:
     """Estimate the memory each key of FILE... takes in a running server.
 
-    FILE is an RDB file, an AOF (replayed) or - for standard input; give several (the
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input; give several (the
     nodes of a cluster, say) and every row names its file. --jsonl / --csv write one
     row per key; otherwise a summary: totals per file, database, type and encoding, the
     biggest keys, memory by key prefix, TTL, element-count, memory, idle and frequency

@@ -44,9 +44,10 @@ NO_VERIFY = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name=PROG)
 def main() -> None:
-    """Read Redis and Valkey RDB files (any version) without a server.
+    """Read Redis and Valkey RDB files (any version) and AOFs without a server.
 
-    FILE is a path, or - for standard input.
+    FILE is an RDB file, an AOF file or an appendonlydir (its manifest too; an AOF is
+    replayed into the keyspace it builds), or - for an RDB on standard input.
     """
 
 
@@ -76,7 +77,11 @@ def dump_command(
     no_verify: bool,
     key_filter: KeyFilter,
 ) -> None:
-    """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names."""
+    """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names.
+
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input. OUT must not be FILE.
+    """
     chosen = [
         name
         for name, flag in (
@@ -111,7 +116,8 @@ def check_command(
 ) -> None:
     """Read all of FILE, decoding every value, verify its checksum and summarize it.
 
-    Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input. Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
     """
     summary = check(read_events(file, verify=not no_verify, key_filter=key_filter))
     click.echo(check_text(file, summary), nl=False)
@@ -139,7 +145,11 @@ def info_command(
     key_filter: KeyFilter,
 ) -> None:
     """Report what FILE holds: keys per database, type and encoding, serialized sizes,
-    TTLs, the biggest keys and element-count percentiles, in one pass."""
+    TTLs, the biggest keys and element-count percentiles, in one pass.
+
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input.
+    """
     report = info(
         read_events(file, verify=not no_verify, key_filter=key_filter),
         top=top,
