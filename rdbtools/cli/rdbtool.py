@@ -29,6 +29,7 @@ from rdbtools.ops.convert import convert, open_events
 from rdbtools.ops.dump import dump
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
+from rdbtools.ops.inputs import is_aof_path
 from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import RestoreError, restore
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
@@ -148,10 +149,17 @@ def info_command(
     TTLs, the biggest keys and element-count percentiles, in one pass.
 
     FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
-    input.
+    input. The keys an AOF builds have no record of their own: their sizes are those of
+    the records the RDB writer would write for them (the RDB version of the AOF's
+    preamble or base, else 12).
     """
+    events = read_events(file, verify=not no_verify, key_filter=key_filter)
+    if is_aof_path(file):
+        from rdbtools.ops.rdb_sizes import with_rdb_sizes
+
+        events = with_rdb_sizes(events)
     report = info(
-        read_events(file, verify=not no_verify, key_filter=key_filter),
+        events,
         top=top,
         now_ms=key_filter.now_ms,
     )
