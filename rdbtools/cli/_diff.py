@@ -125,8 +125,8 @@ def diff_command(
     """Compare snapshot A with snapshot B, key by key and element by element.
 
     A and B are RDB files, AOF files or appendonlydirs (a directory with a manifest, a
-    *.manifest, a *.aof, a file of RESP commands: replayed, as for dump); one of them may be - for standard
-    input. Values are compared as the server sees them, whatever their encoding or RDB
+    *.manifest, a *.aof, a file of RESP commands: replayed, as for dump); one of them may
+    be - for standard input. Values are compared as the server sees them, whatever their encoding or RDB
     version. Each difference is one line: - only in A, + only in B, ~ changed (type,
     TTL, value, hash field, set or sorted-set member, list elements, stream entry,
     metadata, consumer group, PEL entry, consumer, function library). A summary line
