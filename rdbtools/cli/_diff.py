@@ -126,11 +126,11 @@ def diff_command(
 
     A and B are RDB files, AOF files or appendonlydirs (a directory with a manifest, a
     *.manifest, a *.aof, a file of RESP commands: replayed, as for dump); one of them may
-    be - for standard input. Values are compared as the server sees them, whatever their encoding or RDB
-    version. Each difference is one line: - only in A, + only in B, ~ changed (type,
-    TTL, value, hash field, set or sorted-set member, list elements, stream entry,
-    metadata, consumer group, PEL entry, consumer, function library). A summary line
-    goes to stderr.
+    be - for standard input. Values are compared as the server sees them, whatever
+    their encoding or RDB version. Each difference is one line: - only in A, + only in
+    B, ~ changed (type, TTL, value, hash field, set or sorted-set member, list elements,
+    stream entry, metadata, consumer group, PEL entry, consumer, function library). A
+    summary line goes to stderr.
 
     Exit status as diff(1): 0 no difference, 1 differences, 2 trouble (with a one-line
     message).
