@@ -7,14 +7,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
+from rdbtools.atomic import atomic_file
 from rdbtools.errors import RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import TYPES, KeyFilter
@@ -112,54 +111,16 @@ def read_events(path: str, *, verify: bool, key_filter: KeyFilter) -> Iterator[E
 
 @contextlib.contextmanager
 def output_file(path: str) -> Iterator[BinaryIO]:
-    """A binary output: stdout for ``-``; for a device, FIFO or other non-regular file
-    (``/dev/null``, a pipe) that file itself, written in place. Otherwise a temporary
-    file beside ``path`` (beside the file a symlink points to) that is flushed,
-    fsync-ed and renamed onto it when the block succeeds, and removed when it fails, so
-    ``path`` is either untouched or complete."""
+    """A binary output: stdout for ``-``; otherwise ``rdbtools.atomic.atomic_file``: a
+    temporary file beside ``path`` renamed onto it when the block succeeds (a device or
+    FIFO is written in place), so ``path`` is either untouched or complete."""
     if path == "-":
         stdout = sys.stdout.buffer
         yield stdout
         stdout.flush()
         return
-    final = os.path.realpath(path)
-    try:
-        special = not stat.S_ISREG(os.stat(final).st_mode)
-    except FileNotFoundError:
-        special = False
-    if special:
-        with open(final, "wb") as fp:
-            yield fp
-        return
-    directory = os.path.dirname(final)
-    try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(final)}.", suffix=".tmp", dir=directory
-        )
-    except OSError as err:
-        raise OSError(err.errno, err.strerror, path) from None
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            yield fp
-            fp.flush()
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(fp.fileno(), 0o666 & ~mask)
-            os.fsync(fp.fileno())
-        try:
-            os.replace(tmp, final)
-        except OSError as err:
-            raise OSError(err.errno, err.strerror, path) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    with atomic_file(path) as fp:
+        yield fp
 
 
 def _same_file(a: str, b: str) -> bool:
