@@ -17,7 +17,6 @@ __all__ = ["is_aof_path", "open_input"]
 
 _ANNOTATION = re.compile(rb"#TS:\d+\r\n")
 """The one annotation a server writes into an AOF (``aof-timestamp-enabled``)."""
-_RDB_MAGIC = (b"REDIS", b"VALKEY")
 
 
 def is_aof_path(path: str) -> bool:
@@ -42,15 +41,16 @@ def is_aof_path(path: str) -> bool:
     return head[:1] == b"*" or _ANNOTATION.match(head) is not None
 
 
-def _refuse_unknown(path: str) -> None:
-    """``CorruptInput`` (exit 3) for a named file that is neither an RDB (``REDIS`` /
-    ``VALKEY`` magic) nor an AOF; an unreadable file is left to the reader's error."""
+def _refuse_hash_text(path: str) -> None:
+    """``CorruptInput`` (exit 3) for a named file that starts with ``#`` but not with an
+    annotation (a README, a script): no AOF, and no RDB either. Any other file is left
+    to the RDB reader, which names what it finds."""
     try:
         with open(path, "rb") as fp:
-            head = fp.read(6)
+            head = fp.read(1)
     except OSError:
         return
-    if not head.startswith(_RDB_MAGIC) and not (head and _RDB_MAGIC[0].startswith(head)):
+    if head == b"#":
         raise CorruptInput("not an RDB or AOF file (an RDB starts with REDIS or VALKEY, "
                            "an AOF with * or #TS:)", source=path, offset=0)
 
@@ -68,5 +68,5 @@ def open_input(path: str, *, verify: bool = True,
         return filter_events(replay(iter_aof(path, verify_checksum=verify)),
                              key_filter or KeyFilter())
     if path != "-" and not os.path.isdir(path):
-        _refuse_unknown(path)
+        _refuse_hash_text(path)
     return filter_events(read_rdb(path, verify_checksum=verify), key_filter or KeyFilter())
