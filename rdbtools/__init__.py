@@ -111,3 +111,8 @@ def __getattr__(name: str) -> object:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily loaded ones (``_LAZY``) included."""
+    return sorted(set(globals()) | set(_LAZY))

@@ -31,11 +31,13 @@ import contextlib
 import os
 import signal
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools.aof.manifest import Manifest
+from rdbtools.atomic import atomic_file as _atomic_file
+from rdbtools.atomic import fsync_dir
 from rdbtools.formats.keys import quote_key
 
 CRASH_ENV = "RDBTOOLS_AOF_REWRITE_CRASH_AT"
@@ -50,46 +52,12 @@ def crash_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def fsync_dir(directory: str) -> None:
-    """fsync a directory so that renames and new names in it are durable."""
-    fd = os.open(directory or ".", os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# --------------------------------------------------------------------------- one file
-
-
-@contextlib.contextmanager
-def atomic_file(path: str, *, prefix: str | None = None) -> Iterator[BinaryIO]:
-    """A temporary file beside ``path`` (beside the file a symlink points to), flushed,
-    fsync-ed and renamed onto it when the block succeeds, removed when it fails:
-    ``path`` is either untouched or complete. The directory is fsync-ed after the
-    rename."""
-    final = os.path.realpath(path)
-    directory = os.path.dirname(final)
-    name = os.path.basename(final)
-    fd, tmp = tempfile.mkstemp(prefix=prefix or f".{name}.rewrite-", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            yield fp
-            fp.flush()
-            crash_point("temp-written")
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(fp.fileno(), 0o666 & ~mask)
-            os.fsync(fp.fileno())
-        crash_point("temp-synced")
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    crash_point("renamed")
-    fsync_dir(directory)
+def atomic_file(path: str, *, prefix: str | None = None
+                ) -> contextlib.AbstractContextManager[BinaryIO]:
+    """``rdbtools.atomic.atomic_file`` with the crash points of this module (the temporary
+    name ``.<name>.rewrite-*.tmp`` unless ``prefix`` says otherwise)."""
+    name = os.path.basename(os.path.realpath(path))
+    return _atomic_file(path, prefix=prefix or f".{name}.rewrite-", step=crash_point)
 
 
 # --------------------------------------------------------------------------- manifest

@@ -7,14 +7,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
+from rdbtools.atomic import atomic_file
 from rdbtools.errors import RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import TYPES, KeyFilter
@@ -23,6 +22,8 @@ from rdbtools.ops.inputs import open_input
 P = ParamSpec("P")
 R = TypeVar("R")
 
+EXIT_USAGE = 2
+"""A bad option or argument, as ``click`` exits for its own usage errors."""
 EXIT_OS_ERROR = 8
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a writer whose reader went away."""
@@ -61,7 +62,7 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
         click.option(
             "--db",
             "dbs",
-            type=int,
+            type=click.IntRange(min=0),
             multiple=True,
             metavar="N",
             help="Only keys of database N (repeatable).",
@@ -110,54 +111,42 @@ def read_events(path: str, *, verify: bool, key_filter: KeyFilter) -> Iterator[E
 
 @contextlib.contextmanager
 def output_file(path: str) -> Iterator[BinaryIO]:
-    """A binary output: stdout for ``-``; for a device, FIFO or other non-regular file
-    (``/dev/null``, a pipe) that file itself, written in place. Otherwise a temporary
-    file beside ``path`` (beside the file a symlink points to) that is flushed,
-    fsync-ed and renamed onto it when the block succeeds, and removed when it fails, so
-    ``path`` is either untouched or complete."""
+    """A binary output: stdout for ``-``; otherwise ``rdbtools.atomic.atomic_file``: a
+    temporary file beside ``path`` renamed onto it when the block succeeds (a device or
+    FIFO is written in place), so ``path`` is either untouched or complete."""
     if path == "-":
         stdout = sys.stdout.buffer
         yield stdout
         stdout.flush()
         return
-    final = os.path.realpath(path)
+    with atomic_file(path) as fp:
+        yield fp
+
+
+def _same_file(a: str, b: str) -> bool:
     try:
-        special = not stat.S_ISREG(os.stat(final).st_mode)
-    except FileNotFoundError:
-        special = False
-    if special:
-        with open(final, "wb") as fp:
-            yield fp
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_same_file(prog: str, inputs: tuple[str, ...] | list[str], output: str) -> None:
+    """Exit 2 with one line when ``output`` would overwrite one of ``inputs`` (the same
+    file, by ``os.path.samefile`` or else by real path) or land inside an input that is
+    a directory (a multi-part AOF): checked before anything is written. ``-`` (standard
+    input or output) and special files (``/dev/null``) are never refused."""
+    if output == "-" or (os.path.exists(output) and not os.path.isfile(output)):
         return
-    directory = os.path.dirname(final)
-    try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(final)}.", suffix=".tmp", dir=directory
-        )
-    except OSError as err:
-        raise OSError(err.errno, err.strerror, path) from None
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            yield fp
-            fp.flush()
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(fp.fileno(), 0o666 & ~mask)
-            os.fsync(fp.fileno())
-        try:
-            os.replace(tmp, final)
-        except OSError as err:
-            raise OSError(err.errno, err.strerror, path) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    parent = os.path.dirname(os.path.realpath(output))
+    for path in inputs:
+        if path == "-":
+            continue
+        if _same_file(path, output):
+            fail(prog, f"{output}: the output is the input {path}; write somewhere else",
+                 EXIT_USAGE)
+        if os.path.isdir(path) and _same_file(path, parent):
+            fail(prog, f"{output}: the output is inside the input directory {path}; "
+                 "write somewhere else", EXIT_USAGE)
 
 
 def fail(prog: str, message: str, code: int) -> NoReturn:

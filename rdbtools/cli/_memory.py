@@ -14,7 +14,13 @@ from collections.abc import Iterator
 
 import click
 
-from rdbtools.cli._common import filter_options, guarded, output_file, read_events
+from rdbtools.cli._common import (
+    filter_options,
+    guarded,
+    output_file,
+    read_events,
+    refuse_same_file,
+)
 from rdbtools.events import Event
 from rdbtools.memory._report_json import summary_json
 from rdbtools.memory._report_rows import write_csv, write_jsonl
@@ -27,6 +33,8 @@ from rdbtools.ops.memory import memory_rows, memory_summary
 
 PROG = "rdbtool"
 _MODEL = re.compile(r"\A(?:(?:redis|valkey)-)?\d+(?:\.\d+){0,2}\Z", re.IGNORECASE)
+MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
+"""The major versions ``--model`` takes: Redis 2.x to 8.x, Valkey 7.x to 9.x."""
 
 
 @click.command("memory", short_help="Estimate each key's memory; summarize, CSV, HTML.")
@@ -91,7 +99,8 @@ def memory_command(
 ) -> None:
     """Estimate the memory each key of FILE... takes in a running server.
 
-    FILE is an RDB file, an AOF (replayed) or - for standard input; give several (the
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input; give several (the
     nodes of a cluster, say) and every row names its file. --jsonl / --csv write one
     row per key; otherwise a summary: totals per file, database, type and encoding, the
     biggest keys, memory by key prefix, TTL, element-count, memory, idle and frequency
@@ -114,14 +123,16 @@ def memory_command(
         raise click.UsageError("--html names its own output file; -o is not used with it")
     if not separator:
         raise click.BadParameter("must not be empty", param_hint="'--prefix'")
-    if version is not None and not _MODEL.match(version):
+    if version is not None and not _known_model(version):
         raise click.BadParameter(
-            f"{version!r} is not a server version (7.0, 7.4.1, valkey-8.0 ...)",
+            f"{version!r} is not a server version the model knows (Redis 2.x to 8.x: "
+            "7.0, 7.4.1 ...; Valkey 7.x to 9.x: valkey-8.0 ...)",
             param_hint="'--model'",
         )
     repeated = sorted({f for f in files if files.count(f) > 1})
     if repeated:
         raise click.BadParameter(f"{repeated[0]} is given twice", param_hint="FILE...")
+    refuse_same_file(PROG, files, html_out if html_out is not None else output)
     verify = not no_verify
 
     def events_of(path: str) -> Iterator[Event]:
@@ -161,3 +172,11 @@ def memory_command(
     )
     with output_file(output) as out:
         out.write(text.encode("utf-8"))
+
+
+def _known_model(version: str) -> bool:
+    """Whether ``version`` names a server version whose major ``MODEL_MAJORS`` lists."""
+    if not _MODEL.match(version):
+        return False
+    server, _, number = version.lower().rpartition("-")
+    return int(number.split(".")[0]) in MODEL_MAJORS[server or "redis"]

@@ -19,6 +19,7 @@ from rdbtools.cli._common import (
     guarded,
     output_file,
     read_events,
+    refuse_same_file,
     warn,
 )
 from rdbtools.formats.check_report import check_text
@@ -28,8 +29,10 @@ from rdbtools.ops.convert import convert, open_events
 from rdbtools.ops.dump import dump
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
+from rdbtools.ops.inputs import is_aof_path
 from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import RestoreError, restore
+from rdbtools.rdb._targets import WRITABLE_VERSIONS
 
 PROG = "rdbtool"
 
@@ -42,9 +45,10 @@ NO_VERIFY = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name=PROG)
 def main() -> None:
-    """Read Redis and Valkey RDB files (any version) without a server.
+    """Read Redis and Valkey RDB files (any version) and AOFs without a server.
 
-    FILE is a path, or - for standard input.
+    FILE is an RDB file, an AOF file or an appendonlydir (its manifest too; an AOF is
+    replayed into the keyspace it builds), or - for an RDB on standard input.
     """
 
 
@@ -74,7 +78,11 @@ def dump_command(
     no_verify: bool,
     key_filter: KeyFilter,
 ) -> None:
-    """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names."""
+    """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names.
+
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input. OUT must not be FILE.
+    """
     chosen = [
         name
         for name, flag in (
@@ -88,6 +96,7 @@ def dump_command(
     if len(chosen) > 1:
         raise click.UsageError(f"choose one output format, not {' and '.join(chosen)}")
     fmt = chosen[0] if chosen else "jsonl"
+    refuse_same_file(PROG, (file,), output)
     with output_file(output) as out:
         summary = dump(
             read_events(file, verify=not no_verify, key_filter=key_filter), out, format=fmt
@@ -108,7 +117,8 @@ def check_command(
 ) -> None:
     """Read all of FILE, decoding every value, verify its checksum and summarize it.
 
-    Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input. Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
     """
     summary = check(read_events(file, verify=not no_verify, key_filter=key_filter))
     click.echo(check_text(file, summary), nl=False)
@@ -136,9 +146,20 @@ def info_command(
     key_filter: KeyFilter,
 ) -> None:
     """Report what FILE holds: keys per database, type and encoding, serialized sizes,
-    TTLs, the biggest keys and element-count percentiles, in one pass."""
+    TTLs, the biggest keys and element-count percentiles, in one pass.
+
+    FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
+    input. The keys an AOF builds have no record of their own: their sizes are those of
+    the records the RDB writer would write for them (the RDB version of the AOF's
+    preamble or base, else 12).
+    """
+    events = read_events(file, verify=not no_verify, key_filter=key_filter)
+    if is_aof_path(file):
+        from rdbtools.ops.rdb_sizes import with_rdb_sizes
+
+        events = with_rdb_sizes(events)
     report = info(
-        read_events(file, verify=not no_verify, key_filter=key_filter),
+        events,
         top=top,
         now_ms=key_filter.now_ms,
     )
@@ -153,6 +174,7 @@ def _target(to_version: str | None, to_valkey: bool) -> str:
 
 TO_VERSION = click.option(
     "--to-version",
+    type=click.Choice([str(v) for v in WRITABLE_VERSIONS]),
     metavar="N",
     help="RDB version to write, 6 (Redis 2.6) to 12 (Redis 7.4/8.x) [default: 11].",
 )
@@ -198,7 +220,8 @@ def convert_command(
     cannot hold (hash field TTLs before 12, streams before 9, functions before 10, ...)
     is converted or dropped, each loss reported on stderr; --strict makes any loss an
     error. OUT is written beside its final path and renamed into place; IN is never
-    touched. One key at a time is held in memory (a big key spills to a temporary file).
+    touched (OUT may be IN: the file is then converted in place). One key at a time is
+    held in memory (a big key spills to a temporary file).
     """
     events = filter_events(open_events(infile, verify_checksum=not no_verify), key_filter)
     _write_rdb(events, outfile, _target(to_version, to_valkey), strict)
@@ -225,6 +248,7 @@ def load_command(
     A malformed line stops the load with an error naming the line, the key and the field;
     OUT is then not written.
     """
+    refuse_same_file(PROG, (infile,), output)
     events = filter_events(load_jsonl(infile), key_filter)
     _write_rdb(events, output, _target(to_version, to_valkey), strict)
 

@@ -31,7 +31,7 @@ the spill files hold.
 from __future__ import annotations
 
 import marshal
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -70,9 +70,12 @@ def _idmp(ev: StreamIdmp) -> tuple[object, ...]:
             ev.iids_duplicates)
 
 
-def canonical_rows(events: Iterable[Event], functions: dict[bytes, bytes]) -> Iterator[KeyRow]:
+def canonical_rows(events: Iterable[Event], functions: dict[bytes, bytes],
+                   skip: Callable[[bytes], bool] | None = None) -> Iterator[KeyRow]:
     """One ``KeyRow`` per key of ``events``; function libraries go into ``functions``
-    (name -> code). One whole key is held at a time (the value and its packed form)."""
+    (name -> code). One whole key is held at a time (the value and its packed form).
+    A key for which ``skip(key)`` is true is passed over, its value never gathered."""
+    skipping = False
     start: KeyStart | None = None
     parts: list[Any] = []
     meta: object = None
@@ -82,7 +85,14 @@ def canonical_rows(events: Iterable[Event], functions: dict[bytes, bytes]) -> It
     # the most frequent events first: a string key is KeyStart, StringValue, KeyEnd
     for ev in events:
         tp = type(ev)
+        if skipping:
+            skipping = tp is not KeyEnd
+            continue
         if tp is KeyStart:
+            if skip is not None and skip(ev.key):  # type: ignore[union-attr]
+                skipping = True
+                start = None
+                continue
             start = ev  # type: ignore[assignment]
             parts = []
             meta = idmp = module = None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rdbtools.diff._prefixes import PrefixRow
+
 CHANGE_KINDS = ("added", "removed", "type", "ttl", "value")
 """``added``: only in B; ``removed``: only in A; ``type``: the key's type differs;
 ``ttl``: a key's or a hash field's expiry differs; ``value``: a value differs."""
@@ -40,7 +42,8 @@ class DiffSummary:
     on both sides with at least one change), only in A, only in B. ``changes`` counts
     the ``Change`` records (one per differing key with ``keys_only``); function
     libraries are counted apart. ``spilled`` tells whether the join went through
-    temporary partition files (the state exceeded the memory budget)."""
+    temporary partition files (the state exceeded the memory budget). ``prefixes``: the
+    differing keys by key prefix and type, when a summary was asked for."""
 
     keys_equal: int = 0
     keys_changed: int = 0
@@ -50,6 +53,7 @@ class DiffSummary:
     functions_equal: int = 0
     functions_changed: int = 0
     spilled: bool = False
+    prefixes: tuple[PrefixRow, ...] = ()
 
     @property
     def differ(self) -> bool:

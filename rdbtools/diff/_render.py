@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from rdbtools.diff._change import Change, DiffSummary
+from rdbtools.diff._prefixes import PrefixRow
 from rdbtools.formats._display import json_bytes, show
 from rdbtools.formats.keys import quote_key
 
@@ -196,3 +197,25 @@ def summary_line(summary: DiffSummary) -> str:
         text += (f"; functions: {summary.functions_equal} equal, "
                  f"{summary.functions_changed} differ")
     return text
+
+
+PREFIX_HEADER = ("prefix", "type", "changed", "added", "removed")
+
+
+def prefix_text(rows: tuple[PrefixRow, ...]) -> str:
+    """The ``--summary`` table for people: one row per key prefix and type."""
+    table = [PREFIX_HEADER] + [(show(r.prefix), r.type, str(r.changed), str(r.added),
+                                str(r.removed)) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(PREFIX_HEADER))]
+    return "".join(
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  "
+        + "  ".join(f"{c:>{w}}" for c, w in zip(row[2:], widths[2:])) + "\n"
+        for row in table
+    )
+
+
+def prefix_json_line(row: PrefixRow) -> str:
+    """One ``--summary --jsonl`` object (no newline)."""
+    return json.dumps({"prefix": json_bytes(row.prefix), "type": row.type,
+                       "changed": row.changed, "added": row.added, "removed": row.removed},
+                      ensure_ascii=False, separators=(",", ":"))

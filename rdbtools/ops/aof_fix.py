@@ -31,8 +31,8 @@ import time
 from dataclasses import dataclass, field
 
 from rdbtools.aof._errors import AofCorrupt, AofFramingError
-from rdbtools.aof._swap import fsync_dir
 from rdbtools.aof.reader import AofFile, AofLayout, iter_aof
+from rdbtools.atomic import fsync_dir
 from rdbtools.errors import ParseError, RdbToolsError
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_salvage import Dropped, salvage

@@ -25,10 +25,28 @@ def _name(path: str) -> str:
     return os.path.basename(path) or path
 
 
+def check_verdict(report: AofCheckReport) -> str:
+    """The first line of a sound AOF's summary. As ``redis-check-aof`` (and the server)
+    read them, an empty file is an empty AOF and an RDB file is an AOF whose RDB
+    preamble has no commands after it: both are sound, but neither is called ``ok``,
+    since a user who names one has most likely picked the wrong file."""
+    layout = report.layout
+    single = len(report.files) == 1 and (layout is None or layout.manifest is None)
+    if single and report.size == 0 and report.files[0].rdb_version is None \
+            and not report.commands:
+        return (f"{report.path}: empty (0 bytes): a server loads it as an empty dataset, "
+                "as redis-check-aof says")
+    if single and report.files[0].rdb_version is not None and not report.commands:
+        return (f"{report.path}: an RDB file, no AOF commands: valid as an AOF only as an "
+                "RDB preamble with nothing after it (as redis-check-aof reads it); "
+                "rdbtool check reads it as a snapshot")
+    return f"{report.path}: ok"
+
+
 def check_text(report: AofCheckReport) -> str:
     """The summary of a sound AOF (the damage of an unsound one is ``problem_line``)."""
     layout = report.layout
-    lines = [f"{report.path}: ok"]
+    lines = [check_verdict(report)]
     if layout is not None and layout.manifest is not None:
         m = layout.manifest
         lines.append(f"  manifest    {_name(m.path)}: {1 if m.base else 0} base, "

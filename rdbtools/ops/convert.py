@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
+from rdbtools.atomic import atomic_file
 from rdbtools.events import Event
 from rdbtools.ops.load import load_events, load_jsonl
 from rdbtools.rdb._targets import Thresholds
@@ -71,7 +73,7 @@ class _Prefixed(io.RawIOBase):
 
 def convert(
     events: Iterable[Event],
-    out: BinaryIO,
+    out: BinaryIO | str | os.PathLike[str],
     *,
     version: int | str = 11,
     strict: bool = False,
@@ -80,7 +82,16 @@ def convert(
 ) -> LossReport:
     """Write ``events`` to ``out`` as an RDB of ``version`` (6..12 or ``"valkey"``) with the
     encodings that version's server would choose; return what could not be kept.
-    ``strict=True`` raises ``WriteError`` at the first loss instead."""
+    ``strict=True`` raises ``WriteError`` at the first loss instead.
+
+    ``out`` is a binary file, or a path: then the file is written as ``rdbtool convert``
+    writes OUT (``rdbtools.atomic.atomic_file``): beside it, fsync-ed and renamed over
+    it, so that on any error (a loss with ``strict``, bad input) the path is untouched.
+    The path may be the file ``events`` are read from."""
+    if isinstance(out, (str, os.PathLike)):
+        with atomic_file(out) as fp:
+            return convert(events, fp, version=version, strict=strict,
+                           thresholds=thresholds, checksum=checksum)
     writer = RdbWriter(out, version, strict=strict, thresholds=thresholds, checksum=checksum)
     return writer.write_all(events)
 

@@ -19,18 +19,20 @@ a 10-million-element list holds both lists.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
 from rdbtools.diff._canon import canonical_rows
 from rdbtools.diff._change import CHANGE_KINDS, Change, DiffSummary
 from rdbtools.diff._compare import Options, compare_rows
+from rdbtools.diff._prefixes import PrefixCounts, PrefixRow
 from rdbtools.diff._spill import Join
 from rdbtools.events import Event
+from rdbtools.ops._glob import compile_glob
 from rdbtools.ops.filters import KeyFilter, now_ms
 from rdbtools.ops.inputs import open_input
 
-__all__ = ["CHANGE_KINDS", "Change", "DiffSummary", "diff_events", "diff_files",
-           "open_snapshot"]
+__all__ = ["CHANGE_KINDS", "Change", "DiffSummary", "PrefixRow", "diff_events",
+           "diff_files", "open_snapshot"]
 
 DEFAULT_BUDGET = 256 << 20
 """The default memory budget of the join (bytes)."""
@@ -46,7 +48,9 @@ def open_snapshot(path: str, *, verify: bool = True,
 def diff_files(a: str, b: str, *, verify: bool = True, key_filter: KeyFilter | None = None,
                ignore_ttl: bool = False, ignore_stream_times: bool = False,
                keys_only: bool = False, memory_budget: int = DEFAULT_BUDGET,
-               tmpdir: str | None = None) -> Generator[Change, None, DiffSummary]:
+               tmpdir: str | None = None, exclude: Sequence[bytes] = (),
+               summary_depth: int | None = None,
+               ) -> Generator[Change, None, DiffSummary]:
     """The changes from snapshot ``a`` to snapshot ``b`` (paths, see ``open_snapshot``),
     both read through ``key_filter``; returns the ``DiffSummary``. See ``diff_events``.
     "Now" for ``no_expired`` is taken once, so both sides drop the same keys."""
@@ -56,14 +60,24 @@ def diff_files(a: str, b: str, *, verify: bool = True, key_filter: KeyFilter | N
         open_snapshot(a, verify=verify, key_filter=key_filter),
         open_snapshot(b, verify=verify, key_filter=key_filter),
         ignore_ttl=ignore_ttl, ignore_stream_times=ignore_stream_times, keys_only=keys_only,
-        memory_budget=memory_budget, tmpdir=tmpdir,
+        memory_budget=memory_budget, tmpdir=tmpdir, exclude=exclude,
+        summary_depth=summary_depth,
     )
+
+
+def _excluder(globs: Sequence[bytes]) -> Callable[[bytes], bool] | None:
+    """Whether a key matches one of the Redis-style ``globs`` (``None`` for none)."""
+    if not globs:
+        return None
+    patterns = [compile_glob(g).fullmatch for g in globs]
+    return lambda key: any(m(key) is not None for m in patterns)
 
 
 def diff_events(a: Iterable[Event], b: Iterable[Event], *, ignore_ttl: bool = False,
                 ignore_stream_times: bool = False, keys_only: bool = False,
-                memory_budget: int = DEFAULT_BUDGET,
-                tmpdir: str | None = None) -> Generator[Change, None, DiffSummary]:
+                memory_budget: int = DEFAULT_BUDGET, tmpdir: str | None = None,
+                exclude: Sequence[bytes] = (), summary_depth: int | None = None,
+                ) -> Generator[Change, None, DiffSummary]:
     """The changes from the events of snapshot ``a`` to those of ``b``.
 
     Per key present on one side only: one ``added`` / ``removed`` change (``a`` / ``b``
@@ -76,11 +90,18 @@ def diff_events(a: Iterable[Event], b: Iterable[Event], *, ignore_ttl: bool = Fa
     libraries come last, with ``db`` ``None``, ``key`` the library name and the path
     ``("library",)`` (none with ``keys_only``). Changes of
     one key come together; keys come in the order of B, then A's keys B lacks (per
-    partition when the join spilled)."""
+    partition when the join spilled).
+
+    ``exclude``: Redis-style globs (``rdbtools.ops._glob``); a key matching any of them
+    is left out on both sides. ``summary_depth``: also count the differing keys by
+    key prefix of that many ``:``-separated parts and type (``DiffSummary.prefixes``,
+    see ``rdbtools.diff._prefixes``)."""
     opts = Options(ignore_ttl=ignore_ttl, ignore_stream_times=ignore_stream_times)
     functions_a: dict[bytes, bytes] = {}
     functions_b: dict[bytes, bytes] = {}
-    join = Join(canonical_rows(a, functions_a), canonical_rows(b, functions_b),
+    skip = _excluder(exclude)
+    counts = PrefixCounts(summary_depth) if summary_depth is not None else None
+    join = Join(canonical_rows(a, functions_a, skip), canonical_rows(b, functions_b, skip),
                 memory_budget, tmpdir)
     equal = changed = only_a = only_b = count = 0
     for ra, rb in join.pairs():
@@ -88,10 +109,14 @@ def diff_events(a: Iterable[Event], b: Iterable[Event], *, ignore_ttl: bool = Fa
             assert rb is not None
             only_b += 1
             count += 1
+            if counts is not None:
+                counts.add("added", rb[1], rb[2])
             yield Change(rb[0], rb[1], "added", (), None, rb[2] if not keys_only else None)
         elif rb is None:
             only_a += 1
             count += 1
+            if counts is not None:
+                counts.add("removed", ra[1], ra[2])
             yield Change(ra[0], ra[1], "removed", (), ra[2] if not keys_only else None, None)
         elif ra[4] == rb[4] and ra[2] == rb[2] and (ignore_ttl or ra[3] == rb[3]):
             equal += 1
@@ -101,6 +126,8 @@ def diff_events(a: Iterable[Event], b: Iterable[Event], *, ignore_ttl: bool = Fa
                 equal += 1
                 continue
             changed += 1
+            if counts is not None:
+                counts.add("changed", rb[1], rb[2])
             if keys_only:
                 count += 1
                 first = changes[0]
@@ -121,7 +148,8 @@ def diff_events(a: Iterable[Event], b: Iterable[Event], *, ignore_ttl: bool = Fa
             yield Change(None, name, kind, ("library",), code, other)
     return DiffSummary(keys_equal=equal, keys_changed=changed, only_a=only_a, only_b=only_b,
                        changes=count + f_changed, functions_equal=f_equal,
-                       functions_changed=f_changed, spilled=join.spilled)
+                       functions_changed=f_changed, spilled=join.spilled,
+                       prefixes=counts.rows() if counts is not None else ())
 
 
 def _libraries(a: dict[bytes, bytes], b: dict[bytes, bytes]

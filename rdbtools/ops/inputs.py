@@ -5,19 +5,25 @@ keyspace it builds. Every command that reads keys (``dump``, ``check``, ``info``
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
+from rdbtools.errors import CorruptInput
 from rdbtools.events import Event
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.rdb.reader import read_rdb
 
 __all__ = ["is_aof_path", "open_input"]
 
+_ANNOTATION = re.compile(rb"#TS:\d+\r\n")
+"""The one annotation a server writes into an AOF (``aof-timestamp-enabled``)."""
+
 
 def is_aof_path(path: str) -> bool:
     """An append-only file rather than an RDB: a directory holding a manifest, a
     ``*.manifest``, a file named ``*.aof`` (it may start with an RDB preamble), or a file
-    whose first byte is ``*`` or ``#`` (RESP commands, annotations)."""
+    that starts with a RESP command (``*``) or a ``#TS:<digits>\r\n`` annotation. Any
+    other ``#`` (a README, a shell script) is no AOF."""
     if path == "-":
         return False
     if os.path.isdir(path):
@@ -29,9 +35,24 @@ def is_aof_path(path: str) -> bool:
         return True
     try:
         with open(path, "rb") as fp:
-            return fp.read(1) in (b"*", b"#")
+            head = fp.read(32)
     except OSError:
         return False
+    return head[:1] == b"*" or _ANNOTATION.match(head) is not None
+
+
+def _refuse_hash_text(path: str) -> None:
+    """``CorruptInput`` (exit 3) for a named file that starts with ``#`` but not with an
+    annotation (a README, a script): no AOF, and no RDB either. Any other file is left
+    to the RDB reader, which names what it finds."""
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(1)
+    except OSError:
+        return
+    if head == b"#":
+        raise CorruptInput("not an RDB or AOF file (an RDB starts with REDIS or VALKEY, "
+                           "an AOF with * or #TS:)", source=path, offset=0)
 
 
 def open_input(path: str, *, verify: bool = True,
@@ -46,4 +67,6 @@ def open_input(path: str, *, verify: bool = True,
 
         return filter_events(replay(iter_aof(path, verify_checksum=verify)),
                              key_filter or KeyFilter())
+    if path != "-" and not os.path.isdir(path):
+        _refuse_hash_text(path)
     return filter_events(read_rdb(path, verify_checksum=verify), key_filter or KeyFilter())
