@@ -10,7 +10,7 @@ from test_aof_support import resp
 
 from rdbtools.aof import open_aof, parse_manifest, read_aof
 from rdbtools.aof._splitargs import SplitError, splitargs
-from rdbtools.aof.manifest import resolve
+from rdbtools.aof.manifest import resolve, unlisted
 from rdbtools.errors import CorruptInput
 from rdbtools.events import AofPart, Command
 
@@ -123,16 +123,18 @@ def test_missing_file_names_the_line(tmp_path: Path) -> None:
         info.value)
 
 
-def test_extra_part_file(tmp_path: Path) -> None:
+def test_extra_part_file_is_ignored_as_the_server_ignores_it(tmp_path: Path) -> None:
+    """A crash between the renames of a rewrite leaves new part files the manifest does
+    not list yet: the server loads the listed ones, and so does the reader."""
     d = make_dir(tmp_path, b"file appendonly.aof.1.base.aof seq 1 type b\n",
-                 {"appendonly.aof.1.base.aof": b"", "appendonly.aof.2.incr.aof": b"",
+                 {"appendonly.aof.1.base.aof": resp(b"SET", b"a", b"1"),
+                  "appendonly.aof.2.incr.aof": resp(b"SET", b"b", b"2"),
                   "temp-rewriteaof-1.aof": b"", "appendonly.aof.1.base.aof.bak.x": b""})
-    with pytest.raises(CorruptInput) as info:
-        open_aof(str(d))
-    assert "'appendonly.aof.2.incr.aof' is in the directory but not in the manifest" in str(
-        info.value)
-    (d / "appendonly.aof.2.incr.aof").unlink()
-    assert [Path(f.path).name for f in open_aof(str(d)).files] == ["appendonly.aof.1.base.aof"]
+    layout = open_aof(str(d))
+    assert [Path(f.path).name for f in layout.files] == ["appendonly.aof.1.base.aof"]
+    assert unlisted(layout.manifest) == ["appendonly.aof.2.incr.aof"]  # type: ignore[arg-type]
+    cmds = [c.args for c in read_aof(str(d)) if isinstance(c, Command)]
+    assert cmds == [(b"SET", b"a", b"1")]
 
 
 def test_directory_without_one_manifest(tmp_path: Path) -> None:

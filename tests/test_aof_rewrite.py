@@ -84,11 +84,18 @@ def test_fixture_rewrite_reads_back_the_same(fx: AofFixture, fmt: str, tmp_path:
     out = tmp_path / f"out.{fmt}"
     report = aof_rewrite(str(fx.path), output=str(out), format=fmt)
     assert report.losses == ()
-    # the input's RDB version; else 12 for the field TTLs of 7.4 / 8.0; else 10 (7.0)
+    # the server that wrote it: the input's RDB version (at least 7.0's in a multi-part
+    # AOF); else 12 for the field TTLs of 7.4 / 8.0, 10 for another multi-part AOF, 9
+    # (6.2) for a single file
     rdb = [f for f in fx.files if f.read_bytes()[:5] == b"REDIS"]
-    want_version = rdb[0].read_bytes()[5:9].decode().lstrip("0") if rdb else \
-        "12" if fx.id.startswith(("7.4", "8.0")) else "10"
-    assert report.version == want_version
+    if rdb:
+        rdb_version = int(rdb[0].read_bytes()[5:9])
+        want_version = str(max(rdb_version, 10) if fx.multipart else rdb_version)
+    elif fx.multipart:
+        want_version = "12" if fx.id.startswith(("7.4", "8.0")) else "10"
+    else:
+        want_version = "9"
+    assert report.version == want_version, report.reason
     old = report.version == "9"
     want, want_functions = keyspace(fx.path, stream_v1=old)
     got, got_functions = keyspace(out, stream_v1=old)
@@ -204,19 +211,39 @@ def test_leftovers_of_an_interrupted_rewrite_are_replaced(tmp_path: Path) -> Non
 
 
 def test_single_file_in_place(tmp_path: Path) -> None:
+    """A 6.2 AOF without a preamble is rewritten for 6.2, as commands (what its own
+    rewrite writes), and the original is kept beside it until the new file is in
+    place; the format and version follow the input after that too."""
     fx = next(f for f in FIXTURES if f.id == "6.2.14/aof-single-preamble-no-rewritten")
     p = copy_tree(fx.path, tmp_path / "appendonly.aof")
-    want = keyspace(p)
-    report = aof_rewrite(str(p), format="preamble")
-    assert report.version == "10" and report.output == str(p)
+    original = p.read_bytes()
+    want = keyspace(p, stream_v1=True)
+    report = aof_rewrite(str(p), now=0)
+    assert (report.version, report.format, report.server) == ("9", "aof", "Redis 6.2")
+    assert "a single file: written by Redis 6.2 or older" in report.reason
+    assert report.output == str(p) and report.losses == ()
+    backup = tmp_path / "appendonly.aof.bak.19700101T000000Z"
+    assert report.backup == str(backup) == report.original
+    assert backup.read_bytes() == original
+    assert sorted(os.listdir(tmp_path)) == ["appendonly.aof", backup.name]
     assert report.size_before == 68024 and report.size_after == p.stat().st_size
-    assert sorted(os.listdir(tmp_path)) == ["appendonly.aof"]
-    assert p.read_bytes().startswith(b"REDIS0010")
-    assert keyspace(p) == want
-    aof_rewrite(str(p), format="aof", to_version="9")
-    assert keyspace(p) == want
     data = p.read_bytes()
-    assert b"ENTRIESADDED" not in data and b"XSETID" in data  # 6.2's forms
+    assert b"ENTRIESADDED" not in data and b"ENTRIESREAD" not in data  # 6.2's forms
+    assert b"XSETID" in data and b"XGROUP" in data
+    assert keyspace(p, stream_v1=True) == want
+    report = aof_rewrite(str(p), format="preamble", now=1)
+    assert (report.version, report.format) == ("9", "preamble")
+    assert p.read_bytes().startswith(b"REDIS0009")
+    assert keyspace(p, stream_v1=True) == want
+    # an RDB preamble gives a preamble, of its own version
+    report = aof_rewrite(str(p), now=2)
+    assert (report.version, report.format, report.server) == ("9", "preamble", "Redis 6.2.14")
+    assert report.reason == "written by the RDB preamble (RDB 9, Redis 6.2.14)"
+    assert len(os.listdir(tmp_path)) == 4
+    report = aof_rewrite(str(p), to_version="10", now=3)
+    assert report.reason == "given with --to-version" and report.format == "preamble"
+    assert p.read_bytes().startswith(b"REDIS0010")
+    assert keyspace(p, stream_v1=True) == want
 
 
 def test_stdin(tmp_path: Path) -> None:

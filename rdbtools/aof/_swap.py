@@ -19,7 +19,12 @@ complete and fsync-ed: the old set until step 4, the new one from then on):
    again without them (steps 3-4), as ``aofDelHistoryFiles`` does.
 
 Files named like step 1's that the manifest does not list are the leftovers of an
-interrupted rewrite (the server would overwrite them too): they are removed first.
+interrupted rewrite (the server would overwrite them too): they are removed once the
+new files are complete, before the renames of step 2.
+
+Temporary files (``temp-<name>.*.tmp`` here, ``.<name>.rewrite-*.tmp`` beside a single
+file) are held under an exclusive ``flock`` while they are written; one that nobody holds
+is the leftover of a killed writer, and ``sweep_temps`` (the next run) removes it.
 
 ``RDBTOOLS_AOF_REWRITE_CRASH_AT=<step>`` kills the process with SIGKILL at that step
 (the names in ``CRASH_POINTS``): the crash-safety tests use it.
@@ -28,10 +33,11 @@ interrupted rewrite (the server would overwrite them too): they are removed firs
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -52,12 +58,66 @@ def crash_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def atomic_file(path: str, *, prefix: str | None = None
-                ) -> contextlib.AbstractContextManager[BinaryIO]:
-    """``rdbtools.atomic.atomic_file`` with the crash points of this module (the temporary
-    name ``.<name>.rewrite-*.tmp`` unless ``prefix`` says otherwise)."""
-    name = os.path.basename(os.path.realpath(path))
-    return _atomic_file(path, prefix=prefix or f".{name}.rewrite-", step=crash_point)
+def _hold(fd: int) -> None:
+    """Mark a temporary file as being written (``sweep_temps`` leaves it alone)."""
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def temp_prefix(path: str) -> str:
+    """The name prefix of ``atomic_file``'s temporary files for ``path``."""
+    return f".{os.path.basename(os.path.realpath(path))}.rewrite-"
+
+
+def sweep_temps(directory: str, prefix: str) -> list[str]:
+    """Remove the files of ``directory`` named ``<prefix>*.tmp`` whose writer is gone
+    (nobody holds their ``flock``: the lock dies with the process that held it); return
+    their names."""
+    try:
+        names = sorted(n for n in os.listdir(directory)
+                       if n.startswith(prefix) and n.endswith(".tmp"))
+    except OSError:
+        return []
+    gone = []
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if not os.path.samestat(os.fstat(fd), os.lstat(path)):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a writer is at work
+            os.unlink(path)
+            gone.append(name)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    if gone:
+        fsync_dir(directory)
+    return gone
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, *, prefix: str | None = None,
+                before_replace: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+    """``rdbtools.atomic.atomic_file`` with the crash points of this module, the
+    temporary name ``temp_prefix(path)`` unless ``prefix`` says otherwise, held under a
+    ``flock`` while it is written; ``before_replace()`` runs once the temporary file is
+    complete and fsync-ed, just before the rename (to keep the original)."""
+
+    def step(name: str) -> None:
+        crash_point(name)
+        if name == "temp-synced" and before_replace is not None:
+            before_replace()
+
+    with _atomic_file(path, prefix=prefix or temp_prefix(path), step=step) as fp:
+        _hold(fp.fileno())
+        yield fp
 
 
 # --------------------------------------------------------------------------- manifest
@@ -149,20 +209,30 @@ def remove_leftovers(plan: SwapPlan) -> list[str]:
     return gone
 
 
-def _write_temp(directory: str, name: str, fill: Callable[[BinaryIO], None]) -> str:
+def swap_temp_prefix(plan: SwapPlan) -> str:
+    """The name prefix of the temporary files of a multi-part rewrite (``sweep_temps``)."""
+    return f"temp-{os.path.basename(plan.manifest_path)[: -len('manifest')]}"
+
+
+def _write_temp(directory: str, name: str, fill: Callable[[BinaryIO], None]
+                ) -> tuple[str, BinaryIO]:
+    """A complete, fsync-ed temporary file for ``name``, still open (and so still held
+    against ``sweep_temps``) until the caller closes it."""
     fd, tmp = tempfile.mkstemp(prefix=f"temp-{name}.", suffix=".tmp", dir=directory)
+    fp = os.fdopen(fd, "wb")
     try:
-        with os.fdopen(fd, "wb") as fp:
-            fill(fp)
-            fp.flush()
-            crash_point("temp-written")
-            os.fchmod(fp.fileno(), 0o644)
-            os.fsync(fp.fileno())
+        _hold(fd)
+        fill(fp)
+        fp.flush()
+        crash_point("temp-written")
+        os.fchmod(fp.fileno(), 0o644)
+        os.fsync(fp.fileno())
     except BaseException:
+        fp.close()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return tmp
+    return tmp, fp
 
 
 def write_manifest(plan: SwapPlan, entries: list[Entry]) -> None:
@@ -173,14 +243,16 @@ def write_manifest(plan: SwapPlan, entries: list[Entry]) -> None:
     name = os.path.basename(plan.manifest_path)
     tmp = os.path.join(plan.directory, f"temp-{name}.tmp")
     data = manifest_bytes(entries)
-    fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
         with os.fdopen(fd, "wb") as fp:
+            _hold(fd)
+            fp.truncate(0)
             fp.write(data)
             fp.flush()
             os.fsync(fp.fileno())
-        crash_point("manifest-written")
-        os.replace(tmp, plan.manifest_path)
+            crash_point("manifest-written")
+            os.replace(tmp, plan.manifest_path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -191,31 +263,38 @@ def write_manifest(plan: SwapPlan, entries: list[Entry]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SwapResult:
-    """Files written (name, size), files removed, files kept as history."""
+    """Files written (name, size), files removed, files kept as history, and the files
+    of an interrupted earlier rewrite that were removed."""
 
     written: tuple[tuple[str, int], ...]
     removed: tuple[str, ...]
     history: tuple[str, ...]
+    leftovers: tuple[str, ...] = ()
 
 
 def swap(plan: SwapPlan, fill_base: Callable[[BinaryIO], None], *,
          keep_history: bool = False) -> SwapResult:
     """Carry out ``plan`` (the module docstring's steps); ``fill_base(fp)`` writes the
-    new base."""
+    new base. When ``fill_base`` fails nothing in the directory has changed."""
     d = plan.directory
-    temps: list[tuple[str, str]] = []
+    temps: list[tuple[str, BinaryIO, str]] = []
     try:
-        temps.append((_write_temp(d, plan.new_base.name, fill_base), plan.new_base.name))
-        temps.append((_write_temp(d, plan.new_incr.name, lambda fp: None),
-                      plan.new_incr.name))
+        for name, fill in ((plan.new_base.name, fill_base),
+                           (plan.new_incr.name, lambda fp: None)):
+            tmp, fp = _write_temp(d, name, fill)
+            temps.append((tmp, fp, name))
         crash_point("temp-synced")
-        for tmp, name in temps:
+        gone = remove_leftovers(plan)
+        for tmp, _, name in temps:
             os.replace(tmp, os.path.join(d, name))
     except BaseException:
-        for tmp, _ in temps:
+        for tmp, _, _ in temps:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         raise
+    finally:
+        for _, fp, _ in temps:
+            fp.close()
     fsync_dir(d)
     crash_point("renamed")
     written = tuple((e.name, os.path.getsize(os.path.join(d, e.name)))
@@ -223,7 +302,7 @@ def swap(plan: SwapPlan, fill_base: Callable[[BinaryIO], None], *,
     history = [*plan.old, *plan.history]
     write_manifest(plan, [plan.new_base, *history, plan.new_incr])
     if keep_history:
-        return SwapResult(written, (), tuple(e.name for e in history))
+        return SwapResult(written, (), tuple(e.name for e in history), tuple(gone))
     removed = []
     for e in history:
         with contextlib.suppress(FileNotFoundError):
@@ -231,5 +310,4 @@ def swap(plan: SwapPlan, fill_base: Callable[[BinaryIO], None], *,
         removed.append(e.name)
     crash_point("history-removed")
     write_manifest(plan, [plan.new_base, plan.new_incr])
-    return SwapResult(written, tuple(removed), ())
-
+    return SwapResult(written, tuple(removed), (), tuple(gone))

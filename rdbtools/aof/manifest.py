@@ -15,9 +15,10 @@ Read as the server reads it (``aofLoadManifestFromFile``):
 * at most one base; incr sequence numbers strictly increase.
 
 Stricter than the server, on what no server writes: ``seq`` must be a positive decimal
-number, a file name must not be empty or listed twice, and (in ``resolve``) a part file
-of the same name family that the manifest does not list is an error — the server would
-silently ignore it, which usually means a stale or misplaced manifest.
+number, and a file name must not be empty or listed twice. A part file of the manifest's
+name family that the manifest does not list is ignored, as the server ignores it (a
+crash between the renames of a rewrite leaves such files: the server loads the old
+manifest's files); ``unlisted`` names them.
 
 Load order: the base (if any), then every incr file in manifest order; history files
 are ignored (they need not exist). Every listed base and incr file must exist.
@@ -188,10 +189,14 @@ def _family(manifest: Manifest) -> re.Pattern[str]:
     return re.compile(re.escape(manifest.prefix) + r"\.[0-9]+\.(base\.(rdb|aof)|incr\.aof)\Z")
 
 
+def names_a_part(manifest: Manifest, name: str) -> bool:
+    """Whether ``name`` is named like a part file of ``manifest``'s family."""
+    return _family(manifest).match(name) is not None
+
+
 def resolve(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
     """The paths of the files to load, in order, with their records. Raises
-    ``CorruptInput`` when a listed file is missing or is not a regular file, or when
-    the directory holds a part file of this manifest's family that it does not list."""
+    ``CorruptInput`` when a listed file is missing or is not a regular file."""
     directory = manifest.directory
     out = []
     for entry in manifest.parts:
@@ -201,15 +206,16 @@ def resolve(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
             raise _error(manifest.path, entry.line, entry.offset,
                          f"{entry.kind} file {entry.name!r} is listed but {what}")
         out.append((path, entry))
+    return out
+
+
+def unlisted(manifest: Manifest) -> list[str]:
+    """The files of the manifest's directory named like its part files that it does not
+    list (the server ignores them), sorted."""
     listed = manifest.names
     family = _family(manifest)
     try:
-        names = sorted(os.listdir(directory))
+        names = os.listdir(manifest.directory)
     except OSError:
-        names = []
-    for name in names:
-        if family.match(name) and name not in listed:
-            raise CorruptInput(f"{name!r} is in the directory but not in the manifest (the "
-                               "server would ignore it: a stale or misplaced manifest?)",
-                               source=manifest.path, offset=None)
-    return out
+        return []
+    return sorted(n for n in names if family.match(n) and n not in listed)

@@ -15,13 +15,21 @@ import os
 import click
 
 from rdbtools import __version__
-from rdbtools.aof.reader import read_aof
+from rdbtools.aof.reader import open_aof, read_aof
 from rdbtools.cli._common import fail, guarded, output_file, warn
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_dump import aof_dump
 from rdbtools.ops.aof_fix import aof_fix
 from rdbtools.ops.aof_report import check_text, cut_text, fix_text, stats_json, stats_text
-from rdbtools.ops.aof_rewrite import FORMATS, aof_rewrite, rewrite_json, rewrite_text
+from rdbtools.ops.aof_rewrite import (
+    FORMATS,
+    OutputIsInput,
+    aof_rewrite,
+    check_output,
+    origin_line,
+    rewrite_json,
+    rewrite_text,
+)
 from rdbtools.ops.aof_stats import aof_stats
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
 
@@ -152,15 +160,21 @@ REWRITE_VERSIONS = (*map(str, WRITABLE_VERSIONS), "valkey")
 @PATH_ARG
 @click.option("-o", "--output", default=None, metavar="OUT",
               help="Write the result to the file OUT (complete or not at all) and leave "
-                   "PATH untouched [default: rewrite PATH in place].")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="aof", show_default=True,
+                   "PATH untouched; OUT must not be a file of PATH [default: rewrite PATH "
+                   "in place].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="aof: RESP commands; preamble: an RDB as aof-use-rdb-preamble yes "
-                   "writes it; rdb: a plain RDB file.")
+                   "writes it; rdb: a plain RDB file [default: what the server's own "
+                   "rewrite writes: preamble when PATH has an RDB preamble or base, else "
+                   "aof].")
 @click.option("--to-version", type=click.Choice(REWRITE_VERSIONS), default=None, metavar="N",
               help="RDB version of preamble/rdb output, and the server whose commands "
                    "aof output uses (9 = 6.2, 10 = 7.0, 11 = 7.2, 12 = 7.4, valkey) "
-                   "[default: the version of PATH's RDB preamble or base; else 12 when a "
-                   "hash has field TTLs; else 10].")
+                   "[default: the server that wrote PATH, from its RDB preamble or base, "
+                   "else from its layout, #TS: annotations and commands; the choice and "
+                   "the reason are printed].")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 7, nothing written) if the target cannot hold something.")
 @click.option("--keep-history", is_flag=True,
               help="Multi-part AOF: keep the old files, listed as history (type h) in the "
                    "manifest, instead of removing them.")
@@ -169,33 +183,45 @@ REWRITE_VERSIONS = (*map(str, WRITABLE_VERSIONS), "valkey")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
 @NO_VERIFY
 @guarded(PROG)
-def rewrite_command(path: str, output: str | None, fmt: str, to_version: str | None,
-                    keep_history: bool, skip_unknown: bool, as_json: bool,
+def rewrite_command(path: str, output: str | None, fmt: str | None, to_version: str | None,
+                    strict: bool, keep_history: bool, skip_unknown: bool, as_json: bool,
                     no_verify: bool) -> None:
     """Replay PATH and write the smallest equivalent AOF, as BGREWRITEAOF would: per
     database a SELECT, then per key SET / RPUSH / SADD / ZADD / HMSET (at most 64
     elements a command), PEXPIREAT, and for streams XADD, XSETID, XGROUP CREATE and
     XCLAIM; function libraries as FUNCTION LOAD.
 
-    A single file is replaced in place (written beside, fsync-ed, renamed over). A
-    multi-part AOF gets a new base (<prefix>.<seq+1>.base.aof or .base.rdb), a new empty
-    incr file and a new manifest, exactly as the server does after a rewrite; the old
-    files are then removed (or kept as history). A crash at any moment leaves an AOF the
-    server loads. Stop the server that writes PATH first. With -o OUT the result is one
-    file and PATH is not touched.
+    By default for the server that wrote PATH, in the format its own rewrite writes: the
+    version comes from the RDB preamble or base (redis-ver / valkey-ver), else from the
+    evidence (a single file without #TS: annotations is Redis 6.2's; a multi-part AOF is
+    7.0+'s); the line "target ..." on stderr says which server was assumed and why.
+    What that server cannot hold is listed as lost; --strict refuses instead.
+
+    A single file is replaced in place (written beside, fsync-ed, renamed over); the
+    original is kept beside it as PATH.bak.<UTC time>. A multi-part AOF gets a new base
+    (<prefix>.<seq+1>.base.aof or .base.rdb), a new empty incr file and a new manifest,
+    exactly as the server does after a rewrite; the old files stay until the new
+    manifest is in place and are then removed (or kept as history). A crash at any
+    moment leaves an AOF the server loads; the next run removes what it left. Stop the
+    server that writes PATH first. With -o OUT the result is one file and PATH is not
+    touched.
 
     Memory: replay holds the whole keyspace of PATH in memory (a key's final value is
-    known only at the end of the log); the output is written as it is produced. The
-    sizes before and after and the count of keys are reported; what the target version
-    cannot hold is listed as lost.
+    known only at the end of the log); the output is written as it is produced.
     """
     if path == "-" and output is None:
         raise click.UsageError("standard input cannot be rewritten in place: give -o OUT")
     if output == "-":
         raise click.UsageError("-o must name a file")
+    if output is not None and path != "-":
+        try:
+            check_output(open_aof(path), output)
+        except OutputIsInput as err:
+            raise click.UsageError(str(err)) from None
     report = aof_rewrite(path, output=output, format=fmt, to_version=to_version,
                          keep_history=keep_history, skip_unknown=skip_unknown,
-                         verify_checksum=not no_verify)
+                         verify_checksum=not no_verify, strict=strict)
+    click.echo(f"{PROG}: {origin_line(report)}", err=True)
     for loss in report.losses[:20]:
         warn(PROG, f"lost: {loss}")
     if len(report.losses) > 20:

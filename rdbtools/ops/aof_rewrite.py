@@ -1,20 +1,26 @@
 """``aof_rewrite``: offline AOF compaction — replay an AOF and write the smallest
-equivalent, as ``BGREWRITEAOF`` would (FORMAT.md §8.4, §8.5, §8.7).
+equivalent, as ``BGREWRITEAOF`` would (FORMAT.md §8.4, §8.5, §8.7), for the server that
+wrote it.
 
-Formats: ``aof`` — RESP commands (``rdbtools.aof.writer.AofWriter``, the commands of
-``rewriteAppendOnlyFileRio``); ``preamble`` — an RDB as ``aof-use-rdb-preamble yes``
-writes it (AUX ``aof-preamble`` 1 in a single file, ``aof-base`` 1 in a multi-part
-base); ``rdb`` — a plain RDB file. The RDB version (and, for ``aof``, the command forms)
-is ``to_version``, by default the version of the input's own RDB preamble or base, else
-12 when a hash has field TTLs (only 7.4+ writes the commands that set them), else 10
-(what Redis 7.0 writes).
+Target: ``to_version``, by default the server that wrote the AOF
+(``rdbtools.aof.origin``: the RDB preamble or base and its ``redis-ver`` /
+``valkey-ver``, else the layout, ``#TS:`` annotations and the commands); the report says
+which one and why. Formats: ``aof`` — RESP commands (``rdbtools.aof.writer.AofWriter``,
+the commands of ``rewriteAppendOnlyFileRio`` in that server's forms); ``preamble`` — an
+RDB as ``aof-use-rdb-preamble yes`` writes it (AUX ``aof-preamble`` 1 in a single file,
+``aof-base`` 1 in a multi-part base); ``rdb`` — a plain RDB file. By default what that
+server's own rewrite writes: ``preamble`` when the input has an RDB part, else ``aof``.
 
-Where it goes: ``output`` is a file written beside itself and renamed into place. Without
-it a single-file AOF is replaced the same way, and a multi-part AOF gets a new base, a new
-empty incr file and a new manifest exactly as the server does after a rewrite (see
-``rdbtools.aof._swap``); the old files are removed, or kept as history with
-``keep_history``. The input is replayed completely before anything is written, so a
-damaged input fails with the reader's error and writes nothing.
+Where it goes: ``output`` is a file written beside itself and renamed into place (never
+a file of the input). Without it a single-file AOF is replaced the same way and its
+original is kept beside it as ``<name>.bak.<UTC time>`` (a hard link made once the new
+file is complete and fsync-ed, just before the rename), and a multi-part AOF gets a new
+base, a new empty incr file and a new manifest exactly as the server does after a
+rewrite (see ``rdbtools.aof._swap``); the old files stay until the new manifest is in
+place, then are removed, or kept as history with ``keep_history``. The input is
+replayed completely before anything is written, so a damaged input fails with the
+reader's error and writes nothing; with ``strict`` so does anything the target cannot
+hold. Temporary files that a killed earlier run left are removed first.
 
 Memory: replay holds the whole keyspace (inherent: a key's final value is known only at
 the end of the log); the writers stream the output.
@@ -30,26 +36,18 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from rdbtools.aof import _swap
-from rdbtools.aof.manifest import Manifest, load_manifest
-from rdbtools.aof.reader import (
-    AofFile,
-    AofItem,
-    AofLayout,
-    iter_aof,
-    manifest_names,
-    open_aof,
-)
-from rdbtools.aof.resp import Batch
+from rdbtools.aof.manifest import names_a_part
+from rdbtools.aof.origin import OriginWatch
+from rdbtools.aof.reader import AofLayout, iter_aof, open_aof
 from rdbtools.aof.writer import AofWriter
-from rdbtools.errors import CorruptInput, ParseError
-from rdbtools.events import AofPart, Aux, Command, Event, Header, StreamGroup
-from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS, Target
+from rdbtools.errors import ParseError
+from rdbtools.events import Aux, Event, StreamGroup, StreamMeta
+from rdbtools.ops.aof_fix import _backup as keep_original
+from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import LossReport, RdbWriter
 from rdbtools.replay import Replayer
 
 FORMATS = ("aof", "preamble", "rdb")
-DEFAULT_VERSION = 10
-"""What Redis 7.0 writes, when the input has no RDB part to say otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +65,13 @@ class AofRewriteReport:
     before: tuple[tuple[str, int], ...]
     after: tuple[tuple[str, int], ...]
     keys: int
+    server: str = ""
+    """The server the output is for (``Redis 6.2.14``, ``Redis 7.0`` ...)."""
+    reason: str = ""
+    """Why that server: the evidence, or ``--to-version``."""
+    format_reason: str = ""
+    backup: str | None = None
+    """Where the original single file was kept."""
     losses: tuple[str, ...] = ()
     dropped_keys: int = 0
     removed: tuple[str, ...] = ()
@@ -84,33 +89,19 @@ class AofRewriteReport:
     def size_after(self) -> int:
         return sum(n for _, n in self.after)
 
-
-@dataclass(slots=True)
-class _Seen:
-    """What the replayed input said about itself."""
-
-    rdb_version: int | None = None
-    valkey: bool = False
-    timestamp: int | None = None
-    part: str | None = None
-    """The file being read (for errors that replay raises without one)."""
-
-
-def _watch(events: Iterable[AofItem], seen: _Seen) -> Iterator[AofItem]:
-    for ev in events:
-        tp = type(ev)
-        if tp is Batch or tp is Command:
-            ts = ev.timestamp  # type: ignore[union-attr]
-            if ts is not None:
-                seen.timestamp = ts
-        elif tp is AofPart:
-            seen.part = ev.path  # type: ignore[union-attr]
-        elif tp is Header:
-            assert isinstance(ev, Header)
-            if seen.rdb_version is None or ev.version > seen.rdb_version:
-                seen.rdb_version = ev.version
-            seen.valkey = seen.valkey or ev.magic.upper() == "VALKEY"
-        yield ev
+    @property
+    def original(self) -> str:
+        """Where the original AOF is now, in words."""
+        if self.output != self.path and self.layout == "single" and self.backup is None:
+            return f"{self.path} (not touched)"
+        if self.backup is not None:
+            return self.backup
+        if self.history:
+            return "kept as history in the manifest: " + ", ".join(self.history)
+        if self.removed:
+            return "removed once the new manifest was in place, as the server does " \
+                "(--keep-history keeps it)"
+        return f"{self.path} (not touched)"
 
 
 def _write_aof(replayer: Replayer, fp: BinaryIO, version: int | str,
@@ -147,50 +138,24 @@ def _known_active_times(events: Iterable[Event]) -> Iterator[Event]:
         yield ev
 
 
+def _without_counters(events: Iterable[Event]) -> Iterator[Event]:
+    """Streams without the 7.0 counters (entries added, max deleted id, entries read):
+    for the AOF of a server before 7.0 they are replay's reckoning, not data of the
+    AOF, and a target before 7.0 would only report them lost."""
+    for ev in events:
+        tp = type(ev)
+        if tp is StreamMeta:
+            assert isinstance(ev, StreamMeta)
+            ev = replace(ev, entries_added=None, max_deleted_id=None)
+        elif tp is StreamGroup:
+            assert isinstance(ev, StreamGroup)
+            ev = replace(ev, entries_read=None)
+        yield ev
+
+
 def _has_field_ttls(replayer: Replayer) -> bool:
     return any(o.type == "hash" and any(ttl is not None for _, ttl in o.value.values())
                for d in replayer.dbs.values() for o in d.values())
-
-
-def _version(to_version: int | str | None, seen: _Seen, replayer: Replayer) -> Target:
-    """``to_version``; else the input's own RDB version (the newest this writer writes
-    at most); else 12 when a hash has field TTLs (only a 7.4+ server wrote the commands
-    that set them); else 10."""
-    if to_version is not None:
-        return Target.of(to_version)
-    if seen.valkey:
-        return Target.of(VALKEY_VERSION)
-    if seen.rdb_version is not None:
-        usable = [v for v in WRITABLE_VERSIONS if v <= seen.rdb_version]
-        return Target.of(usable[-1] if usable else WRITABLE_VERSIONS[0])
-    if _has_field_ttls(replayer):
-        return Target.of(12)
-    return Target.of(DEFAULT_VERSION)
-
-
-def _manifest_of(path: str) -> Manifest | None:
-    """The manifest of a multi-part AOF path (a directory or a manifest), else ``None``."""
-    if os.path.isdir(path):
-        names = manifest_names(path)
-        if len(names) == 1:
-            return load_manifest(os.path.join(path, names[0]))
-        return None
-    if path != "-" and path.endswith(".manifest") and os.path.isfile(path):
-        return load_manifest(path)
-    return None
-
-
-def _layout_without_leftovers(manifest: Manifest, path: str) -> AofLayout:
-    """The layout of ``manifest`` when files of an interrupted rewrite lie in its
-    directory (``open_aof`` would refuse them): they are not part of it."""
-    files = []
-    for e in manifest.parts:
-        p = os.path.join(manifest.directory, e.name)
-        if not os.path.isfile(p):
-            raise CorruptInput(f"line {e.line}: {e.kind} file {e.name!r} is listed but "
-                               "missing", source=manifest.path, offset=e.offset)
-        files.append(AofFile(p, e.kind, e))
-    return AofLayout(path, "multi", manifest, tuple(files))
 
 
 def _sizes(layout: AofLayout) -> tuple[tuple[str, int], ...]:
@@ -199,86 +164,145 @@ def _sizes(layout: AofLayout) -> tuple[tuple[str, int], ...]:
     return tuple((os.path.basename(f.path), os.path.getsize(f.path)) for f in layout.files)
 
 
-def aof_rewrite(path: str, *, output: str | None = None, format: str = "aof",
+class OutputIsInput(ValueError):
+    """The output named is a file of the AOF being rewritten."""
+
+
+def check_output(layout: AofLayout, output: str) -> None:
+    """Raise ``OutputIsInput`` when ``output`` is a file of the AOF ``layout`` (a part, its
+    manifest, a history file) or, in a multi-part directory, named like one of its
+    part files or manifests: writing there would change the input, or add a file that
+    the next read takes for a part."""
+    if layout.files and layout.files[0].path == "-":
+        return
+    out = os.path.realpath(output)
+    mine = {os.path.realpath(f.path) for f in layout.files}
+    m = layout.manifest
+    if m is not None:
+        mine.add(os.path.realpath(m.path))
+        mine.update(os.path.realpath(os.path.join(m.directory, e.name)) for e in m.history)
+        name = os.path.basename(out)
+        if os.path.dirname(out) == os.path.realpath(m.directory) and (
+                names_a_part(m, name) or name.endswith(".manifest")):
+            mine.add(out)
+    if out in mine:
+        hint = "omit -o to rewrite it in place" if m is None else \
+            "write OUT outside the AOF directory, or omit -o to rewrite it in place"
+        raise OutputIsInput(f"the output {output} is a file of the AOF {layout.path} "
+                         f"(or named like one): {hint}")
+
+
+def _format(format: str | None, watch: OriginWatch) -> tuple[str, str]:
+    if format is not None:
+        return format, "given with --format"
+    if watch.rdb_kind is not None:
+        return "preamble", f"the input has an RDB {watch.rdb_kind}, as the server's " \
+            "rewrite writes with aof-use-rdb-preamble yes"
+    return "aof", "the input has no RDB part, as the server's rewrite writes with " \
+        "aof-use-rdb-preamble no"
+
+
+def aof_rewrite(path: str, *, output: str | None = None, format: str | None = None,
                 to_version: int | str | None = None, keep_history: bool = False,
                 skip_unknown: bool = False, verify_checksum: bool = True,
-                strict: bool = False) -> AofRewriteReport:
+                strict: bool = False, now: float | None = None) -> AofRewriteReport:
     """Rewrite the AOF at ``path`` (a single file, a multi-part directory or its
-    manifest; ``-``: standard input, with ``output``) in ``format`` (see the module
-    docstring). Raises the reader's errors for damaged input (nothing is written),
-    ``UnsupportedType`` for a command replay does not know (unless ``skip_unknown``),
-    ``WriteError`` for a bad ``to_version`` or, with ``strict``, the first loss."""
-    if format not in FORMATS:
+    manifest; ``-``: standard input, with ``output``) in ``format`` for ``to_version``
+    (both by default those of the server that wrote it: see the module docstring).
+    Raises ``ValueError`` for bad arguments (an unknown format, standard input without
+    an output, an output that is a file of the input), the reader's errors for damaged
+    input (nothing is written), ``UnsupportedType`` for a command replay does not know
+    (unless ``skip_unknown``), ``WriteError`` for a bad ``to_version`` or, with
+    ``strict``, the first loss (nothing is written). ``now`` (unix seconds) names the
+    backup of a single file."""
+    if format is not None and format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     if path == "-" and output is None:
         raise ValueError("standard input cannot be rewritten in place: name an output")
+    if output == "-":
+        raise ValueError("the output must be a file")
     if to_version is not None:
         Target.of(to_version)  # a bad version fails before the input is read
-    manifest = _manifest_of(path)
-    plan = None
-    stale: list[str] = []
-    if manifest is not None:
-        plan = _swap.plan_swap(manifest, "aof" if format == "aof" else "rdb")
-        stale = _swap.leftovers(plan)
-    layout = _layout_without_leftovers(manifest, path) if manifest is not None and stale \
-        else open_aof(path)
+    layout = open_aof(path)
     if output is not None:
-        plan, stale = None, []
+        check_output(layout, output)
+    manifest = layout.manifest if output is None else None
     before = _sizes(layout)
 
-    seen = _Seen()
+    watch = OriginWatch()
     replayer = Replayer(skip_unknown=skip_unknown)
     try:
-        replayer.apply(_watch(iter_aof(layout, verify_checksum=verify_checksum), seen))
+        replayer.apply(watch.watch(iter_aof(layout, verify_checksum=verify_checksum)))
     except ParseError as err:
-        raise err.located(seen.part, None, None) from None
+        raise err.located(watch.part, None, None) from None
     _swap.crash_point("replayed")
-    target = _version(to_version, seen, replayer)
+    if to_version is None and _has_field_ttls(replayer):
+        watch.need(12, "a hash with field TTLs")
+    origin = watch.origin(layout.kind == "multi", to_version)
+    pre_70 = origin.target.level < 10 and watch.origin(layout.kind == "multi").target.level < 10
+    fmt, format_reason = _format(format, watch)
+    target = origin.target
     if target.level >= 10:
         # a 7.0+ server loading the AOF stores -0 in a small (listpack) sorted set as 0
         replayer.listpack_zero = True
-    version = "valkey" if target.valkey else str(target.version)
-    multi = layout.kind == "multi"
+    version = origin.version
+    # #TS: annotations are 7.0's: an older server would not read them
+    timestamp = watch.timestamp if target.level >= 10 else None
     report = LossReport()
 
     def fill(fp: BinaryIO) -> None:
         nonlocal report
-        if format == "aof":
-            report = _write_aof(replayer, fp, version, seen.timestamp, strict)
+        if fmt == "aof":
+            report = _write_aof(replayer, fp, version, timestamp, strict)
             return
         # the AUX fields of the input's RDB part are the old base's, not the new one's
-        events = (ev for ev in replayer.events() if type(ev) is not Aux)
-        aux: dict[bytes, bytes] = {}
-        if format == "preamble":
-            aux = {b"aof-base": b"1"} if multi and output is None else {b"aof-preamble": b"1"}
+        events: Iterable[Event] = (ev for ev in replayer.events() if type(ev) is not Aux)
+        aux = {b"aof-base": b"1"} if fmt == "preamble" and manifest is not None else \
+            {b"aof-preamble": b"1"} if fmt == "preamble" else {}
+        if pre_70:
+            events = _without_counters(events)
         writer = RdbWriter(fp, version, aux=aux, strict=strict, ctime=int(time.time()))
         report = writer.write_all(_known_active_times(events))
 
     removed: tuple[str, ...] = ()
     history: tuple[str, ...] = ()
-    if plan is not None:
-        gone = _swap.remove_leftovers(plan)
+    backup: str | None = None
+    if manifest is not None:
+        plan = _swap.plan_swap(manifest, "aof" if fmt == "aof" else "rdb")
+        stale = _swap.sweep_temps(plan.directory, _swap.swap_temp_prefix(plan))
         result = _swap.swap(plan, fill, keep_history=keep_history)
         out_name = plan.manifest_path
         after = result.written
         removed, history = result.removed, result.history
-        stale = gone
+        stale += result.leftovers
     else:
         target_path = output if output is not None else layout.files[0].path
-        if target_path == "-":
-            raise ValueError("the output must be a file")
-        with _swap.atomic_file(target_path) as fp:
+        final = os.path.realpath(target_path)
+        stale = _swap.sweep_temps(os.path.dirname(final), _swap.temp_prefix(final))
+
+        def keep() -> None:
+            nonlocal backup
+            if output is None:
+                backup = keep_original(final, now)
+
+        with _swap.atomic_file(target_path, before_replace=keep) as fp:
             fill(fp)
             counted = fp.tell()
         out_name = target_path
         after = ((os.path.basename(target_path), counted),)
     _swap.crash_point("done")
     return AofRewriteReport(
-        path=path, layout=layout.kind, format=format, version=version, output=out_name,
-        before=before, after=after, keys=report.keys,
+        path=path, layout=layout.kind, format=fmt, version=version, output=out_name,
+        before=before, after=after, keys=report.keys, server=origin.server,
+        reason=origin.reason, format_reason=format_reason, backup=backup,
         losses=tuple(report.lines()), dropped_keys=report.dropped_keys, removed=removed,
         history=history, leftovers=tuple(stale), replay_errors=dict(replayer.errors),
         skipped=dict(replayer.skipped))
+
+
+def origin_line(r: AofRewriteReport) -> str:
+    """The one line saying which server the output is for and why."""
+    return f"target {r.server} (RDB {r.version}, format {r.format}): {r.reason}"
 
 
 # --------------------------------------------------------------------------- reports
@@ -290,8 +314,8 @@ def _pct(before: int, after: int) -> str:
 
 def rewrite_text(r: AofRewriteReport) -> str:
     """The report as ``aoftool rewrite`` prints it."""
-    lines = [f"{r.path}: rewritten as {r.format} (RDB version {r.version}), {r.keys} keys "
-             f"-> {r.output}"]
+    lines = [f"{r.path}: rewritten as {r.format} for {r.server} (RDB version {r.version}), "
+             f"{r.keys} keys -> {r.output}"]
     for name, size in r.before:
         lines.append(f"  before  {name:<32} {size:>12} bytes")
     for name, size in r.after:
@@ -304,6 +328,8 @@ def rewrite_text(r: AofRewriteReport) -> str:
         lines.append(f"  removed {name}")
     for name in r.history:
         lines.append(f"  history {name}")
+    if r.backup is not None:
+        lines.append(f"  original kept as {r.backup}")
     if r.replay_errors:
         failed = ", ".join(f"{n} x{c}" for n, c in sorted(r.replay_errors.items()))
         lines.append(f"  commands that failed on replay as on the server (no effect): {failed}")
@@ -322,7 +348,12 @@ def rewrite_json(r: AofRewriteReport) -> str:
         "layout": r.layout,
         "format": r.format,
         "version": r.version,
+        "server": r.server,
+        "reason": r.reason,
+        "format_reason": r.format_reason,
         "output": r.output,
+        "original": r.original,
+        "backup": r.backup,
         "keys": r.keys,
         "dropped_keys": r.dropped_keys,
         "size_before": r.size_before,
