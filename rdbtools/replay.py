@@ -221,6 +221,9 @@ class Replayer:
     listpack_zero: bool = False
     """Redis 7.0+ (a multi-part AOF or an RDB 10+ preamble) stores the score of a small
     sorted set -0 as 0 (listpack): set on input, or by the caller."""
+    pel_keeps_deleted: bool = False
+    """Redis before 7.0: ``XCLAIM`` keeps a pending entry whose stream entry was deleted
+    (7.0 drops it from the PEL); set by the caller for the AOF of such a server."""
     aux: list[Aux] = field(default_factory=list)
     _part: str | None = None
     _multi: list[Command] | None = None
@@ -1590,7 +1593,7 @@ def _xclaim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
     if s is None:
         raise CmdError("no such key")
-    xclaim(s, a[1:], r._now)
+    xclaim(s, a[1:], r._now, keep_deleted=r.pel_keeps_deleted)
 
 
 # ---------------------------------------------------------------- functions

@@ -295,10 +295,12 @@ def xack(s: Stream, group: bytes, ids: list[bytes]) -> None:
             _release(g, p.consumer, x)
 
 
-def xclaim(s: Stream, args: list[bytes], now: int) -> None:
+def xclaim(s: Stream, args: list[bytes], now: int, *, keep_deleted: bool = False) -> None:
     """``XCLAIM key group consumer min-idle id... [IDLE ms] [TIME ms] [RETRYCOUNT n]
     [FORCE] [JUSTID] [LASTID id]`` (args after the key). ``min-idle`` cannot be checked
-    without the server's clock: every listed id is claimed."""
+    without the server's clock: every listed id is claimed. A pending entry whose stream
+    entry was deleted leaves the PEL (7.0+), or with ``keep_deleted`` is claimed like
+    any other (before 7.0)."""
     group, cname = args[0], args[1]
     g = s.groups.get(group)
     if g is None:
@@ -339,8 +341,10 @@ def xclaim(s: Stream, args: list[bytes], now: int) -> None:
             raise CmdError("syntax error")
     if lastid is not None and lastid > g.last_id:
         g.last_id = lastid
-    consumer = _consumer(g, cname, now)
-    consumer.seen = now
+    # the consumer is made at its first claim: an XCLAIM that claims nothing makes none
+    consumer = g.consumers.get(cname)
+    if consumer is not None:
+        consumer.seen = now
     claimed = False
     for x in ids:
         p = g.pel.get(x)
@@ -348,11 +352,14 @@ def xclaim(s: Stream, args: list[bytes], now: int) -> None:
             if not force or x not in s.entries:
                 continue
             p = g.pel[x] = Pending(None, deliverytime, 0)
-        if x not in s.entries:
+        if x not in s.entries and not keep_deleted:
             # the entry was deleted: the server drops it from the PEL (7.0+)
             del g.pel[x]
             _release(g, p.consumer, x)
             continue
+        if consumer is None:
+            consumer = _consumer(g, cname, now)
+            consumer.seen = now
         _release(g, p.consumer, x)
         p.consumer = cname
         consumer.pending.add(x)
@@ -362,7 +369,7 @@ def xclaim(s: Stream, args: list[bytes], now: int) -> None:
         elif not justid:
             p.count += 1
         claimed = True
-    if claimed:
+    if claimed and consumer is not None:
         consumer.active = now
 
 

