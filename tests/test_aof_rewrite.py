@@ -508,3 +508,159 @@ def test_writer_takes_rdb_reader_events(version: str, tmp_path: Path) -> None:
     want = canon(records(read_rdb(str(rdb))))
     assert writer.keys == len(want) > 100
     assert not _diff(want, got), "\n".join(_diff(want, got)[:10])
+
+
+# --------------------------------------------------------------------------- target
+
+
+def _origin(tmp_path: Path, files: dict[str, bytes]) -> Any:
+    """The report of rewriting ``files`` (one file: a single AOF; else a multi-part
+    directory whose manifest lists them in order) to an output file."""
+    if len(files) == 1:
+        (name, data), = files.items()
+        p = tmp_path / name
+        p.write_bytes(data)
+    else:
+        p = tmp_path / "appendonlydir"
+        p.mkdir()
+        lines = []
+        for n, (name, data) in enumerate(files.items(), 1):
+            (p / name).write_bytes(data)
+            lines.append(f"file {name} seq {n} type {'b' if '.base.' in name else 'i'}\n")
+        (p / "appendonly.aof.manifest").write_text("".join(lines))
+    return aof_rewrite(str(p), output=str(tmp_path / "out.aof"))
+
+
+SET = resp(b"SET", b"k", b"v") + resp(b"XADD", b"s", b"1-1", b"f", b"v")
+
+
+@pytest.mark.parametrize("files,version,server,why", [
+    ({"a.aof": SET}, "9", "Redis 6.2", "a single file: written by Redis 6.2 or older"),
+    ({"a.aof": b"#TS:1700000000\r\n" + SET}, "10", "Redis 7.0", "#TS: annotations"),
+    ({"a.aof": SET +
+      resp(b"XSETID", b"s", b"1-1", b"ENTRIESADDED", b"1", b"MAXDELETEDID", b"0-0")},
+     "10", "Redis 7.0", "XSETID ... ENTRIESADDED (Redis 7.0+)"),
+    ({"a.aof": resp(b"xadd", b"s", b"1-1", b"f", b"v") +
+      resp(b"xgroup", b"create", b"s", b"g", b"0", b"entriesread", b"0")},
+     "10", "Redis 7.0", "XGROUP ... ENTRIESREAD"),
+    ({"a.aof": SET + resp(b"HSET", b"h", b"f", b"v") +
+      resp(b"HPEXPIREAT", b"h", b"4000000000000", b"FIELDS", b"1", b"f")},
+     "12", "Redis 7.4", "HPEXPIREAT (Redis 7.4+)"),
+    ({"appendonly.aof.1.base.aof": b"", "appendonly.aof.1.incr.aof": SET}, "10", "Redis 7.0",
+     "a multi-part AOF (Redis 7.0+); no RDB part: assumed the oldest such server"),
+])
+def test_target_from_the_evidence(files: dict[str, bytes], version: str, server: str,
+                                  why: str, tmp_path: Path) -> None:
+    report = _origin(tmp_path, files)
+    assert (report.version, report.server) == (version, server), report.reason
+    assert why in report.reason
+    assert report.format == "aof" and "no RDB part" in report.format_reason
+    data = (tmp_path / "out.aof").read_bytes()
+    assert b"XSETID" in data and (b"ENTRIESADDED" in data) == (version != "9")
+
+
+def test_target_from_the_rdb_part(tmp_path: Path) -> None:
+    """A 6.2 preamble in a single file: 6.2; the same as the base of a multi-part AOF (a
+    6.2 server upgraded to 7.0): 7.0, which reads it now; the format stays an RDB."""
+    fx = next(f for f in FIXTURES if f.id == "6.2.14/aof-single-preamble-yes-rewritten")
+    one = tmp_path / "one"
+    one.mkdir()
+    report = _origin(one, {"appendonly.aof": fx.path.read_bytes()})
+    assert (report.version, report.server, report.format) == ("9", "Redis 6.2.14", "preamble")
+    assert report.reason == "written by the RDB preamble (RDB 9, Redis 6.2.14)"
+    multi = tmp_path / "multi"
+    multi.mkdir()
+    report = _origin(multi, {"appendonly.aof.1.base.rdb": fx.path.read_bytes(),
+                             "appendonly.aof.1.incr.aof": SET})
+    assert (report.version, report.server, report.format) == ("10", "Redis 7.0", "preamble")
+    assert report.reason == ("the RDB base (RDB 9, Redis 6.2.14) is read by Redis 7.0+ now: "
+                             "a multi-part AOF (Redis 7.0+)")
+
+
+@pytest.mark.parametrize("fx", [pytest.param(f, id=f.id) for f in FIXTURES
+                                if f.multipart and f.id.startswith("7.0.15/")])
+def test_multipart_keeps_its_base_format(fx: AofFixture, tmp_path: Path) -> None:
+    d = copy_tree(fx.path, tmp_path / "appendonlydir")
+    base = next(n for n in os.listdir(d) if ".base." in n)
+    res = CliRunner().invoke(main, ["rewrite", str(d), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["server"] == "Redis 7.0.15" if base.endswith(".rdb") else "Redis 7.0"
+    assert res.stderr.startswith(f"aoftool: target {doc['server']} (RDB 10, format ")
+    assert doc["format"] == ("preamble" if base.endswith(".rdb") else "aof")
+    new_base = next(n for n in os.listdir(d) if ".base." in n)
+    assert new_base.endswith(base[-4:]) and new_base != base
+    assert "removed once the new manifest was in place" in doc["original"]
+
+
+def test_strict_refuses_a_loss_and_writes_nothing(tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "7.0.15/aof-multipart-preamble-yes-rewritten")
+    d = copy_tree(fx.path, tmp_path / "appendonlydir")
+    listing = {p.name: p.read_bytes() for p in d.iterdir()}
+    res = CliRunner().invoke(main, ["rewrite", str(d), "--to-version", "9", "--strict"])
+    assert res.exit_code == 7, res.output
+    assert res.stderr.count("\n") == 1 and "function library dropped" in res.stderr
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == listing
+    out = tmp_path / "out.aof"
+    res = CliRunner().invoke(main, ["rewrite", str(d), "-o", str(out), "--to-version", "9"])
+    assert res.exit_code == 0, res.output
+    assert "aoftool: target Redis 6.2 (RDB 9, format preamble): given with --to-version" \
+        in res.stderr
+    assert "aoftool: warning: lost: function library dropped" in res.stderr
+    assert out.read_bytes().startswith(b"REDIS0009")
+
+
+@pytest.mark.parametrize("name", ["appendonly.aof.1.incr.aof", "appendonly.aof.2.base.rdb",
+                                  "appendonly.aof.manifest", "appendonly.aof.9.incr.aof",
+                                  "other.manifest"])
+def test_output_into_the_input_is_refused(name: str, tmp_path: Path) -> None:
+    fx = next(f for f in FIXTURES if f.id == "7.0.15/aof-multipart-preamble-yes-rewritten")
+    d = copy_tree(fx.path, tmp_path / "appendonlydir")
+    listing = {p.name: p.read_bytes() for p in d.iterdir()}
+    res = CliRunner().invoke(main, ["rewrite", str(d), "-o", str(d / name)])
+    assert res.exit_code == 2, res.output
+    assert "is a file of the AOF" in res.stderr
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == listing
+    with pytest.raises(ValueError, match="is a file of the AOF"):
+        aof_rewrite(str(d), output=str(d / name))
+    # another name in the directory is not a part: allowed
+    res = CliRunner().invoke(main, ["rewrite", str(d), "-o", str(d / "copy.rdb"),
+                                    "--format", "rdb"])
+    assert res.exit_code == 0, res.output
+
+
+def test_output_equal_to_a_single_input_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "appendonly.aof"
+    p.write_bytes(SET)
+    res = CliRunner().invoke(main, ["rewrite", str(p), "-o", str(p)])
+    assert res.exit_code == 2 and "omit -o to rewrite it in place" in res.stderr
+    assert p.read_bytes() == SET and os.listdir(tmp_path) == ["appendonly.aof"]
+
+
+def test_temporary_files_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    """A temporary file nobody holds is a killed writer's: the next run removes it; one
+    that a writer holds (its flock) is left alone."""
+    import fcntl
+
+    p = tmp_path / "appendonly.aof"
+    p.write_bytes(SET)
+    stale = tmp_path / ".appendonly.aof.rewrite-dead.tmp"
+    stale.write_bytes(b"x" * 100)
+    busy = tmp_path / ".appendonly.aof.rewrite-busy.tmp"
+    busy.write_bytes(b"y")
+    other = tmp_path / ".other.aof.rewrite-x.tmp"
+    other.write_bytes(b"z")
+    with open(busy, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        report = aof_rewrite(str(p), now=0)
+    assert report.leftovers == (stale.name,)
+    assert not stale.exists() and busy.exists() and other.exists()
+    d = copy_tree(next(f for f in FIXTURES
+                       if f.id == "7.0.15/aof-multipart-preamble-yes-rewritten").path,
+                  tmp_path / "appendonlydir")
+    for name in ("temp-appendonly.aof.3.base.rdb.abc.tmp", "temp-appendonly.aof.manifest.tmp"):
+        (d / name).write_bytes(b"half")
+    report = aof_rewrite(str(d))
+    assert sorted(report.leftovers) == ["temp-appendonly.aof.3.base.rdb.abc.tmp",
+                                        "temp-appendonly.aof.manifest.tmp"]
+    assert not [n for n in os.listdir(d) if n.startswith("temp-")]
