@@ -310,7 +310,11 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
         def keep() -> None:
             nonlocal backup
             if output is None:
-                backup = keep_original(final, now)
+                kept = keep_original(final, now)
+                # named as the user named the AOF (its directory, relative or not)
+                backup = os.path.join(os.path.dirname(target_path), os.path.basename(kept)) \
+                    if os.path.dirname(final) == os.path.realpath(
+                        os.path.dirname(target_path) or ".") else kept
 
         with _swap.atomic_file(target_path, before_replace=keep) as fp:
             fill(fp)
