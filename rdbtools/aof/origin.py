@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 
 from rdbtools.aof.reader import AofItem
 from rdbtools.aof.resp import Batch
@@ -42,6 +43,8 @@ SINCE: dict[bytes, int] = {
     b"HSETEX": 12, b"HGETEX": 12, b"HGETDEL": 12,
 }
 """Commands, by the RDB version of the first server that has them."""
+
+_first = itemgetter(0)
 
 _OPTIONS = frozenset({b"XSETID", b"XGROUP"})
 """Commands whose 7.0 options are looked at (``_option_level``)."""
@@ -126,7 +129,10 @@ class OriginWatch:
     def _commands(self, commands: Iterable[tuple[bytes, ...]]) -> None:
         """The names of a batch first (a set: cheap); the arguments only of the few
         commands whose options tell a version."""
-        names = {args[0] for args in commands if args}
+        try:
+            names = set(map(_first, commands))
+        except IndexError:  # an empty command
+            names = {args[0] for args in commands if args}
         for name in names:
             upper = name.upper()
             level = SINCE.get(upper, 0)
