@@ -608,6 +608,9 @@ def test_strict_refuses_a_loss_and_writes_nothing(tmp_path: Path) -> None:
         in res.stderr
     assert "aoftool: warning: lost: function library dropped" in res.stderr
     assert out.read_bytes().startswith(b"REDIS0009")
+    res = CliRunner().invoke(main, ["rewrite", str(d), "--to-version", "9"])
+    assert res.exit_code == 0, res.output
+    assert "warning: a server before 7.0 reads no multi-part AOF" in res.stderr
 
 
 @pytest.mark.parametrize("name", ["appendonly.aof.1.incr.aof", "appendonly.aof.2.base.rdb",

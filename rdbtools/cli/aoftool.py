@@ -222,6 +222,9 @@ def rewrite_command(path: str, output: str | None, fmt: str | None, to_version: 
                          keep_history=keep_history, skip_unknown=skip_unknown,
                          verify_checksum=not no_verify, strict=strict)
     click.echo(f"{PROG}: {origin_line(report)}", err=True)
+    if report.layout == "multi" and output is None and report.version.isdigit() \
+            and int(report.version) < 10:
+        warn(PROG, "a server before 7.0 reads no multi-part AOF: for one, give -o FILE")
     for loss in report.losses[:20]:
         warn(PROG, f"lost: {loss}")
     if len(report.losses) > 20:
