@@ -378,6 +378,16 @@ def _one(pipe: Any, op: int, k: str, m: str, r: float, rng: random.Random, keys:
         pipe.set(k, m, keepttl=True, get=r < 0.5)
 
 
+def bgrewriteaof(client: Any) -> None:
+    """``BGREWRITEAOF`` and wait until it is done."""
+    client.bgrewriteaof()
+    deadline = time.monotonic() + 30
+    while client.info("persistence")["aof_rewrite_in_progress"] or \
+            client.info("persistence")["aof_rewrite_scheduled"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 PEL_KEYS = ("pel:mid", "pel:head", "pel:all")
 
 
@@ -414,12 +424,7 @@ def _server_aof(tmp: Path, seed: int, preamble: bool) -> Path:
             # these PEL entries
             _pending_of_deleted(server.client, "base")
         _workload(rng, clients, 10_000)
-        server.client.bgrewriteaof()
-        deadline = time.monotonic() + 30
-        while server.client.info("persistence")["aof_rewrite_in_progress"] or \
-                server.client.info("persistence")["aof_rewrite_scheduled"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        bgrewriteaof(server.client)
         _pending_of_deleted(server.client, "incr")
         _workload(rng, clients, 10_000)
         for c in clients:
@@ -464,12 +469,7 @@ def _server_aof_62(tmp: Path, binary: str, seed: int, preamble: bool, midway: bo
         _pending_of_deleted(server.client, "base")
         _workload(rng, clients, 5_000)
         if midway:
-            server.client.bgrewriteaof()
-            deadline = time.monotonic() + 30
-            while server.client.info("persistence")["aof_rewrite_in_progress"] or \
-                    server.client.info("persistence")["aof_rewrite_scheduled"]:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+            bgrewriteaof(server.client)
         _workload(rng, clients, 5_000)
         for c in clients:
             c.close()
