@@ -33,12 +33,14 @@ def _level_distribution(max_level: int) -> tuple[float, ...]:
 class Costs:
     """The sizes one server version uses. ``version`` is ``(major, minor)`` of the
     Redis code base (Valkey 7.2/8.x descend from Redis 7.2); ``valkey`` is the Valkey
-    ``(major, minor)``, ``(0, 0)`` for Redis."""
+    ``(major, minor)``, ``(0, 0)`` for Redis; ``live``: the state of the server that
+    wrote the file (else of one restarted from it)."""
 
     version: tuple[int, int]
     valkey: tuple[int, int]
     allocator: Allocator
     bits: int = 64
+    live: bool = True
     params: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
     """What the per-batch accounting needs (``rdbtools.memory._batch.Params``)."""
     list_cfg: tuple[tuple[int, int, int, int, int, int], ...] = field(

@@ -312,7 +312,7 @@ class KeyEstimator:
         expires = s.expire_ms is not None
         if isinstance(acc, _StringAcc):
             encoding, memory = kc.string(len(s.key), expires, acc.length, acc.head)
-            elements, largest = 1, acc.length
+            elements = largest = acc.length  # bytes, as in `info`
         else:
             encoding, value = acc.result()
             memory = kc.total(len(s.key), expires, value, encoding, 0)

@@ -112,7 +112,7 @@ class StreamSizer:
         """Σ A(node listpack) plus the radix tree of the nodes."""
         self._close()
         alloc = self.alloc
-        if self.nodes and self.c.version >= (6, 2):
+        if self.nodes and self.c.live and self.c.version >= (6, 2):
             # 6.2+ XADD opens a node with lpNew(stream-node-max-bytes) and shrinks it to
             # fit only when the next node opens: the server that wrote the file holds the
             # last node at that size (one that loads the file holds it exact)

@@ -21,9 +21,15 @@ from rdbtools.memory._costs import Costs
 from rdbtools.memory._encodings import sds_header
 from rdbtools.memory._estimator import KeyEstimator
 from rdbtools.memory._jemalloc import ALLOCATORS, Allocator
+from rdbtools.memory.server import ServerFacts
 
-__all__ = ["ALLOCATORS", "KeyCosts", "KeyEstimator", "MemoryModel", "choose_model", "key_costs",
-           "parse_version"]
+__all__ = ["ALLOCATORS", "STATES", "KeyCosts", "KeyEstimator", "MemoryModel", "ModelChoice",
+           "choose_model", "explain_model", "key_costs", "parse_version"]
+
+STATES = ("live", "loaded")
+"""``live``: the key as the server that wrote the file holds it (after the writes);
+``loaded``: as a server restarted from the file holds it. They differ for streams: a
+live Redis 6.2+ keeps the last stream node allocated at ``stream-node-max-bytes``."""
 
 DEFAULT_VERSION = (7, 2)
 """The model used when the file names no server version (no AUX fields: Redis < 3.2, or
@@ -46,16 +52,19 @@ def parse_version(text: str) -> tuple[str, tuple[int, int, int]]:
 class MemoryModel:
     """Memory arithmetic of one server: ``server`` (``redis`` / ``valkey``), its
     ``version`` (major, minor, patch), ``allocator``, pointer ``bits`` and whether it
-    ran in ``cluster`` mode."""
+    ran in ``cluster`` mode; ``state`` one of ``STATES``."""
 
     server: str
     version: tuple[int, int, int]
     allocator: str = "jemalloc"
     bits: int = 64
     cluster: bool = False
+    state: str = "live"
 
     def __post_init__(self) -> None:
         Allocator(self.allocator)  # validates the name
+        if self.state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, not {self.state!r}")
         if self.server not in ("redis", "valkey"):
             raise ValueError(f"server must be redis or valkey, not {self.server!r}")
         if self.bits not in (32, 64):
@@ -63,10 +72,13 @@ class MemoryModel:
 
     @property
     def name(self) -> str:
-        """E.g. ``redis-7.0/jemalloc/64`` (``…/cluster`` for a cluster node)."""
+        """E.g. ``redis-7.0/jemalloc/64`` (``…/cluster`` for a cluster node,
+        ``…/loaded`` for the loaded state)."""
         major, minor, _ = self.version
         name = f"{self.server}-{major}.{minor}/{self.allocator}/{self.bits}"
-        return name + "/cluster" if self.cluster else name
+        if self.cluster:
+            name += "/cluster"
+        return name + "/loaded" if self.state == "loaded" else name
 
     @property
     def base(self) -> tuple[int, int]:
@@ -203,16 +215,89 @@ def key_costs(m: MemoryModel) -> KeyCosts:
     return k
 
 
-_COST_CACHE: dict[tuple[tuple[int, int], tuple[int, int], str, int], Costs] = {}
+_COST_CACHE: dict[tuple[tuple[int, int], tuple[int, int], str, int, bool], Costs] = {}
 
 
 def _costs(m: MemoryModel) -> Costs:
     valkey = m.version[:2] if m.server == "valkey" else (0, 0)
-    k = (m.base, valkey, m.allocator, m.bits)
+    live = m.state == "live"
+    k = (m.base, valkey, m.allocator, m.bits, live)
     c = _COST_CACHE.get(k)
     if c is None:
-        c = _COST_CACHE[k] = Costs(m.base, valkey, Allocator(m.allocator), m.bits)
+        c = _COST_CACHE[k] = Costs(m.base, valkey, Allocator(m.allocator), m.bits, live)
     return c
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """A model and where each of its parts came from: ``version_from`` one of
+    ``file`` (its ``redis-ver`` / ``valkey-ver``), ``option`` (``--model``), ``server``
+    (``--model-from``), ``default``; ``allocator_from`` one of ``option``, ``server``,
+    ``assumed``; ``server`` the facts a server gave, if one was asked."""
+
+    model: MemoryModel
+    version_from: str
+    allocator_from: str
+    server: ServerFacts | None = None
+
+    @property
+    def assumed(self) -> bool:
+        """Whether a part of the model was assumed (no option or server said it)."""
+        return self.allocator_from == "assumed" or self.version_from == "default"
+
+    def describe(self) -> str:
+        """One line: the model's name and where its version and allocator came from."""
+        m = self.model
+        head = f"{m.name}, {m.state} state"
+        facts = self.server
+        if facts is not None and self.version_from == self.allocator_from == "server":
+            return f"{head} (from {facts.source}: {facts.describe()})"
+        ver = ".".join(str(v) for v in m.version)
+        origin = {"file": "the file", "option": "--model", "default": "no version in the file",
+                  "server": facts.source if facts else "the server"}
+        alloc = {"option": "--allocator", "assumed": "assumed",
+                 "server": f"{facts.source}: {facts.mem_allocator}" if facts else "the server"}
+        return (f"{head} ({m.server} {ver} from {origin[self.version_from]}, "
+                f"allocator {m.allocator} from {alloc[self.allocator_from]})")
+
+
+MODEL_HINT = ("choose another with --model VERSION, --allocator jemalloc|jemalloc-q16|libc, "
+              "--state live|loaded, or --model-from redis://HOST:PORT (the server the file "
+              "came from, or one like it)")
+"""How to choose another model, for the summaries that show an assumed one."""
+
+
+def explain_model(
+    aux: Mapping[bytes, bytes],
+    *,
+    version: str | None = None,
+    allocator: str | None = None,
+    bits: int | None = None,
+    cluster: bool | None = None,
+    state: str = "live",
+    server: ServerFacts | None = None,
+) -> ModelChoice:
+    """``choose_model`` and where each part came from. ``server`` (the facts of a
+    running server, ``--model-from``) gives the version, allocator, bits and cluster
+    mode; ``version`` / ``allocator`` / ``bits`` / ``cluster`` override it."""
+    if server is not None:
+        version_from = "option" if version is not None else "server"
+        version = version if version is not None else server.model_version
+        allocator_from = "option" if allocator is not None else "server"
+        allocator = allocator if allocator is not None else server.allocator
+        bits = bits if bits is not None else server.bits
+        cluster = cluster if cluster is not None else server.cluster
+    else:
+        if version is not None:
+            version_from = "option"
+        elif b"valkey-ver" in aux or b"redis-ver" in aux:
+            version_from = "file"
+        else:
+            version_from = "default"
+        allocator_from = "option" if allocator is not None else "assumed"
+    model = choose_model(aux, version=version, allocator=allocator, bits=bits,
+                         cluster=cluster, state=state)
+    return ModelChoice(model, version_from, allocator_from, server)
 
 
 def choose_model(
@@ -222,6 +307,7 @@ def choose_model(
     allocator: str | None = None,
     bits: int | None = None,
     cluster: bool | None = None,
+    state: str = "live",
 ) -> MemoryModel:
     """The model for the server that wrote a file with these AUX fields.
 
@@ -231,7 +317,8 @@ def choose_model(
     ``bits`` 32 or 64 (default: the file's ``redis-bits``, else 64); ``cluster`` whether
     the server ran in cluster mode (default: whether the AUX fields hold Valkey's
     ``slot-info``; ``rows_from_events`` also turns it on when it sees a Redis 7.4+
-    SLOT_INFO record). A file without a version AUX gets the 7.2 model.
+    SLOT_INFO record); ``state`` one of ``STATES``. A file without a version AUX gets
+    the 7.2 model.
     """
     if version is not None:
         server, ver = parse_version(version)
@@ -248,4 +335,4 @@ def choose_model(
         allocator = "jemalloc" if ver >= (4, 0, 0) or server == "valkey" else "jemalloc-q16"
     if cluster is None:
         cluster = b"slot-info" in aux
-    return MemoryModel(server, ver, allocator, bits, cluster)
+    return MemoryModel(server, ver, allocator, bits, cluster, state)
