@@ -277,7 +277,7 @@ def test_summaries_say_which_model_was_assumed(tmp_path: Path) -> None:
     s = summary(str(SMALL), "--allocator", "libc", "--model", "7.2", "--state", "loaded")
     m = s["files"][0]["model"]
     assert (m["name"], m["version_from"], m["allocator_from"], m["state"]) == (
-        "redis-7.2/libc/64/loaded", "option", "option", "loaded")
+        "redis-7.2/libc/64", "option", "option", "loaded")
     assert s["model_hint"] is None and not m["assumed"]
     assert summary(str(SMALL))["model_hint"] is not None
     out = tmp_path / "r.html"

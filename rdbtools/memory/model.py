@@ -72,13 +72,10 @@ class MemoryModel:
 
     @property
     def name(self) -> str:
-        """E.g. ``redis-7.0/jemalloc/64`` (``…/cluster`` for a cluster node,
-        ``…/loaded`` for the loaded state)."""
+        """E.g. ``redis-7.0/jemalloc/64`` (``…/cluster`` for a cluster node)."""
         major, minor, _ = self.version
         name = f"{self.server}-{major}.{minor}/{self.allocator}/{self.bits}"
-        if self.cluster:
-            name += "/cluster"
-        return name + "/loaded" if self.state == "loaded" else name
+        return name + "/cluster" if self.cluster else name
 
     @property
     def base(self) -> tuple[int, int]:
