@@ -272,7 +272,7 @@ def test_bullmq_jobs_group_by_queue_and_kind() -> None:
 def test_summaries_say_which_model_was_assumed(tmp_path: Path) -> None:
     text = cli(str(SMALL))
     assert "model: redis-7.0/jemalloc/64, live state (redis 7.0.15 from the file, allocator " \
-        "jemalloc from assumed)" in text
+        "jemalloc assumed)" in text
     assert "--model-from redis://HOST:PORT" in text and "--allocator" in text
     s = summary(str(SMALL), "--allocator", "libc", "--model", "7.2", "--state", "loaded")
     m = s["files"][0]["model"]

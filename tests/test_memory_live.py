@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_cli_docs
 from helpers import FIXTURES, REPO, run_rdbtool, tb
 
 SHARED = REPO.parent / "shared" / "fixtures"
@@ -165,3 +166,35 @@ def test_streams_live_and_loaded(redis_server_factory: Any) -> None:
         for k in keys:
             got = estimate[state][k]
             assert abs(got - want[k]) <= WITHIN * want[k], (state, k, got, want[k])
+
+
+def _live_blocks() -> list[list[tuple[str, list[str]]]]:
+    """The ``console live`` blocks of docs/memory.md (examples that need a server at
+    ``redis://127.0.0.1:6379``)."""
+    blocks: list[list[tuple[str, list[str]]]] = []
+    block: list[tuple[str, list[str]]] | None = None
+    for line in (REPO / "docs" / "memory.md").read_text(encoding="utf-8").splitlines():
+        if block is None:
+            if line.strip() == "```console live":
+                block = []
+        elif line.strip() == "```":
+            blocks.append(block)
+            block = None
+        elif line.startswith("$ "):
+            block.append((line[2:], []))
+        elif block:
+            block[-1][1].append(line)
+    return blocks
+
+
+def test_doc_live_examples(redis_server: Any, tmp_path: Path) -> None:
+    """The examples run against a server on its own port (6379 in the text)."""
+    blocks = _live_blocks()
+    assert blocks
+    if str(redis_server.version) != "7.0.15":
+        pytest.skip("the examples show Debian's 7.0.15 package")
+    port = str(redis_server.port)
+    for block in blocks:
+        test_cli_docs.test_example(
+            [(cmd.replace("6379", port), [ln.replace("6379", port) for ln in lines])
+             for cmd, lines in block], tmp_path)

@@ -252,10 +252,11 @@ class ModelChoice:
         ver = ".".join(str(v) for v in m.version)
         origin = {"file": "the file", "option": "--model", "default": "no version in the file",
                   "server": facts.source if facts else "the server"}
-        alloc = {"option": "--allocator", "assumed": "assumed",
-                 "server": f"{facts.source}: {facts.mem_allocator}" if facts else "the server"}
+        alloc = {"option": "from --allocator", "assumed": "assumed",
+                 "server": f"from {facts.source}: {facts.mem_allocator}" if facts
+                 else "from the server"}
         return (f"{head} ({m.server} {ver} from {origin[self.version_from]}, "
-                f"allocator {m.allocator} from {alloc[self.allocator_from]})")
+                f"allocator {m.allocator} {alloc[self.allocator_from]})")
 
 
 MODEL_HINT = ("choose another with --model VERSION, --allocator jemalloc|jemalloc-q16|libc, "
