@@ -85,10 +85,21 @@ _TRUTHS: dict[Path, dict[str, Any]] = {}
 
 
 def _truth(path: Path) -> dict[str, Any]:
+    """A truth file, with the ``memory_usage`` of its ``<fixture>.memory.json`` (kept
+    apart for Valkey 8.1+ fixtures) merged into its keys."""
     t = _TRUTHS.get(path)
     if t is None:
         with open(path, encoding="utf-8") as fh:
             t = _TRUTHS[path] = json.load(fh)
+        usage = path.with_name(path.name.removesuffix(".truth.json") + ".memory.json")
+        if usage.is_file():
+            with open(usage, encoding="utf-8") as fh:
+                extra = {(int(k["db"]), tb(k["key"])): k["memory_usage"]
+                         for k in json.load(fh)["keys"]}
+            for k in t["keys"]:
+                got = extra.get((int(k["db"]), tb(k["key"])))
+                if got is not None:
+                    k["memory_usage"] = got
     return t
 
 

@@ -138,7 +138,7 @@ class KeyCosts:
     parts that depend only on the model computed once (tables by key and value length)."""
 
     __slots__ = ("c", "where", "apart", "robj", "embstr_max", "cluster", "share", "embstr",
-                 "raws")
+                 "raws", "valkey")
 
     TABLE = 256
     """Key lengths (and embstr lengths) below this are looked up, not computed."""
@@ -153,6 +153,7 @@ class KeyCosts:
         self.share = [self._share(k) for k in range(self.TABLE)]
         self.embstr = [c.embstr(n) for n in range(self.embstr_max + 1)]
         self.raws: dict[int, int] = {}  # raw string sizes met so far, by length
+        self.valkey = c.valkey_table  # Valkey 8.1+: its own rule for embedded strings
 
     def raw(self, length: int) -> int:
         """A raw string's value: robj and sds (remembered for lengths < 64 KiB)."""
@@ -180,10 +181,30 @@ class KeyCosts:
         # Redis 8 / Valkey 8.1 kvobj: "alloc(16 + [8 if expire slot] + 1 + sdshdr(keylen) +
         # keylen + 1 + [embedded value sds for short strings])" + value parts without robj
         c = self.c
-        head = 16 + (8 if expires or klen >= 128 else 0) + 1 + sds_header(klen) + klen + 1
+        head = self._head(klen, expires)
         if encoding == "embstr":
             return c.a(head + 3 + length + 1)
         return c.a(head) + value - self.robj
+
+    def _head(self, klen: int, expires: bool) -> int:
+        """The object header with the key embedded: robj, the expire slot (a TTL, or a
+        key of 128 bytes or more), the key's header-size byte and its sds."""
+        return 16 + (8 if expires or klen >= 128 else 0) + 1 + sds_header(klen) + klen + 1
+
+    def valkey_string(self, klen: int, expires: bool, length: int) -> tuple[str, int]:
+        """A Valkey 8.1+ string that is not an integer. 8.1-9.0: "embed when the sum is
+        up to 64 bytes" (robj, key, expire, sdshdr8 value); 9.1: the embedded value
+        needs no value pointer (an 8-byte header) and is embedded up to 128 bytes
+        (measured on 9.1.2); else a raw sds beside the object."""
+        c = self.c
+        head = self._head(klen, expires)
+        value = 3 + length + 1
+        if c.valkey_embval and length:  # an empty value keeps its pointer (measured)
+            if head - 8 + value <= 128:
+                return "embstr", c.a(head - 8 + value)
+        elif head + value <= 64:
+            return "embstr", c.a(head + value)
+        return "raw", c.a(head) + c.a(sds_header(length) + length + 1)
 
     def string(self, klen: int, expires: bool, length: int, head: bytes) -> tuple[str, int]:
         """(encoding, memory) of a whole string key: ``klen`` bytes of key, ``length``
@@ -191,6 +212,8 @@ class KeyCosts:
         # §10.6: "canonical integer text of ≤ 20 chars that fits a signed 64-bit long → int"
         if length <= 20 and is_int(head):
             encoding, value = "int", self.robj
+        elif self.valkey:
+            return self.valkey_string(klen, expires, length)
         elif length <= self.embstr_max:
             encoding, value = "embstr", self.embstr[length]
         else:
