@@ -100,8 +100,8 @@ $freq_chart
 $spread_table
 </section>
 <p class="note">Memory is the estimate of <code>MEMORY USAGE key SAMPLES 0</code> for each
-key after loading; percentiles come from a bounded histogram (exact below 1024, within
-0.2% above).</p>
+key in the model named at the top; percentiles come from a bounded histogram (exact below
+1024, within 0.2% above).</p>
 </main>
 <script type="application/json" id="report-data">$data</script>
 <script>$js</script>
