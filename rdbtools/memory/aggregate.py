@@ -201,6 +201,7 @@ _ID_SEGMENT = re.compile(
     rb"\A(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     rb"|(?=[a-fA-F]*\d)[0-9a-fA-F]{8,})\Z")
 _ID_PART = re.compile(rb"(?<=[-_.])\d+(?=[-_.]|\Z)")
+_DIGIT = re.compile(rb"\d")
 _FOLD_CACHE = 1 << 16
 
 
@@ -216,7 +217,9 @@ class SegmentFolder:
     def fold(self, segment: bytes) -> bytes:
         got = self.seen.get(segment)
         if got is None:
-            if _ID_SEGMENT.match(segment):
+            if not _DIGIT.search(segment):
+                got = segment  # every id rule needs a digit
+            elif _ID_SEGMENT.match(segment):
                 got = ID_PLACEHOLDER
             else:
                 got = _ID_PART.sub(ID_PLACEHOLDER, segment)
