@@ -168,28 +168,20 @@ def test_streams_live_and_loaded(redis_server_factory: Any) -> None:
             assert abs(got - want[k]) <= WITHIN * want[k], (state, k, got, want[k])
 
 
-def _live_blocks() -> list[list[tuple[str, list[str]]]]:
+def _live_blocks(tmp_path: Path) -> list[list[tuple[str, list[str]]]]:
     """The ``console live`` blocks of docs/memory.md (examples that need a server at
-    ``redis://127.0.0.1:6379``)."""
-    blocks: list[list[tuple[str, list[str]]]] = []
-    block: list[tuple[str, list[str]]] | None = None
-    for line in (REPO / "docs" / "memory.md").read_text(encoding="utf-8").splitlines():
-        if block is None:
-            if line.strip() == "```console live":
-                block = []
-        elif line.strip() == "```":
-            blocks.append(block)
-            block = None
-        elif line.startswith("$ "):
-            block.append((line[2:], []))
-        elif block:
-            block[-1][1].append(line)
-    return blocks
+    ``redis://127.0.0.1:6379``), read by ``console_blocks`` from a copy of the doc in
+    which they are the only ``console`` blocks."""
+    text = (REPO / "docs" / "memory.md").read_text(encoding="utf-8")
+    copy = tmp_path / "live.md"
+    copy.write_text(text.replace("```console\n", "```text\n").replace(
+        "```console live\n", "```console\n"), encoding="utf-8")
+    return test_cli_docs.console_blocks(copy)
 
 
 def test_doc_live_examples(redis_server: Any, tmp_path: Path) -> None:
     """The examples run against a server on its own port (6379 in the text)."""
-    blocks = _live_blocks()
+    blocks = _live_blocks(tmp_path)
     assert blocks
     if str(redis_server.version) != "7.0.15":
         pytest.skip("the examples show Debian's 7.0.15 package")
