@@ -48,11 +48,11 @@ MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
 )
 @click.option(
     "--prefix", "separator", default=":", show_default=True, metavar="SEP",
-    help="The separator that splits keys into prefixes.",
+    help="The separator that splits keys into segments (prefixes).",
 )
 @click.option(
     "--depth", default=2, show_default=True, type=click.IntRange(0, 16), metavar="D",
-    help="Aggregate by prefixes of 1..D separators (0: none).",
+    help="Aggregate by key patterns of 1..D segments, ids folded into {id} (0: none).",
 )
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per key.")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per key, with a header.")
@@ -85,7 +85,8 @@ MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
 @click.option(
     "--state", type=click.Choice(STATES), default="live", show_default=True,
     help="live: as the server that wrote the file held each key; loaded: as a server "
-    "restarted from the file holds it (streams differ: docs/memory.md).",
+    "restarted from the file holds it (they differ for streams: a live Redis 6.2+ holds "
+    "the last stream node at 4 KiB).",
 )
 @click.option(
     "--raw-prefixes", is_flag=True,
@@ -125,7 +126,7 @@ def memory_command(
     input; give several (the
     nodes of a cluster, say) and every row names its file. --jsonl / --csv write one
     row per key; otherwise a summary: totals per file, database, type and encoding, the
-    biggest keys, memory by key prefix, TTL, element-count, memory, idle and frequency
+    biggest keys, memory by key pattern, TTL, element-count, memory, idle and frequency
     distributions (text, --json, or an HTML report with --html). One key at a time is
     held in memory; the prefix tables are bounded by --max-prefixes.
 
