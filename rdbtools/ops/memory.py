@@ -82,6 +82,23 @@ class Head:
     ctime_ms: int | None
 
 
+class _HeadReader:
+    """What the events before the first key say: AUX fields, a SLOT_INFO record."""
+
+    __slots__ = ("aux", "slot_info", "on")
+
+    def __init__(self) -> None:
+        self.aux: dict[bytes, bytes] = {}
+        self.slot_info = False
+        self.on: dict[type, Callable[[Any], None]] = {Aux: self._aux, SlotInfo: self._slot}
+
+    def _aux(self, ev: Aux) -> None:
+        self.aux[bytes(ev.name)] = bytes(ev.value)
+
+    def _slot(self, ev: SlotInfo) -> None:
+        self.slot_info = True
+
+
 def read_head(
     events: Iterable[Event],
     *,
@@ -95,19 +112,17 @@ def read_head(
     whole. The events after the first key pass untouched."""
     it = iter(events)
     head: list[Event] = []
-    aux: dict[bytes, bytes] = {}
-    slot_info = False
+    seen = _HeadReader()
     for ev in it:
         head.append(ev)
-        if isinstance(ev, Aux):
-            aux[bytes(ev.name)] = bytes(ev.value)
-        elif isinstance(ev, SlotInfo):
-            slot_info = True
-        elif isinstance(ev, KeyStart):
+        if type(ev) is KeyStart:
             break
-    ctime = aux.get(b"ctime", b"")
-    choice = explain_model(aux, version=version, allocator=allocator, state=state,
-                           server=server, cluster=True if slot_info else None)
+        handle = seen.on.get(type(ev))
+        if handle is not None:
+            handle(ev)
+    ctime = seen.aux.get(b"ctime", b"")
+    choice = explain_model(seen.aux, version=version, allocator=allocator, state=state,
+                           server=server, cluster=True if seen.slot_info else None)
     return Head(choice, int(ctime) * 1000 if ctime.isdigit() else None), chain(head, it)
 
 
