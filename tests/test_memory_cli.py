@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import random
+import re
 import tracemalloc
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -160,8 +161,8 @@ def test_summary_equals_sums_over_rows() -> None:
 
 def test_prefix_sums_equal_sums_over_rows() -> None:
     rows = jsonl_rows(str(SMALL))
-    s = summary(str(SMALL), "--top", "100000", "--depth", "3")
-    assert len(s["prefixes"]) == 3
+    s = summary(str(SMALL), "--top", "100000", "--depth", "3", "--raw-prefixes")
+    assert len(s["prefixes"]) == 3 and s["prefix_patterns"] is False
     for level in s["prefixes"]:
         d = level["depth"]
         want: dict[bytes, list[int]] = defaultdict(lambda: [0, 0])
@@ -177,13 +178,121 @@ def test_prefix_sums_equal_sums_over_rows() -> None:
         w = level["without_prefix"]
         assert [w["keys"], w["memory"]] == without
     # with a short list, the rest is one (other) row and the sums still hold
-    s = summary(str(SMALL), "--top", "2", "--prefix", "e", "--depth", "1")
+    s = summary(str(SMALL), "--top", "2", "--prefix", "e", "--depth", "1", "--raw-prefixes")
     level = s["prefixes"][0]
     listed = level["prefixes"] + [level["other"], level["without_prefix"]]
     assert sum(p["keys"] for p in listed) == len(rows)
     assert sum(p["memory"] for p in listed) == s["memory"]
     assert len(level["prefixes"]) == 2 and level["other"]["keys"] > 0
     assert all(tb(p["prefix"]).endswith(b"e") for p in level["prefixes"])
+
+
+BULLMQ = REPO.parent / "shared" / "fixtures" / "bullmq-7.0.15" / "snap2.rdb"
+_UUID = re.compile(r"\A[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\Z", re.I)
+
+
+def _is_id(segment: str) -> bool:
+    """The id rule written out as its docs say it: digits, a UUID, or 8+ hex digits
+    holding a digit."""
+    if segment.isdigit() or _UUID.match(segment):
+        return True
+    return (len(segment) >= 8 and all(ch in "0123456789abcdefABCDEF" for ch in segment)
+            and any(ch.isdigit() for ch in segment))
+
+
+def _fold(segment: str) -> str:
+    if _is_id(segment):
+        return "{id}"
+    # a number between -, _ or . and the end of the segment (or another of them)
+    out, i = [], 0
+    while i < len(segment):
+        j = i
+        while j < len(segment) and segment[j].isdigit():
+            j += 1
+        if j > i and i > 0 and segment[i - 1] in "-_." and (j == len(segment)
+                                                            or segment[j] in "-_."):
+            out.append("{id}")
+            i = j
+        else:
+            out.append(segment[i:j] if j > i else segment[i])
+            i = max(j, i + 1)
+    return "".join(out)
+
+
+def _pattern(key: bytes, depth: int) -> bytes | None:
+    parts = key.decode("utf-8", "surrogateescape").split(":")
+    if len(parts) < depth:
+        return None
+    head = ":".join(_fold(p) for p in parts[:depth])
+    return (head + ":" if len(parts) > depth else head).encode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize("path", [SMALL, BULLMQ], ids=["small-encodings", "bullmq"])
+def test_pattern_sums_equal_sums_over_rows(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} is not here")
+    rows = jsonl_rows(str(path))
+    s = summary(str(path), "--top", "100000", "--depth", "3")
+    assert s["prefix_patterns"] is True
+    for level in s["prefixes"]:
+        d = level["depth"]
+        want: dict[bytes, list[int]] = defaultdict(lambda: [0, 0])
+        without = [0, 0]
+        for r in rows:
+            p = _pattern(r["key"], d)
+            cell = without if p is None else want[p]
+            cell[0] += 1
+            cell[1] += r["memory"]
+        got = {tb(p["prefix"]): [p["keys"], p["memory"]] for p in level["prefixes"]}
+        assert got == dict(want), d
+        w = level["without_prefix"]
+        assert [w["keys"], w["memory"]] == without
+
+
+def test_bullmq_jobs_group_by_queue_and_kind() -> None:
+    if not BULLMQ.exists():
+        pytest.skip(f"{BULLMQ} is not here")
+    s = summary(str(BULLMQ), "--depth", "3", "--top", "100")
+    depth3 = s["prefixes"][2]
+    by_name = {p["prefix"]: p["keys"] for p in depth3["prefixes"]}
+    assert [p["prefix"] for p in depth3["prefixes"][:2]] == ["bull:emails:{id}",
+                                                             "bull:images:{id}"]
+    # jobs, their logs and custom job ids group by queue and kind
+    jobs = {"bull:emails:{id}", "bull:images:{id}", "bull:reports:{id}", "bull:emails:{id}:",
+            "bull:emails:email-{id}"}
+    assert jobs <= set(by_name)
+    assert sum(by_name[n] for n in jobs) >= 0.95 * s["keys"]
+    # every key has three segments or more: none is left without a pattern
+    assert depth3["without_prefix"]["keys"] == 0 and depth3["other"] is None
+    assert "patterns, depth 3" in cli(str(BULLMQ), "--depth", "3", "--top", "5")
+    raw = summary(str(BULLMQ), "--depth", "3", "--top", "5", "--raw-prefixes")
+    assert raw["prefixes"][2]["without_prefix"]["keys"] > 0.9 * raw["keys"]
+
+
+def test_summaries_say_which_model_was_assumed(tmp_path: Path) -> None:
+    text = cli(str(SMALL))
+    assert "model: redis-7.0/jemalloc/64, live state (redis 7.0.15 from the file, allocator " \
+        "jemalloc assumed)" in text
+    assert "--model-from redis://HOST:PORT" in text and "--allocator" in text
+    s = summary(str(SMALL), "--allocator", "libc", "--model", "7.2", "--state", "loaded")
+    m = s["files"][0]["model"]
+    assert (m["name"], m["version_from"], m["allocator_from"], m["state"]) == (
+        "redis-7.2/libc/64", "option", "option", "loaded")
+    assert s["model_hint"] is None and not m["assumed"]
+    assert summary(str(SMALL))["model_hint"] is not None
+    out = tmp_path / "r.html"
+    CliRunner().invoke(main, ["memory", str(SMALL), "--html", str(out)], catch_exceptions=False)
+    page = out.read_text()
+    assert "redis-7.0/jemalloc/64" in page and "--model-from redis://HOST:PORT" in page
+
+
+def test_string_elements_are_bytes_as_in_info() -> None:
+    rows = {r["key"]: r for r in jsonl_rows(str(SMALL), "--type", "string")}
+    info = json.loads(run_rdbtool("info", str(SMALL), "--json", "--type", "string").stdout)
+    truth = {tb(k["key"]): k for k in load_truth(SMALL.with_name(
+        "small-encodings.truth.json"))["keys"] if k["type"] == "string"}
+    assert rows and all(r["elements"] == len(tb(truth[k]["value"])) for k, r in rows.items())
+    assert info["elements"]["string"]["max"] == max(r["elements"] for r in rows.values())
 
 
 @pytest.mark.parametrize(
@@ -308,7 +417,7 @@ def nearest_rank(values: list[int], q: int) -> int:
 
 def test_summary_of_synthetic_rows() -> None:
     rows = synthetic_rows(3000)
-    s = summarize_rows(rows, top=5, depth=2, now_ms=1_000_000)
+    s = summarize_rows(rows, top=5, depth=2, now_ms=1_000_000, patterns=False)
     assert (s.keys, s.memory) == (len(rows), sum(r.memory for r in rows))
     for attr, totals in (("type", s.types), ("db", s.dbs), ("file", s.files)):
         want: Counter[str] = Counter()
@@ -338,7 +447,7 @@ def test_prefix_of_multi_byte_separator() -> None:
     assert prefix_of(b"a::b::c", b"::", 2) == b"a::b::"
     assert prefix_of(b"a::b::c", b"::", 3) is None
     assert prefix_of(b"a:::b", b"::", 2) is None
-    s = summarize_rows(synthetic_rows(50), separator=b"::", depth=1)
+    s = summarize_rows(synthetic_rows(50), separator=b"::", depth=1, patterns=False)
     assert s.prefixes[0].prefixes == () and s.prefixes[0].without.keys == 50
 
 
@@ -369,7 +478,7 @@ def _many_prefix_rows(n: int) -> Iterator[MemoryRow]:
 def _peak(max_prefixes: int, n: int) -> tuple[int, Any]:
     tracemalloc.start()
     try:
-        agg = MemoryAggregator(top=3, depth=2, max_prefixes=max_prefixes)
+        agg = MemoryAggregator(top=3, depth=2, max_prefixes=max_prefixes, patterns=False)
         agg.add_all(_many_prefix_rows(n))
         peak = tracemalloc.get_traced_memory()[1]
     finally:

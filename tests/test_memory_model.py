@@ -45,10 +45,15 @@ from rdbtools.events import (  # noqa: E402
 )
 from rdbtools.memory._encodings import canonical_int, lp_entry_size, zl_entry_size  # noqa: E402
 from rdbtools.memory._jemalloc import jemalloc_size, libc_size  # noqa: E402
-from rdbtools.memory._streams import RaxCounter, id_key, rax_nodes  # noqa: E402
+from rdbtools.memory._streams import RaxCounter, id_key, rax_alloc, rax_nodes  # noqa: E402
 from rdbtools.memory.estimate import rows_from_events  # noqa: E402
-from rdbtools.memory.model import MemoryModel, choose_model  # noqa: E402
+from rdbtools.memory.model import MemoryModel, choose_model, explain_model  # noqa: E402
 from rdbtools.memory.rows import MemoryRow  # noqa: E402
+from rdbtools.memory.server import (  # noqa: E402
+    ServerFactsError,
+    facts_from_info,
+    jemalloc_quantum,
+)
 from rdbtools.rdb.reader import read_rdb  # noqa: E402
 from rdbtools.replay import replay  # noqa: E402
 
@@ -85,10 +90,21 @@ _TRUTHS: dict[Path, dict[str, Any]] = {}
 
 
 def _truth(path: Path) -> dict[str, Any]:
+    """A truth file, with the ``memory_usage`` of its ``<fixture>.memory.json`` (kept
+    apart for Valkey 8.1+ fixtures) merged into its keys."""
     t = _TRUTHS.get(path)
     if t is None:
         with open(path, encoding="utf-8") as fh:
             t = _TRUTHS[path] = json.load(fh)
+        usage = path.with_name(path.name.removesuffix(".truth.json") + ".memory.json")
+        if usage.is_file():
+            with open(usage, encoding="utf-8") as fh:
+                extra = {(int(k["db"]), tb(k["key"])): k["memory_usage"]
+                         for k in json.load(fh)["keys"]}
+            for k in t["keys"]:
+                got = extra.get((int(k["db"]), tb(k["key"])))
+                if got is not None:
+                    k["memory_usage"] = got
     return t
 
 
@@ -476,6 +492,123 @@ def test_big_key_bounded_memory() -> None:
     row = est.finish(KeyEnd(b"big", 123, 0))
     assert row.elements == 400_000 and row.size == 123 and row.encoding == "quicklist"
     assert row.memory > 400_000 * 16
+
+
+# --------------------------------------------------------------------------- server facts
+
+
+_JEMALLOC_STATS = """___ Begin jemalloc statistics ___
+Version: "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c"
+Quantum size: 16
+Page size: 4096
+bins:           size ind    allocated      nmalloc (#/sec)
+                   8   0         5600          700     700
+                  16   1       190400        11900   11900
+                  32   2       160000         5300    5300
+"""
+
+
+def test_facts_from_info() -> None:
+    server = {"redis_version": "7.0.15", "arch_bits": 64}
+    f = facts_from_info(server, {"mem_allocator": "jemalloc-5.3.0"}, {"cluster_enabled": 0},
+                        _JEMALLOC_STATS, source="redis://h:1")
+    assert (f.server, f.version, f.allocator, f.quantum, f.cluster, f.bits) == (
+        "redis", "7.0.15", "jemalloc-q16", 16, False, 64)
+    # without the "Quantum size" line the bins table says it: 8 16 24 is an 8-byte quantum
+    bins = _JEMALLOC_STATS.replace("Quantum size: 16\n", "").replace(
+        "  32   2 ", "  24   2 ")
+    assert jemalloc_quantum(bins) == 8
+    f = facts_from_info(server, {"mem_allocator": "jemalloc-5.3.0"}, {"cluster_enabled": 1},
+                        bins, source="s")
+    assert (f.allocator, f.cluster) == ("jemalloc", True)
+    vk = facts_from_info({"redis_version": "7.2.4", "valkey_version": "9.1.2",
+                          "arch_bits": 32}, {"mem_allocator": "libc"}, {},
+                         "Stats not supported for the current allocator", source="s")
+    assert (vk.server, vk.model_version, vk.allocator, vk.quantum, vk.bits) == (
+        "valkey", "valkey-9.1.2", "libc", None, 32)
+    with pytest.raises(ServerFactsError, match="tcmalloc"):
+        facts_from_info(server, {"mem_allocator": "tcmalloc"}, {}, "", source="s")
+    with pytest.raises(ServerFactsError, match="version"):
+        facts_from_info({}, {"mem_allocator": "libc"}, {}, "", source="s")
+
+
+def test_explain_model_sources() -> None:
+    aux = {b"redis-ver": b"6.2.14"}
+    c = explain_model(aux)
+    assert (c.version_from, c.allocator_from, c.assumed) == ("file", "assumed", True)
+    assert explain_model({}).version_from == "default"
+    facts = facts_from_info({"redis_version": "7.0.15", "arch_bits": 64},
+                            {"mem_allocator": "jemalloc-5.3.0"}, {"cluster_enabled": 1},
+                            _JEMALLOC_STATS, source="redis://h:1")
+    c = explain_model(aux, server=facts, state="loaded")
+    assert c.model == MemoryModel("redis", (7, 0, 15), "jemalloc-q16", 64, True, "loaded")
+    assert (c.version_from, c.allocator_from, c.assumed) == ("server", "server", False)
+    assert "from redis://h:1: redis 7.0.15, jemalloc-5.3.0 (quantum 16)" in c.describe()
+    c = explain_model(aux, server=facts, version="7.2", allocator="libc")
+    assert (c.model.version, c.model.allocator, c.version_from, c.allocator_from) == (
+        (7, 2, 0), "libc", "option", "option")
+    with pytest.raises(ValueError, match="state"):
+        explain_model(aux, state="warm")
+
+
+# --------------------------------------------------------------------------- radix trees
+
+
+def _rax_alloc_by_trie(keys: list[bytes], a: Any) -> int:
+    """raxAllocSize rebuilt from an explicit trie: a dict per node, compressed chains
+    found by walking it (an implementation apart from RaxCounter's streaming one)."""
+    root: dict[int, Any] = {}
+    for k in keys:
+        node = root
+        for byte in k:
+            node = node.setdefault(byte, {})
+
+    def pad(n: int) -> int:
+        return (8 - (n + 4) % 8) & 7
+
+    def size(node: dict[int, Any]) -> int:
+        if not node:  # a key: header, padding, value pointer
+            return a(4 + pad(0) + 8)
+        if len(node) == 1:
+            chain = 0
+            while len(node) == 1:
+                chain += 1
+                (node,) = node.values()
+            return a(4 + chain + pad(chain) + 8) + size(node)
+        return a(4 + len(node) + pad(len(node)) + 8 * len(node)) + sum(
+            size(child) for child in node.values())
+
+    return a(32) + (size(root) if keys else a(4 + pad(0)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rax_allocation_matches_an_explicit_trie(seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    ids = sorted({(rnd.choice([1, 2, 1000, 1_700_000_000_000 + rnd.randrange(10**6)]),
+                   rnd.randrange(4 if seed % 2 else 300)) for _ in range(rnd.randrange(0, 400))})
+    keys = [id_key(*i) for i in ids]
+    for a in (libc_size, jemalloc_size):
+        assert rax_alloc(ids, a) == _rax_alloc_by_trie(keys, a), (seed, a)
+    assert RaxCounter(libc_size).allocated() == libc_size(32) + libc_size(8)
+
+
+# --------------------------------------------------------------------------- Valkey tables
+
+
+def test_valkey_hashtable_sizing() -> None:
+    c = MemoryModel("valkey", (9, 1, 2), "libc", state="loaded").costs
+    # "NUM_BUCKETS = ceil(NUM_ENTRIES * 5 / 32)", a power of two; none when empty
+    assert [c.vk_buckets(n) for n in (0, 1, 6, 7, 13, 224, 225, 1000)] == [
+        0, 1, 1, 2, 4, 64, 64, 256]
+    # no child buckets while no bucket can be full; more as the fill grows
+    assert (c.vk_table(6, 8), c.vk_table(7, 8)) == (72 + 8 + 64, 72 + 8 + 128)
+    assert c.vk_table(50, 8) > 72 + 8 + 64 * 8
+    # a live table that has just doubled still holds its old buckets
+    live = MemoryModel("valkey", (9, 1, 2), "libc").costs
+    assert live.vk_table(225, 8) - c.vk_table(225, 8) == 64 * 32
+    assert live.vk_table(200, 8) == c.vk_table(200, 8)
 
 
 def main() -> None:

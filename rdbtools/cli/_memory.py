@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from functools import partial
 
 import click
 
@@ -27,9 +28,11 @@ from rdbtools.memory._report_rows import write_csv, write_jsonl
 from rdbtools.memory._report_text import summary_text
 from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES
 from rdbtools.memory.html import render_html
+from rdbtools.memory.model import STATES
 from rdbtools.memory.rows import MemoryRow
+from rdbtools.memory.server import ServerFacts
 from rdbtools.ops.filters import KeyFilter
-from rdbtools.ops.memory import memory_rows, memory_summary
+from rdbtools.ops.memory import Head, memory_rows, memory_summary, server_facts
 
 PROG = "rdbtool"
 _MODEL = re.compile(r"\A(?:(?:redis|valkey)-)?\d+(?:\.\d+){0,2}\Z", re.IGNORECASE)
@@ -45,11 +48,11 @@ MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
 )
 @click.option(
     "--prefix", "separator", default=":", show_default=True, metavar="SEP",
-    help="The separator that splits keys into prefixes.",
+    help="The separator that splits keys into segments (prefixes).",
 )
 @click.option(
     "--depth", default=2, show_default=True, type=click.IntRange(0, 16), metavar="D",
-    help="Aggregate by prefixes of 1..D separators (0: none).",
+    help="Aggregate by key patterns of 1..D segments, ids folded into {id} (0: none).",
 )
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per key.")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per key, with a header.")
@@ -71,7 +74,24 @@ MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
     "--allocator", type=click.Choice(["jemalloc", "jemalloc-q16", "libc"]), default=None,
     help="The server's allocator: jemalloc (source builds), jemalloc-q16 (a system "
     "jemalloc with a 16-byte quantum, as distribution packages link), libc "
-    "[default: jemalloc; jemalloc-q16 before 4.0].",
+    "[default: jemalloc; jemalloc-q16 before 4.0; with --model-from: the server's].",
+)
+@click.option(
+    "--model-from", "model_from", metavar="URL",
+    help="Ask the server at URL (redis://[user:password@]host:port, rediss://, unix://) "
+    "for its version, allocator (INFO memory, MEMORY MALLOC-STATS), pointer size and "
+    "cluster mode, and use them (--model / --allocator still override).",
+)
+@click.option(
+    "--state", type=click.Choice(STATES), default="live", show_default=True,
+    help="live: as the server that wrote the file held each key; loaded: as a server "
+    "restarted from the file holds it (they differ for streams: a live Redis 6.2+ holds "
+    "the last stream node at 4 KiB).",
+)
+@click.option(
+    "--raw-prefixes", is_flag=True,
+    help="Prefixes as the keys spell them, without folding ids (numbers, UUIDs, hex) "
+    "into {id}.",
 )
 @click.option(
     "--max-prefixes", default=DEFAULT_MAX_PREFIXES, show_default=True,
@@ -93,6 +113,9 @@ def memory_command(
     output: str,
     version: str | None,
     allocator: str | None,
+    model_from: str | None,
+    state: str,
+    raw_prefixes: bool,
     max_prefixes: int,
     no_verify: bool,
     key_filter: KeyFilter,
@@ -103,9 +126,13 @@ def memory_command(
     input; give several (the
     nodes of a cluster, say) and every row names its file. --jsonl / --csv write one
     row per key; otherwise a summary: totals per file, database, type and encoding, the
-    biggest keys, memory by key prefix, TTL, element-count, memory, idle and frequency
+    biggest keys, memory by key pattern, TTL, element-count, memory, idle and frequency
     distributions (text, --json, or an HTML report with --html). One key at a time is
     held in memory; the prefix tables are bounded by --max-prefixes.
+
+    The estimate follows the server version the file names and an assumed allocator
+    (the summaries say which); --model-from asks the server the file came from (or one
+    like it) and says on standard error which model it chose.
     """
     chosen = [
         name
@@ -134,6 +161,11 @@ def memory_command(
         raise click.BadParameter(f"{repeated[0]} is given twice", param_hint="FILE...")
     refuse_same_file(PROG, files, html_out if html_out is not None else output)
     verify = not no_verify
+    server: ServerFacts | None = server_facts(model_from) if model_from else None
+
+    def seen(file: str, head: Head) -> None:
+        if server is not None:
+            click.echo(f"{PROG}: {file}: memory model {head.choice.describe()}", err=True)
 
     def events_of(path: str) -> Iterator[Event]:
         return read_events(path, verify=verify, key_filter=key_filter)
@@ -143,7 +175,8 @@ def memory_command(
         def rows() -> Iterator[MemoryRow]:
             for path in files:
                 yield from memory_rows(
-                    events_of(path), file=path, version=version, allocator=allocator
+                    events_of(path), file=path, version=version, allocator=allocator,
+                    state=state, server=server, seen=partial(seen, path),
                 )
 
         with output_file(output) as out:
@@ -158,7 +191,11 @@ def memory_command(
         now_ms=key_filter.now_ms,
         version=version,
         allocator=allocator,
+        state=state,
+        server=server,
         max_prefixes=max_prefixes,
+        patterns=not raw_prefixes,
+        seen=seen,
     )
     if html_out is not None:
         with output_file(html_out) as out:

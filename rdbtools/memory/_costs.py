@@ -9,6 +9,7 @@ for one model; the estimators only call its methods.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from rdbtools.memory._encodings import LIST_NODE_MAX_BYTES, sds_header
@@ -16,6 +17,34 @@ from rdbtools.memory._jemalloc import ALLOCATORS, Allocator
 
 # skiplist levels: "random, P(level ≥ k+1 | ≥ k) = 1/4, max 32" (§10.2)
 ZSKIPLIST_P = 0.25
+
+
+# Valkey's hashtable.c (64-bit): "buckets of 64 bytes (one cache line)", "up to 7
+# entries per bucket", "BUCKET_FACTOR 5, BUCKET_DIVISOR 32"; sizeof(hashtable) 72
+VK_BUCKET = 64
+VK_SLOTS = 7
+VK_BUCKET_FACTOR = 5
+VK_BUCKET_DIVISOR = 32
+VK_TABLE = 72
+
+
+def vk_children(n: int, buckets: int) -> float:
+    """Expected child buckets of ``n`` keys hashed into ``buckets`` buckets: a chain
+    of k > 7 keys needs ceil((k − 7) / 6) children (a chained bucket gives one slot to
+    the child pointer); k is Poisson(n / buckets)."""
+    if n <= VK_SLOTS or not buckets:
+        return 0.0
+    lam = n / buckets
+    p = math.exp(-lam)
+    total = 0.0
+    k = 0
+    top = int(lam + 12 * math.sqrt(lam) + 30)
+    while k < top:
+        k += 1
+        p *= lam / k
+        if k > VK_SLOTS:
+            total += p * -(-(k - VK_SLOTS) // (VK_SLOTS - 1))
+    return buckets * total
 
 
 def _level_distribution(max_level: int) -> tuple[float, ...]:
@@ -33,22 +62,27 @@ def _level_distribution(max_level: int) -> tuple[float, ...]:
 class Costs:
     """The sizes one server version uses. ``version`` is ``(major, minor)`` of the
     Redis code base (Valkey 7.2/8.x descend from Redis 7.2); ``valkey`` is the Valkey
-    ``(major, minor)``, ``(0, 0)`` for Redis."""
+    ``(major, minor)``, ``(0, 0)`` for Redis; ``live``: the state of the server that
+    wrote the file (else of one restarted from it)."""
 
     version: tuple[int, int]
     valkey: tuple[int, int]
     allocator: Allocator
     bits: int = 64
+    live: bool = True
     params: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
     """What the per-batch accounting needs (``rdbtools.memory._batch.Params``)."""
     list_cfg: tuple[tuple[int, int, int, int, int, int], ...] = field(
         init=False, repr=False, compare=False)
+    _vk_nodes: dict[int, float] = field(init=False, repr=False, compare=False)
     """``rdbtools.memory._batch.ListCfg`` of a list filled by pushes ([0]) and of one
     whose nodes are the file's ([1])."""
 
     def __post_init__(self) -> None:
+        # Valkey 8.1+ tables hold the element itself: no dictEntry per element
+        entry = 0 if self.valkey >= (8, 1) else self.dict_entry
         params = (ALLOCATORS.index(self.allocator.name), int(self.version < (3, 2)),
-                  int(self.rounded_sds), self.dict_entry)
+                  int(self.rounded_sds), entry)
         object.__setattr__(self, "params", params)
         # 7.4+: "PLAIN for any element larger than the node size limit"; 7.0/7.2 only
         # for elements ≥ 1 GiB
@@ -56,12 +90,25 @@ class Costs:
         cfg = [(int(self.version < (7, 0)), by_offset, plain_max, LIST_NODE_MAX_BYTES,
                 self.quicklist_node, int(self.version >= (7, 0))) for by_offset in (0, 1)]
         object.__setattr__(self, "list_cfg", tuple(cfg))
+        object.__setattr__(self, "_vk_nodes", {})
 
     @property
     def valkey8(self) -> bool:
         """Valkey 8.0: sets keep a member alone in its bucket without a dictEntry and
         embed it in the entry otherwise."""
-        return self.valkey >= (8, 0)
+        return (8, 0) <= self.valkey < (8, 1)
+
+    @property
+    def valkey_table(self) -> bool:
+        """Valkey 8.1+: sets, hashes and sorted sets (and the keyspace) live in
+        ``hashtable.c``'s bucketed table, keys embedded in the value object."""
+        return self.valkey >= (8, 1)
+
+    @property
+    def valkey_embval(self) -> bool:
+        """Valkey 9.1+: an embedded string value needs no value pointer ("``val_ptr``:
+        not always present", ``hasembval``) and skiplist nodes embed their element."""
+        return self.valkey >= (9, 1)
 
     def valkey_set_member(self, n: int, alone: float) -> float:
         """Valkey 8.0 set member of ``n`` bytes: its sds when ``alone`` in its bucket,
@@ -69,6 +116,65 @@ class Costs:
         sds = self.a(sds_header(n) + n + 1)
         entry = self.a(8 + 1 + sds_header(n) + n + 1)
         return alone * sds + (1 - alone) * entry
+
+    @staticmethod
+    def vk_buckets(n: int) -> int:
+        """Valkey's ``hashtable`` buckets for ``n`` entries: "NUM_BUCKETS =
+        ceil(NUM_ENTRIES * BUCKET_FACTOR / BUCKET_DIVISOR)" (5 / 32 on 64-bit), rounded
+        up to a power of two; none for an empty table."""
+        if n <= 0:
+            return 0
+        want = (n * VK_BUCKET_FACTOR - 1) // VK_BUCKET_DIVISOR + 1
+        b = 1
+        while b < want:
+            b <<= 1
+        return b
+
+    def vk_table(self, n: int, meta: int, *, grown: bool | None = None) -> float:
+        """``hashtableMemUsage``: "sizeof(hashtable) + metasize + sizeof(bucket) *
+        num_buckets", the buckets counting the child buckets of full chains ("if a
+        bucket is full, the last entry is replaced by a pointer to a separately
+        allocated child bucket"). Keys spread over the buckets at random: the child
+        buckets are their expected number (``vk_children``). ``meta``: the table's
+        metadata (fitted: 8 for sets and sorted sets, 16 for hashes).
+
+        ``grown`` (default: the live state) is a table built by inserts: it doubles
+        when an insert finds it full (7 per bucket) and moves one bucket of the old
+        table per insert after that, so for the B/2 inserts after a doubling both
+        tables are there. A loading server sizes the table for the stated length."""
+        b = self.vk_buckets(n)
+        size = VK_TABLE + meta + VK_BUCKET * (b + vk_children(n, b))
+        if grown is None:
+            grown = self.live
+        old = b // 2
+        if grown and old and n - (VK_SLOTS * old + 1) < old:
+            size += VK_BUCKET * old
+        return size
+
+    def vk_hash_entry(self, f: int, v: int, ttl: bool) -> int:
+        """A Valkey 8.1+ hash entry (``hashTypeEntry``) of an ``f``-byte field and a
+        ``v``-byte value (fitted on 9.1.2, libc): field (sds, 1-byte header below 32
+        bytes) and value (sdshdr8 or wider) in one allocation when they take ≤ 128
+        bytes, else the field beside a value pointer plus the value's own sds; a field
+        with a TTL takes 9 bytes more (its expire time and a byte)."""
+        fs = sds_header(f) + f + 1
+        vs = max(3, sds_header(v)) + v + 1
+        extra = 9 if ttl else 0
+        if fs + vs <= 128:
+            return self.a(fs + vs + extra)
+        return self.a(8 + max(3, sds_header(f)) + f + 1 + extra) + self.a(vs)
+
+    def vk_skiplist_node(self, n: int) -> float:
+        """Valkey 9.1 skiplist node with its element embedded: "score, backward
+        pointer, level-0 ... level-N, sds-header-size, element-sds", expected over the
+        random level as ``skiplist_node`` is."""
+        got = self._vk_nodes.get(n)
+        if got is None:
+            ele = 1 + sds_header(n) + n + 1
+            dist = _level_distribution(self.zskiplist_max_level)
+            got = self._vk_nodes[n] = sum(p * self.a(16 + 16 * (k + 1) + ele)
+                                          for k, p in enumerate(dist))
+        return got
 
     # ---------------------------------------------------------------- basics
 

@@ -37,7 +37,7 @@ from rdbtools.memory._encodings import (
     ZSET_MAX_ENTRIES,
     ZSET_MAX_VALUE,
 )
-from rdbtools.memory._streams import StreamSizer, rax_nodes
+from rdbtools.memory._streams import StreamSizer, rax_alloc, rax_nodes
 from rdbtools.memory.rows import MemoryRow
 
 if TYPE_CHECKING:
@@ -147,6 +147,9 @@ class _SetAcc(Accumulator):
             t == 20 or (t in (2, 11) and largest <= SET_MAX_LISTPACK_VALUE)
         ):
             return "listpack", c.robj + c.blob(lp_size)
+        if c.valkey_table:
+            # hashtable.c holds each member's sds itself (set_batch adds no dictEntry)
+            return "hashtable", c.robj + round(c.vk_table(n, 8)) + ht
         if self.ht_len is not None:
             # a member is alone in its bucket with probability (1 - 1/B)^(n-1)
             alone = (1 - 1 / c.buckets(n)) ** max(n - 1, 0)
@@ -159,17 +162,25 @@ class _SetAcc(Accumulator):
 
 
 class _ZSetAcc(Accumulator):
-    __slots__ = ("st",)
+    __slots__ = ("st", "lens")
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
         super().__init__(c, start)
         self.st = [0, 0, ZL_OVERHEAD if c.version < (7, 0) else LP_OVERHEAD, 0, 0]
+        # Valkey 9.1: member count by length (a node's size depends on both)
+        self.lens: dict[int, int] | None = {} if c.valkey_embval else None
 
     def feed(self, ev: ValueEvent) -> None:
         if type(ev) is ZSetMembers:
+            assert isinstance(ev, ZSetMembers)
             c = self.c
             zset_batch(ev.members, c.params, ZSET_MAX_ENTRIES, c.version < (7, 0),
                        c.version >= (7, 2), self.st)
+            lens = self.lens
+            if lens is not None:
+                for m, _ in ev.members:
+                    n = len(m)
+                    lens[n] = lens.get(n, 0) + 1
 
     def result(self) -> tuple[str, int]:
         c = self.c
@@ -180,6 +191,16 @@ class _ZSetAcc(Accumulator):
         t = self.start.rdb_type
         if n <= ZSET_MAX_ENTRIES and (t in (12, 17) or largest <= ZSET_MAX_VALUE):
             return compact, c.robj + c.blob(lp_size)
+        if self.lens is not None:
+            # Valkey 9.1: sizeof(zset) 16 + zslGetAllocSize() 528 (the header node's
+            # 32 levels inside the zskiplist) + the table + the nodes, elements inside
+            nodes = sum(k * c.vk_skiplist_node(ln) for ln, k in self.lens.items())
+            return "skiplist", c.robj + 16 + 528 + round(c.vk_table(n, 8) + nodes)
+        if c.valkey_table:
+            # Valkey 8.1-9.0: zset, zskiplist, header node, the table; per member its
+            # sds (ht: no dictEntry) and node
+            return "skiplist", (c.robj + 16 + 32 + c.skiplist_header()
+                                + round(c.vk_table(n, 8) + n * c.skiplist_node()) + ht)
         if c.version < (5, 0):
             # 4.0 counts the zset struct, the dict's buckets and each member's sds,
             # dictEntry and node, not the dict, zskiplist or header node
@@ -191,18 +212,28 @@ class _ZSetAcc(Accumulator):
 
 
 class _HashAcc(Accumulator):
-    __slots__ = ("st",)
+    __slots__ = ("st", "vk")
 
     def __init__(self, c: Costs, start: KeyStart) -> None:
         super().__init__(c, start)
         ttl = int(start.rdb_type in (24, 25, 22, 23))
         self.st = [0, 0, ttl, ZL_OVERHEAD if c.version < (7, 0) else LP_OVERHEAD, 0, 0]
+        # Valkey 8.1+: [Σ entries, fields with a TTL]
+        self.vk: list[int] | None = [0, 0] if c.valkey_table else None
 
     def feed(self, ev: ValueEvent) -> None:
         if type(ev) is HashFields:
+            assert isinstance(ev, HashFields)
             c = self.c
             hash_batch(ev.fields, c.params, HASH_MAX_ENTRIES, c.version < (7, 0),
                        c.version >= (7, 4), self.st)
+            vk = self.vk
+            if vk is not None:
+                entry = c.vk_hash_entry
+                for f, v, exp in ev.fields:
+                    vk[0] += entry(len(f), len(v), exp is not None)
+                    if exp is not None:
+                        vk[1] += 1
 
     def result(self) -> tuple[str, int]:
         c = self.c
@@ -211,6 +242,16 @@ class _HashAcc(Accumulator):
         self.largest = largest
         t = self.start.rdb_type
         compact = "listpack" if c.version >= (7, 0) else "ziplist"
+        vk = self.vk
+        if vk is not None:
+            # Valkey keeps a hash with field TTLs in its table, and the fields with a TTL
+            # in a volatile set: none for one field, else a vector of pointers
+            # (fitted: A(8 + 8 per field))
+            if n <= HASH_MAX_ENTRIES and not vk[1] and (t in (13, 16, 25, 9)
+                                                      or largest <= HASH_MAX_VALUE):
+                return compact, c.robj + c.blob(lp_size)
+            volatile = c.a(8 + 8 * vk[1]) if vk[1] > 1 else 0
+            return "hashtable", c.robj + round(c.vk_table(n, 16)) + vk[0] + volatile
         if n <= HASH_MAX_ENTRIES and (t in (13, 16, 25, 9) or largest <= HASH_MAX_VALUE):
             if ttl and c.version >= (7, 4):
                 return "listpackex", c.robj + c.a(32) + c.a(lp_size)
@@ -243,6 +284,14 @@ class _StreamAcc(Accumulator):
     def _group(self, g: StreamGroup) -> int:
         c = self.c
         pel = len(g.pending)
+        if c.valkey_table:
+            # Valkey 8.1+: the radix trees as allocated (raxAllocSize)
+            size = c.stream_cg + rax_alloc([p.id for p in g.pending], c.a)
+            size += c.stream_nack * pel
+            for cons in g.consumers:
+                size += (c.stream_consumer + len(cons.name)
+                         + rax_alloc(list(cons.pending), c.a))
+            return size
         size = c.stream_cg + c.rax(pel, rax_nodes([p.id for p in g.pending]))
         size += c.stream_nack * pel
         for cons in g.consumers:
@@ -312,7 +361,7 @@ class KeyEstimator:
         expires = s.expire_ms is not None
         if isinstance(acc, _StringAcc):
             encoding, memory = kc.string(len(s.key), expires, acc.length, acc.head)
-            elements, largest = 1, acc.length
+            elements = largest = acc.length  # bytes, as in `info`
         else:
             encoding, value = acc.result()
             memory = kc.total(len(s.key), expires, value, encoding, 0)

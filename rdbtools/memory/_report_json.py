@@ -13,12 +13,14 @@ from typing import Any
 from rdbtools.formats._display import json_bytes
 from rdbtools.memory.aggregate import (
     Bucket,
+    FileTotal,
     MemorySummary,
     PrefixLevel,
     PrefixTotal,
     Spread,
     Total,
 )
+from rdbtools.memory.model import MODEL_HINT
 from rdbtools.memory.rows import MemoryRow
 
 
@@ -37,6 +39,43 @@ def row_dict(row: MemoryRow) -> dict[str, Any]:
         "expire_at_ms": row.expire_at_ms,
         "idle": row.idle,
         "freq": row.freq,
+    }
+
+
+def model_lines(summary: MemorySummary) -> list[str]:
+    """``model: …`` lines: each distinct model and where its parts came from (with the
+    file names when the files differ), and how to choose another when one was assumed."""
+    described = {f.file: f.model.describe() for f in summary.files if f.model is not None}
+    distinct = sorted(set(described.values()))
+    if len(distinct) == 1:
+        lines = [f"model: {distinct[0]}"]
+    else:
+        lines = [f"model ({file}): {text}" for file, text in described.items()]
+    if any(f.model is not None and f.model.assumed for f in summary.files):
+        lines.append(f"model assumed: {MODEL_HINT}")
+    return lines
+
+
+def _model(f: FileTotal) -> dict[str, Any] | None:
+    c = f.model
+    if c is None:
+        return None
+    m = c.model
+    return {
+        "name": m.name,
+        "server": m.server,
+        "version": ".".join(str(v) for v in m.version),
+        "version_from": c.version_from,
+        "allocator": m.allocator,
+        "allocator_from": c.allocator_from,
+        "bits": m.bits,
+        "cluster": m.cluster,
+        "state": m.state,
+        "server_facts": None if c.server is None else {
+            "source": c.server.source,
+            "description": c.server.describe(),
+        },
+        "assumed": c.assumed,
     }
 
 
@@ -105,9 +144,13 @@ def summary_dict(summary: MemorySummary, *, prefix_rows: int = 50) -> dict[str, 
                 "share": round(f.share, 6),
                 "now_ms": f.now_ms,
                 "now_from": f.now_from,
+                "model": _model(f),
             }
             for f in summary.files
         ],
+        "model_hint": MODEL_HINT if any(f.model is not None and f.model.assumed
+                                        for f in summary.files) else None,
+        "prefix_patterns": summary.patterns,
         "dbs": [_total(t) for t in summary.dbs],
         "types": [_total(t) for t in summary.types],
         "encodings": [_total(t) for t in summary.encodings],

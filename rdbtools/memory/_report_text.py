@@ -4,7 +4,7 @@ estimated bytes in a running server (``MemoryRow.memory``), written in full."""
 from __future__ import annotations
 
 from rdbtools.formats._display import show, table
-from rdbtools.memory._report_json import listed_prefixes
+from rdbtools.memory._report_json import listed_prefixes, model_lines
 from rdbtools.memory.aggregate import Bucket, MemorySummary, PrefixTotal, Total
 
 
@@ -31,6 +31,11 @@ def _prefix_row(p: PrefixTotal, name: str | None = None) -> list[str]:
     return [str(p.keys), str(p.memory), _pct(p.share), name if name else show(p.prefix)]
 
 
+def _unit(summary: MemorySummary) -> str:
+    """What a depth counts: segments (patterns) or separators (raw prefixes)."""
+    return "segments" if summary.patterns else "separators"
+
+
 def summary_text(summary: MemorySummary, *, prefix_rows: int = 10) -> str:
     """A report for people: totals, biggest keys, prefixes, distributions."""
     many = len(summary.files) > 1
@@ -38,6 +43,7 @@ def summary_text(summary: MemorySummary, *, prefix_rows: int = 10) -> str:
         f"keys: {summary.keys}, memory: {summary.memory} bytes estimated "
         f"({summary.size} bytes serialized), files: {len(summary.files)}"
     ]
+    lines += model_lines(summary)
     if many:
         rows = [["file", "keys", "memory", "share"]]
         rows += [[f.file, str(f.keys), str(f.memory), _pct(f.share)] for f in summary.files]
@@ -57,14 +63,15 @@ def summary_text(summary: MemorySummary, *, prefix_rows: int = 10) -> str:
         lines += table(rows, "rllrrl" + ("l" if many else ""))
     for level in summary.prefixes:
         shown, other = listed_prefixes(level, prefix_rows, summary.memory)
-        lines.append(f"prefixes, depth {level.depth} (separator {show(summary.separator)!r}):")
+        kind = "patterns" if summary.patterns else "prefixes"
+        lines.append(f"{kind}, depth {level.depth} (separator {show(summary.separator)!r}):")
         rows = [["keys", "memory", "share", "prefix"]]
         rows += [_prefix_row(p) for p in shown]
         if other is not None:
             rows.append(_prefix_row(other, "(other)"))
         if level.without.keys:
             rows.append(_prefix_row(level.without, f"(keys with fewer than {level.depth} "
-                                    "separators)"))
+                                    f"{_unit(summary)})"))
         lines += table(rows, "rrrl")
     nows = sorted({(f.now_ms, f.now_from) for f in summary.files})
     when = ", ".join(f"{ms} ({source})" for ms, source in nows) or "-"

@@ -12,6 +12,7 @@ event stream, so such nodes come out smaller than the server's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rdbtools.events import StreamEntries, StreamEntry
@@ -46,7 +47,7 @@ class StreamSizer:
         self.alloc = 0
         self.entries = 0
         self.largest = 0
-        self.rax = RaxCounter()
+        self.rax = RaxCounter(c.a if c.valkey_table else None)
         self.last = 0
 
     def _close(self) -> None:
@@ -112,43 +113,63 @@ class StreamSizer:
         """Σ A(node listpack) plus the radix tree of the nodes."""
         self._close()
         alloc = self.alloc
-        if self.nodes and self.c.version >= (6, 2):
+        if self.nodes and self.c.live and self.c.version >= (6, 2):
             # 6.2+ XADD opens a node with lpNew(stream-node-max-bytes) and shrinks it to
             # fit only when the next node opens: the server that wrote the file holds the
             # last node at that size (one that loads the file holds it exact)
             c = self.c
             alloc += c.a(max(self.last, STREAM_NODE_MAX_BYTES)) - c.a(self.last)
+        if self.c.valkey_table:
+            # Valkey 8.1+ counts what its radix trees really allocate (raxAllocSize)
+            return alloc + self.rax.allocated()
         return alloc + self.c.rax(self.nodes, self.rax.count())
 
 
 class RaxCounter:
     """Exact node count of a radix tree (``rax``) of equal-length keys added in
-    ascending order, in memory proportional to the key length.
+    ascending order, in memory proportional to the key length; with ``a`` (an
+    allocator's rounding) also the sum of its nodes' allocations.
 
     rax compresses every chain of single-child, non-key trie nodes into one node, so its
     nodes are: the root, every trie node with ≠ 1 children (branches and key leaves), and
     every single-child node that hangs off a branch (the start of a compressed chain).
     A trie node is settled when the next key leaves its subtree; by then its parent's
     child count is known (the parent is settled too, or the new key branches at it).
+    The nodes below a chain's start on the settled path are the rest of its chain.
     """
 
-    __slots__ = ("keys", "nodes", "_prev", "_cnt")
+    __slots__ = ("keys", "nodes", "_prev", "_cnt", "a", "alloc")
 
-    def __init__(self) -> None:
+    def __init__(self, a: Callable[[int], int] | None = None) -> None:
         self.keys = 0
         self.nodes = 0
         self._prev = b""
         self._cnt: list[int] = []
+        self.a = a
+        self.alloc = 0
 
-    def _settle(self, depth: int, branch_at: int) -> None:
+    def _settle(self, depth: int, branch_at: int) -> int:
+        """Settle the path's nodes below ``depth``; returns the singles left at its top
+        that start no chain (only the root's chain has them)."""
         cnt = self._cnt
+        a = self.a
+        run = 0
         for j in range(len(cnt) - 1, depth, -1):
             parent_branch = j - 1 == branch_at or cnt[j - 1] >= 2
             if cnt[j] != 1:
                 self.nodes += 1
-            elif parent_branch:
-                self.nodes += 1
+                if a is not None:
+                    self.alloc += a(rax_node_size(cnt[j], leaf=not cnt[j]))
+                run = 0
+            else:
+                run += 1
+                if parent_branch:
+                    self.nodes += 1
+                    if a is not None:
+                        self.alloc += a(rax_node_size(run, compressed=True))
+                    run = 0
         del cnt[depth + 1:]
+        return run
 
     def add(self, key: bytes) -> None:
         """Add ``key`` (greater than the previous one, same length)."""
@@ -169,16 +190,45 @@ class RaxCounter:
         self._prev = key
         self.keys += 1
 
+    def _finish(self) -> tuple[int, int]:
+        """(node count, node allocations) with the whole path settled and the root."""
+        if not self.keys:
+            a = self.a
+            return 1, a(rax_node_size(0)) if a is not None else 0
+        cnt = list(self._cnt)
+        nodes, alloc = self.nodes, self.alloc
+        run = self._settle(0, -1)
+        root = cnt[0]
+        total, size = self.nodes + 1, self.alloc
+        if self.a is not None:
+            size += self.a(rax_node_size(run + 1, compressed=True) if root == 1
+                           else rax_node_size(root))
+        self.nodes, self.alloc, self._cnt = nodes, alloc, cnt
+        return total, size
+
     def count(self) -> int:
         """The node count (1 for an empty tree: its root)."""
-        if not self.keys:
-            return 1
-        cnt = list(self._cnt)
-        nodes = self.nodes
-        self._settle(0, -1)
-        total = self.nodes + 1  # the root
-        self.nodes, self._cnt = nodes, cnt
-        return total
+        return self._finish()[0]
+
+    def allocated(self) -> int:
+        """What Valkey's ``raxAllocSize`` reports: the allocations of the ``rax``
+        struct (32 bytes) and of every node (needs ``a``)."""
+        assert self.a is not None
+        return self.a(RAX_STRUCT) + self._finish()[1]
+
+
+RAX_STRUCT = 32
+"""sizeof(rax): head, numele, numnodes, alloc_size."""
+
+
+def rax_node_size(children: int, *, compressed: bool = False, leaf: bool = False) -> int:
+    """``raxNewNode`` / ``raxCompressNode`` sizes: a 4-byte header, the edge bytes
+    (``children`` of them, or a compressed chain of that many), padding to a pointer
+    ("raxPadding"), one child pointer per edge (one for a compressed node) and a value
+    pointer for a key (``leaf``: every key of a stream tree holds a value)."""
+    pad = (8 - (children + 4) % 8) & 7
+    ptrs = 1 if compressed else children
+    return 4 + children + pad + 8 * ptrs + (8 if leaf else 0)
 
 
 def id_key(ms: int, seq: int) -> bytes:
@@ -189,7 +239,17 @@ def id_key(ms: int, seq: int) -> bytes:
 
 def rax_nodes(ids: list[tuple[int, int]]) -> int:
     """Nodes of a radix tree holding these stream ids."""
-    r = RaxCounter()
+    return _rax_of(ids, None).count()
+
+
+def rax_alloc(ids: list[tuple[int, int]], a: Callable[[int], int]) -> int:
+    """``raxAllocSize`` of a radix tree holding these stream ids (``a``: the
+    allocator's rounding)."""
+    return _rax_of(ids, a).allocated()
+
+
+def _rax_of(ids: list[tuple[int, int]], a: Callable[[int], int] | None) -> RaxCounter:
+    r = RaxCounter(a)
     for k in sorted(id_key(ms, seq) for ms, seq in ids):
         r.add(k)
-    return r.count()
+    return r

@@ -13,19 +13,30 @@ What is kept, whatever the number of keys:
 - per prefix depth 1..D, a ``PrefixTable`` of at most ``2 × max_prefixes`` entries plus
   one ``(other)`` row (the folding rule is on ``PrefixTable``).
 
-The prefix of depth ``d`` of a key is the key up to and including its ``d``-th
-separator: with ``:``, ``user:42:name`` has ``user:`` (depth 1) and ``user:42:`` (depth
-2). A key with fewer than ``d`` separators has no prefix of depth ``d``; it is counted
-in that depth's ``without`` total instead.
+Prefixes are patterns by default: the key is split into segments at the separator,
+and a segment that is an id — a decimal number, a UUID, a hexadecimal string of 8 or
+more characters with a digit — becomes ``{id}``, as does a number inside a segment
+between ``-``, ``_`` or ``.`` (``email-250`` → ``email-{id}``). The pattern of depth ``d``
+is the first ``d`` segments, followed by the separator when the key has more: with
+``:``, ``bull:emails:1411`` is ``bull:`` (depth 1), ``bull:emails:`` (2) and
+``bull:emails:{id}`` (3); ``bull:emails:1411:logs`` is ``bull:emails:{id}:`` at depth 3.
+A key with fewer than ``d`` segments is counted in that depth's ``without`` total.
+
+Raw prefixes (``patterns=False``): the prefix of depth ``d`` of a key is the key up to
+and including its ``d``-th separator: ``user:42:name`` has ``user:`` (depth 1) and
+``user:42:`` (depth 2). A key with fewer than ``d`` separators has no prefix of depth
+``d``; it is counted in that depth's ``without`` total instead.
 """
 
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from rdbtools.memory.model import ModelChoice
 from rdbtools.memory.rows import MemoryRow
 from rdbtools.ops._histogram import Histogram
 from rdbtools.ops.filters import now_ms as clock_ms
@@ -94,7 +105,9 @@ class Total:
 @dataclass(frozen=True, slots=True)
 class FileTotal:
     """Keys and memory of one input; ``now_ms`` is the time its TTLs were bucketed
-    against and ``now_from`` where that time came from (``--now``, ``ctime``, ``clock``)."""
+    against and ``now_from`` where that time came from (``--now``, ``ctime``, ``clock``);
+    ``model`` the memory model its rows were estimated with (``None`` when the rows
+    were aggregated without saying)."""
 
     file: str
     keys: int
@@ -103,6 +116,7 @@ class FileTotal:
     share: float
     now_ms: int
     now_from: str
+    model: ModelChoice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +193,40 @@ class MemorySummary:
     idle: tuple[Bucket, ...]
     freq: tuple[Bucket, ...]
     max_prefixes: int
+    patterns: bool = True
+
+
+ID_PLACEHOLDER = b"{id}"
+_ID_SEGMENT = re.compile(
+    rb"\A(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    rb"|(?=[a-fA-F]*\d)[0-9a-fA-F]{8,})\Z")
+_ID_PART = re.compile(rb"(?<=[-_.])\d+(?=[-_.]|\Z)")
+_DIGIT = re.compile(rb"\d")
+_FOLD_CACHE = 1 << 16
+
+
+class SegmentFolder:
+    """``fold(segment)``: the segment with ids replaced by ``{id}`` (the rule in the
+    module docstring), remembered for the last ``_FOLD_CACHE`` distinct segments."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen: dict[bytes, bytes] = {}
+
+    def fold(self, segment: bytes) -> bytes:
+        got = self.seen.get(segment)
+        if got is None:
+            if not _DIGIT.search(segment):
+                got = segment  # every id rule needs a digit
+            elif _ID_SEGMENT.match(segment):
+                got = ID_PLACEHOLDER
+            else:
+                got = _ID_PART.sub(ID_PLACEHOLDER, segment)
+            if len(self.seen) >= _FOLD_CACHE:
+                self.seen.clear()
+            self.seen[segment] = got
+        return got
 
 
 def _heaviest(item: tuple[bytes, list[int]]) -> tuple[int, int, bytes]:
@@ -258,6 +306,7 @@ class MemoryAggregator:
         depth: int = 2,
         now_ms: int | None = None,
         max_prefixes: int = DEFAULT_MAX_PREFIXES,
+        patterns: bool = True,
     ) -> None:
         if not separator:
             raise ValueError("the prefix separator must not be empty")
@@ -267,6 +316,9 @@ class MemoryAggregator:
         self.separator = separator
         self.depth = depth
         self.max_prefixes = max_prefixes
+        self.patterns = patterns
+        self._folder = SegmentFolder()
+        self._models: dict[str, ModelChoice] = {}
         self._fixed_now = now_ms
         self._clock = clock_ms()
         self._now: dict[str, tuple[int, str]] = {}
@@ -298,6 +350,11 @@ class MemoryAggregator:
         else:
             self._now[file] = (self._clock, "clock")
 
+    def set_model(self, file: str, choice: ModelChoice) -> None:
+        """Record the model the rows of ``file`` are estimated with."""
+        self._files.setdefault(file, None)
+        self._models[file] = choice
+
     def _now_of(self, file: str) -> int:
         found = self._now.get(file)
         if found is None:
@@ -310,7 +367,7 @@ class MemoryAggregator:
         per key of every input)."""
         groups, files, ttl_cells, hists = self._groups, self._files, self._ttl, self._hists
         heap, top, depth = self._heap, self.top, self.depth
-        count_prefixes = self._count_prefixes
+        count_prefixes = self._count_patterns if self.patterns else self._count_prefixes
         no_ttl = ttl_cells[0]
         now_of: dict[str, int] = {}
         keys = memory = size = 0
@@ -377,6 +434,27 @@ class MemoryAggregator:
         """Count one key."""
         self.add_all((row,))
 
+    def _count_patterns(self, key: bytes, mem: int) -> None:
+        sep = self.separator
+        parts = key.split(sep, self.depth)
+        fold = self._folder.fold
+        pattern = b""
+        for d, table in enumerate(self._tables):
+            if d >= len(parts):
+                for w in self._without[d:]:
+                    w[0] += 1
+                    w[1] += mem
+                return
+            pattern = pattern + fold(parts[d]) if d else fold(parts[0])
+            name = pattern + sep if d + 1 < len(parts) else pattern
+            entry = table.entries.get(name)
+            if entry is None:
+                table.add(name, mem)
+            else:
+                entry[0] += 1
+                entry[1] += mem
+            pattern += sep
+
     def _count_prefixes(self, key: bytes, mem: int) -> None:
         sep = self.separator
         step = len(sep)
@@ -420,7 +498,8 @@ class MemoryAggregator:
         for name, t in per_file.items():
             now, source = self._now.get(name, (self._clock, "clock"))
             files.append(
-                FileTotal(name, t.keys, t.memory, t.size, share(t.memory), now, source)
+                FileTotal(name, t.keys, t.memory, t.size, share(t.memory), now, source,
+                          self._models.get(name))
             )
         levels = []
         for d, table in enumerate(self._tables):
@@ -460,6 +539,7 @@ class MemoryAggregator:
             idle=_buckets([n for n, _ in IDLE_BUCKETS], self._idle) if self._has_idle else (),
             freq=_buckets([n for n, _ in FREQ_BUCKETS], self._freq) if self._has_freq else (),
             max_prefixes=self.max_prefixes,
+            patterns=self.patterns,
         )
 
 
@@ -502,10 +582,12 @@ def summarize_rows(
     depth: int = 2,
     now_ms: int | None = None,
     max_prefixes: int = DEFAULT_MAX_PREFIXES,
+    patterns: bool = True,
 ) -> MemorySummary:
     """Aggregate ``rows`` in one pass (the options are those of ``MemoryAggregator``)."""
     agg = MemoryAggregator(
-        top=top, separator=separator, depth=depth, now_ms=now_ms, max_prefixes=max_prefixes
+        top=top, separator=separator, depth=depth, now_ms=now_ms, max_prefixes=max_prefixes,
+        patterns=patterns,
     )
     agg.add_all(rows)
     return agg.summary()

@@ -118,7 +118,7 @@ def rows_from_events(
             expires = s.expire_ms is not None
             if is_string:
                 is_string = False
-                elements, largest = 1, length
+                elements = largest = length  # a string's "elements" are its bytes, as in `info`
                 klen = len(key)
                 if not kc.apart or klen >= table:
                     encoding, memory = kc.string(klen, expires, length, head)

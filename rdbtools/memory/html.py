@@ -23,7 +23,7 @@ from typing import Any
 
 from rdbtools.formats._display import show
 from rdbtools.memory._report_assets import CSS, JS
-from rdbtools.memory._report_json import listed_prefixes
+from rdbtools.memory._report_json import listed_prefixes, model_lines
 from rdbtools.memory.aggregate import (
     Bucket,
     MemorySummary,
@@ -50,6 +50,7 @@ _PAGE = Template(
 <header>
 <h1>Memory report</h1>
 <p>$title &middot; $keys keys &middot; $memory estimated in memory &middot; $size serialized</p>
+<div id="model">$model</div>
 </header>
 <main>
 <div id="error" hidden></div>
@@ -99,8 +100,8 @@ $freq_chart
 $spread_table
 </section>
 <p class="note">Memory is the estimate of <code>MEMORY USAGE key SAMPLES 0</code> for each
-key after loading; percentiles come from a bounded histogram (exact below 1024, within
-0.2% above).</p>
+key in the model named at the top; percentiles come from a bounded histogram (exact below
+1024, within 0.2% above).</p>
 </main>
 <script type="application/json" id="report-data">$data</script>
 <script>$js</script>
@@ -215,7 +216,8 @@ def _prefix_tables(summary: MemorySummary) -> str:
         ]
         extra: list[tuple[str, PrefixTotal | None]] = [
             ("(other)", other),
-            (f"(fewer than {level.depth} separators)", level.without),
+            (f"(fewer than {level.depth} "
+             f"{'segments' if summary.patterns else 'separators'})", level.without),
         ]
         for name, p in extra:
             if p is not None and p.keys:
@@ -347,4 +349,5 @@ def render_html(summary: MemorySummary, *, title: str | None = None) -> str:
         separator=_e(show(summary.separator)),
         fold_note=_e(fold_note),
         prefix_tables=_prefix_tables(summary),
+        model="".join(f'<p class="note">{_e(line)}</p>' for line in model_lines(summary)),
     )

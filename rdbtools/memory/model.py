@@ -21,9 +21,15 @@ from rdbtools.memory._costs import Costs
 from rdbtools.memory._encodings import sds_header
 from rdbtools.memory._estimator import KeyEstimator
 from rdbtools.memory._jemalloc import ALLOCATORS, Allocator
+from rdbtools.memory.server import ServerFacts
 
-__all__ = ["ALLOCATORS", "KeyCosts", "KeyEstimator", "MemoryModel", "choose_model", "key_costs",
-           "parse_version"]
+__all__ = ["ALLOCATORS", "STATES", "KeyCosts", "KeyEstimator", "MemoryModel", "ModelChoice",
+           "choose_model", "explain_model", "key_costs", "parse_version"]
+
+STATES = ("live", "loaded")
+"""``live``: the key as the server that wrote the file holds it (after the writes);
+``loaded``: as a server restarted from the file holds it. They differ for streams: a
+live Redis 6.2+ keeps the last stream node allocated at ``stream-node-max-bytes``."""
 
 DEFAULT_VERSION = (7, 2)
 """The model used when the file names no server version (no AUX fields: Redis < 3.2, or
@@ -46,16 +52,19 @@ def parse_version(text: str) -> tuple[str, tuple[int, int, int]]:
 class MemoryModel:
     """Memory arithmetic of one server: ``server`` (``redis`` / ``valkey``), its
     ``version`` (major, minor, patch), ``allocator``, pointer ``bits`` and whether it
-    ran in ``cluster`` mode."""
+    ran in ``cluster`` mode; ``state`` one of ``STATES``."""
 
     server: str
     version: tuple[int, int, int]
     allocator: str = "jemalloc"
     bits: int = 64
     cluster: bool = False
+    state: str = "live"
 
     def __post_init__(self) -> None:
         Allocator(self.allocator)  # validates the name
+        if self.state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, not {self.state!r}")
         if self.server not in ("redis", "valkey"):
             raise ValueError(f"server must be redis or valkey, not {self.server!r}")
         if self.bits not in (32, 64):
@@ -129,7 +138,7 @@ class KeyCosts:
     parts that depend only on the model computed once (tables by key and value length)."""
 
     __slots__ = ("c", "where", "apart", "robj", "embstr_max", "cluster", "share", "embstr",
-                 "raws")
+                 "raws", "valkey")
 
     TABLE = 256
     """Key lengths (and embstr lengths) below this are looked up, not computed."""
@@ -144,6 +153,7 @@ class KeyCosts:
         self.share = [self._share(k) for k in range(self.TABLE)]
         self.embstr = [c.embstr(n) for n in range(self.embstr_max + 1)]
         self.raws: dict[int, int] = {}  # raw string sizes met so far, by length
+        self.valkey = c.valkey_table  # Valkey 8.1+: its own rule for embedded strings
 
     def raw(self, length: int) -> int:
         """A raw string's value: robj and sds (remembered for lengths < 64 KiB)."""
@@ -171,10 +181,30 @@ class KeyCosts:
         # Redis 8 / Valkey 8.1 kvobj: "alloc(16 + [8 if expire slot] + 1 + sdshdr(keylen) +
         # keylen + 1 + [embedded value sds for short strings])" + value parts without robj
         c = self.c
-        head = 16 + (8 if expires or klen >= 128 else 0) + 1 + sds_header(klen) + klen + 1
+        head = self._head(klen, expires)
         if encoding == "embstr":
             return c.a(head + 3 + length + 1)
         return c.a(head) + value - self.robj
+
+    def _head(self, klen: int, expires: bool) -> int:
+        """The object header with the key embedded: robj, the expire slot (a TTL, or a
+        key of 128 bytes or more), the key's header-size byte and its sds."""
+        return 16 + (8 if expires or klen >= 128 else 0) + 1 + sds_header(klen) + klen + 1
+
+    def valkey_string(self, klen: int, expires: bool, length: int) -> tuple[str, int]:
+        """A Valkey 8.1+ string that is not an integer. 8.1-9.0: "embed when the sum is
+        up to 64 bytes" (robj, key, expire, sdshdr8 value); 9.1: the embedded value
+        needs no value pointer (an 8-byte header) and is embedded up to 128 bytes
+        (measured on 9.1.2); else a raw sds beside the object."""
+        c = self.c
+        head = self._head(klen, expires)
+        value = 3 + length + 1
+        if c.valkey_embval and length:  # an empty value keeps its pointer (measured)
+            if head - 8 + value <= 128:
+                return "embstr", c.a(head - 8 + value)
+        elif head + value <= 64:
+            return "embstr", c.a(head + value)
+        return "raw", c.a(head) + c.a(sds_header(length) + length + 1)
 
     def string(self, klen: int, expires: bool, length: int, head: bytes) -> tuple[str, int]:
         """(encoding, memory) of a whole string key: ``klen`` bytes of key, ``length``
@@ -182,6 +212,8 @@ class KeyCosts:
         # §10.6: "canonical integer text of ≤ 20 chars that fits a signed 64-bit long → int"
         if length <= 20 and is_int(head):
             encoding, value = "int", self.robj
+        elif self.valkey:
+            return self.valkey_string(klen, expires, length)
         elif length <= self.embstr_max:
             encoding, value = "embstr", self.embstr[length]
         else:
@@ -203,16 +235,90 @@ def key_costs(m: MemoryModel) -> KeyCosts:
     return k
 
 
-_COST_CACHE: dict[tuple[tuple[int, int], tuple[int, int], str, int], Costs] = {}
+_COST_CACHE: dict[tuple[tuple[int, int], tuple[int, int], str, int, bool], Costs] = {}
 
 
 def _costs(m: MemoryModel) -> Costs:
     valkey = m.version[:2] if m.server == "valkey" else (0, 0)
-    k = (m.base, valkey, m.allocator, m.bits)
+    live = m.state == "live"
+    k = (m.base, valkey, m.allocator, m.bits, live)
     c = _COST_CACHE.get(k)
     if c is None:
-        c = _COST_CACHE[k] = Costs(m.base, valkey, Allocator(m.allocator), m.bits)
+        c = _COST_CACHE[k] = Costs(m.base, valkey, Allocator(m.allocator), m.bits, live)
     return c
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """A model and where each of its parts came from: ``version_from`` one of
+    ``file`` (its ``redis-ver`` / ``valkey-ver``), ``option`` (``--model``), ``server``
+    (``--model-from``), ``default``; ``allocator_from`` one of ``option``, ``server``,
+    ``assumed``; ``server`` the facts a server gave, if one was asked."""
+
+    model: MemoryModel
+    version_from: str
+    allocator_from: str
+    server: ServerFacts | None = None
+
+    @property
+    def assumed(self) -> bool:
+        """Whether a part of the model was assumed (no option or server said it)."""
+        return self.allocator_from == "assumed" or self.version_from == "default"
+
+    def describe(self) -> str:
+        """One line: the model's name and where its version and allocator came from."""
+        m = self.model
+        head = f"{m.name}, {m.state} state"
+        facts = self.server
+        if facts is not None and self.version_from == self.allocator_from == "server":
+            return f"{head} (from {facts.source}: {facts.describe()})"
+        ver = ".".join(str(v) for v in m.version)
+        origin = {"file": "the file", "option": "--model", "default": "no version in the file",
+                  "server": facts.source if facts else "the server"}
+        alloc = {"option": "from --allocator", "assumed": "assumed",
+                 "server": f"from {facts.source}: {facts.mem_allocator}" if facts
+                 else "from the server"}
+        return (f"{head} ({m.server} {ver} from {origin[self.version_from]}, "
+                f"allocator {m.allocator} {alloc[self.allocator_from]})")
+
+
+MODEL_HINT = ("choose another with --model VERSION, --allocator jemalloc|jemalloc-q16|libc, "
+              "--state live|loaded, or --model-from redis://HOST:PORT (the server the file "
+              "came from, or one like it)")
+"""How to choose another model, for the summaries that show an assumed one."""
+
+
+def explain_model(
+    aux: Mapping[bytes, bytes],
+    *,
+    version: str | None = None,
+    allocator: str | None = None,
+    bits: int | None = None,
+    cluster: bool | None = None,
+    state: str = "live",
+    server: ServerFacts | None = None,
+) -> ModelChoice:
+    """``choose_model`` and where each part came from. ``server`` (the facts of a
+    running server, ``--model-from``) gives the version, allocator, bits and cluster
+    mode; ``version`` / ``allocator`` / ``bits`` / ``cluster`` override it."""
+    if server is not None:
+        version_from = "option" if version is not None else "server"
+        version = version if version is not None else server.model_version
+        allocator_from = "option" if allocator is not None else "server"
+        allocator = allocator if allocator is not None else server.allocator
+        bits = bits if bits is not None else server.bits
+        cluster = cluster if cluster is not None else server.cluster
+    else:
+        if version is not None:
+            version_from = "option"
+        elif b"valkey-ver" in aux or b"redis-ver" in aux:
+            version_from = "file"
+        else:
+            version_from = "default"
+        allocator_from = "option" if allocator is not None else "assumed"
+    model = choose_model(aux, version=version, allocator=allocator, bits=bits,
+                         cluster=cluster, state=state)
+    return ModelChoice(model, version_from, allocator_from, server)
 
 
 def choose_model(
@@ -222,6 +328,7 @@ def choose_model(
     allocator: str | None = None,
     bits: int | None = None,
     cluster: bool | None = None,
+    state: str = "live",
 ) -> MemoryModel:
     """The model for the server that wrote a file with these AUX fields.
 
@@ -231,7 +338,8 @@ def choose_model(
     ``bits`` 32 or 64 (default: the file's ``redis-bits``, else 64); ``cluster`` whether
     the server ran in cluster mode (default: whether the AUX fields hold Valkey's
     ``slot-info``; ``rows_from_events`` also turns it on when it sees a Redis 7.4+
-    SLOT_INFO record). A file without a version AUX gets the 7.2 model.
+    SLOT_INFO record); ``state`` one of ``STATES``. A file without a version AUX gets
+    the 7.2 model.
     """
     if version is not None:
         server, ver = parse_version(version)
@@ -248,4 +356,4 @@ def choose_model(
         allocator = "jemalloc" if ver >= (4, 0, 0) or server == "valkey" else "jemalloc-q16"
     if cluster is None:
         cluster = b"slot-info" in aux
-    return MemoryModel(server, ver, allocator, bits, cluster)
+    return MemoryModel(server, ver, allocator, bits, cluster, state)

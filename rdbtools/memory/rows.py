@@ -12,10 +12,11 @@ class MemoryRow:
     ``memory`` is the estimated bytes the key costs in a running server (what
     ``MEMORY USAGE key SAMPLES 0`` reports, FORMAT.md §10); ``size`` the bytes of its
     serialized record; ``encoding`` the in-memory encoding the server would use after
-    loading the key; ``elements`` the element count (1 for a string, entries for a
-    stream); ``largest_element`` the byte length of its longest element (the value
-    for a string); ``expire_at_ms`` the absolute expiry, ``idle`` / ``freq`` the LRU /
-    LFU attributes when the file has them; ``file`` the input the key came from.
+    loading the key; ``elements`` the element count (bytes for a string, as ``info``
+    counts them; entries for a stream); ``largest_element`` the byte length of its
+    longest element (the value for a string); ``expire_at_ms`` the absolute expiry,
+    ``idle`` / ``freq`` the LRU / LFU attributes when the file has them; ``file`` the
+    input the key came from.
     """
 
     file: str

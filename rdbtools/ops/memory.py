@@ -6,17 +6,124 @@ describes it, for the server version the file names or the one asked for).
 ``memory_summary`` aggregates the rows of one or more inputs (cluster nodes, say) in one
 pass and bounded memory (``rdbtools.memory.aggregate``). TTLs are bucketed against
 ``now_ms`` when given, else against each file's ``ctime`` AUX field (the moment it was
-written), else the clock.
+written), else the clock. ``server_facts`` asks a running server which model fits it
+(``--model-from``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from rdbtools.events import Aux, Event, KeyStart
+from rdbtools.events import Aux, Event, KeyStart, SlotInfo
 from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES, MemoryAggregator, MemorySummary
+from rdbtools.memory.model import ModelChoice, explain_model
 from rdbtools.memory.rows import MemoryRow
+from rdbtools.memory.server import BadServerURL, ServerFacts, ServerFactsError, facts_from_info
+
+SERVER_TIMEOUT = 10.0
+"""Seconds to wait for the server ``server_facts`` asks (connect and each reply)."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (``redis://user:***@host:port``), for messages."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    if not password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def server_facts(url: str, *, timeout: float = SERVER_TIMEOUT) -> ServerFacts:
+    """Ask the server at ``url`` (``redis://``, ``rediss://``, ``unix://``) for its
+    version, pointer size, allocator, jemalloc quantum and cluster mode (``INFO server``,
+    ``INFO memory``, ``INFO cluster``, ``MEMORY MALLOC-STATS``). Every failure is one
+    ``ServerFactsError`` line naming the URL without its password."""
+    try:
+        import redis
+    except ImportError:
+        raise ServerFactsError(
+            "--model-from needs redis-py: pip install redis") from None
+    source = redact_url(url)
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=timeout,
+                                      socket_connect_timeout=timeout)
+    except ValueError as exc:
+        raise BadServerURL(f"{source}: {exc}") from None
+    try:
+        server: dict[str, Any] = client.info("server")
+        memory: dict[str, Any] = client.info("memory")
+        cluster: dict[str, Any] = client.info("cluster")
+        try:
+            stats = client.execute_command("MEMORY", "MALLOC-STATS")  # type: ignore[no-untyped-call]
+        except redis.exceptions.ResponseError:
+            stats = b""  # renamed or refused: the quantum stays unknown
+    except redis.exceptions.RedisError as exc:
+        raise ServerFactsError(f"{source}: {exc}") from None
+    finally:
+        client.close()
+    text = stats.decode("utf-8", "replace") if isinstance(stats, bytes) else str(stats)
+    return facts_from_info(server, memory, cluster, text, source=source)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What an input says before its first key: the model chosen for it and its
+    ``ctime`` AUX field in ms (``None`` when it has none)."""
+
+    choice: ModelChoice
+    ctime_ms: int | None
+
+
+class _HeadReader:
+    """What the events before the first key say: AUX fields, a SLOT_INFO record."""
+
+    __slots__ = ("aux", "slot_info", "on")
+
+    def __init__(self) -> None:
+        self.aux: dict[bytes, bytes] = {}
+        self.slot_info = False
+        self.on: dict[type, Callable[[Any], None]] = {Aux: self._aux, SlotInfo: self._slot}
+
+    def _aux(self, ev: Aux) -> None:
+        self.aux[bytes(ev.name)] = bytes(ev.value)
+
+    def _slot(self, ev: SlotInfo) -> None:
+        self.slot_info = True
+
+
+def read_head(
+    events: Iterable[Event],
+    *,
+    version: str | None = None,
+    allocator: str | None = None,
+    state: str = "live",
+    server: ServerFacts | None = None,
+) -> tuple[Head, Iterator[Event]]:
+    """Read ``events`` up to the first key (the AUX fields, a Redis 7.4 SLOT_INFO
+    record), choose the model (``explain_model``) and return it with the events again,
+    whole. The events after the first key pass untouched."""
+    it = iter(events)
+    head: list[Event] = []
+    seen = _HeadReader()
+    for ev in it:
+        head.append(ev)
+        if type(ev) is KeyStart:
+            break
+        handle = seen.on.get(type(ev))
+        if handle is not None:
+            handle(ev)
+    ctime = seen.aux.get(b"ctime", b"")
+    choice = explain_model(seen.aux, version=version, allocator=allocator, state=state,
+                           server=server, cluster=True if seen.slot_info else None)
+    return Head(choice, int(ctime) * 1000 if ctime.isdigit() else None), chain(head, it)
 
 
 def memory_rows(
@@ -25,31 +132,22 @@ def memory_rows(
     file: str = "-",
     version: str | None = None,
     allocator: str | None = None,
+    state: str = "live",
+    server: ServerFacts | None = None,
+    seen: Callable[[Head], None] | None = None,
 ) -> Iterator[MemoryRow]:
     """One row per key of ``events`` (which came from ``file``). ``version``: the server
     version whose memory layout to assume (``"7.0"``; default: the one the file names);
-    ``allocator``: ``"jemalloc"``, ``"jemalloc-q16"`` or ``"libc"`` (default: as
-    ``rdbtools.memory.model.choose_model`` decides)."""
+    ``allocator``: ``"jemalloc"``, ``"jemalloc-q16"`` or ``"libc"``; ``state``:
+    ``live`` or ``loaded``; ``server``: what ``server_facts`` said (``explain_model``
+    decides). ``seen`` is called with the input's ``Head`` before the first row."""
     from rdbtools.memory.estimate import rows_from_events
 
-    return rows_from_events(events, file=file, version=version, allocator=allocator)
-
-
-def watch_ctime(events: Iterable[Event], seen: Callable[[int], None]) -> Iterator[Event]:
-    """``events`` again, after calling ``seen(ms)`` with the ``ctime`` AUX field (Unix
-    seconds, as ``rdbSaveInfoAuxFields`` writes it) when one comes before the first key.
-    The events up to the first key are read at once; the rest pass untouched."""
-    it = iter(events)
-    head: list[Event] = []
-    for ev in it:
-        head.append(ev)
-        if type(ev) is Aux and ev.name == b"ctime":
-            value = ev.value
-            if value.isdigit():
-                seen(int(value) * 1000)
-        if type(ev) is KeyStart:
-            break
-    return chain(head, it)
+    head, events = read_head(events, version=version, allocator=allocator, state=state,
+                             server=server)
+    if seen is not None:
+        seen(head)
+    yield from rows_from_events(events, file=file, model=head.choice.model)
 
 
 def memory_summary(
@@ -61,23 +159,30 @@ def memory_summary(
     now_ms: int | None = None,
     version: str | None = None,
     allocator: str | None = None,
+    state: str = "live",
+    server: ServerFacts | None = None,
     max_prefixes: int = DEFAULT_MAX_PREFIXES,
+    patterns: bool = True,
+    seen: Callable[[str, Head], None] | None = None,
 ) -> MemorySummary:
     """Aggregate the rows of every ``(file, events)`` input: totals per file, database,
     type and encoding, the ``top`` biggest keys, prefixes split on ``separator`` for
-    depths 1..``depth`` (at most ``2 × max_prefixes`` kept per depth), TTL, idle and
-    frequency buckets, per-type percentiles. One key at a time is held."""
+    depths 1..``depth`` (at most ``2 × max_prefixes`` kept per depth; ``patterns``: id
+    segments folded, ``MemoryAggregator``), TTL, idle and frequency buckets, per-type
+    percentiles, and each file's model. One key at a time is held. ``seen(file, head)``
+    is called as each input's model is chosen."""
     agg = MemoryAggregator(
-        top=top, separator=separator, depth=depth, now_ms=now_ms, max_prefixes=max_prefixes
+        top=top, separator=separator, depth=depth, now_ms=now_ms, max_prefixes=max_prefixes,
+        patterns=patterns,
     )
     for file, events in inputs:
-        agg.set_now(file, None)
 
-        def seen(ms: int, file: str = file) -> None:
-            agg.set_now(file, ms)
+        def noted(head: Head, file: str = file) -> None:
+            agg.set_now(file, head.ctime_ms)
+            agg.set_model(file, head.choice)
+            if seen is not None:
+                seen(file, head)
 
-        rows = memory_rows(
-            watch_ctime(events, seen), file=file, version=version, allocator=allocator
-        )
-        agg.add_all(rows)
+        agg.add_all(memory_rows(events, file=file, version=version, allocator=allocator,
+                                state=state, server=server, seen=noted))
     return agg.summary()
