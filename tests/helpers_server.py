@@ -84,6 +84,14 @@ def skip_if_clock_shifted() -> None:
         pytest.skip(f"{NO_LIVE_ENV} is set: no live server under a shifted clock")
 
 
+def real_clock_env() -> dict[str, str]:
+    """The environment less libfaketime's variables: for the server's offline tools
+    (``redis-check-aof``), which read no clock but hang under libfaketime as the server
+    does."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("LD_PRELOAD", "FAKETIME", "FAKETIME_NO_CACHE", "DONT_FAKE_MONOTONIC")}
+
+
 @contextmanager
 def start_redis_server(
     directory: Path, *extra_args: str, binary: str | None = None, timeout: float = 15.0

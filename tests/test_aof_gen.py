@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_server import real_clock_env
 
 REDIS_CHECK_AOF = "/usr/bin/redis-check-aof"
 
@@ -100,7 +101,8 @@ def test_generated_aof_is_valid(tmp_path: Path) -> None:
 
     path = tmp_path / "gen.aof"
     size = generate(path, 0.3)
-    proc = subprocess.run([REDIS_CHECK_AOF, str(path)], capture_output=True, check=False)
+    proc = subprocess.run([REDIS_CHECK_AOF, str(path)], capture_output=True, check=False,
+                          timeout=60, env=real_clock_env())
     assert proc.returncode == 0, proc.stdout
     assert f"ok_up_to={size}".encode() in proc.stdout
     cmds = [ev for ev in read_aof(path) if isinstance(ev, Command)]

@@ -184,8 +184,11 @@ class RcaResult:
 def rca(*args: str, stdin: str | None = None) -> RcaResult:
     """Run ``/usr/bin/redis-check-aof ARGS``; ``ok_up_to`` / ``diff`` of its last
     "AOF analyzed" line."""
+    from helpers_server import real_clock_env
+
     proc = subprocess.run([REDIS_CHECK_AOF, *args], capture_output=True, text=True,
-                          errors="replace", input=stdin, timeout=60, check=False)
+                          errors="replace", input=stdin, timeout=60, check=False,
+                          env=real_clock_env())
     found = re.findall(r"ok_up_to=(\d+), ok_up_to_line=\d+, diff=(\d+)", proc.stdout)
     ok = int(found[-1][0]) if found else None
     diff = int(found[-1][1]) if found else None
