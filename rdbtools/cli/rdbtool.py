@@ -9,7 +9,7 @@ key filters (``rdbtools.ops.filters``), runs the library operation of the same n
 
 from __future__ import annotations
 
-import sys
+import os
 
 import click
 
@@ -22,16 +22,25 @@ from rdbtools.cli._common import (
     refuse_same_file,
     warn,
 )
+from rdbtools.cli._progress import Progress
 from rdbtools.formats.check_report import check_text
 from rdbtools.formats.info_report import info_json, info_text
 from rdbtools.ops.check import check
+from rdbtools.ops.connection import (
+    DEFAULT_TIMEOUT,
+    PASSWORD_ENV,
+    Tls,
+    connect,
+    parse_url,
+    server_errors,
+)
 from rdbtools.ops.convert import convert, open_events
 from rdbtools.ops.dump import dump
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
 from rdbtools.ops.inputs import is_aof_path
 from rdbtools.ops.load import load_jsonl
-from rdbtools.ops.restore import RestoreError, restore
+from rdbtools.ops.restore import TARGET_VERSIONS, RestoreError, restore
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
 
 PROG = "rdbtool"
@@ -259,10 +268,13 @@ def load_command(
     "--url",
     required=True,
     metavar="URL",
-    help="redis://[user:password@]host:port[/db] or rediss:// for TLS.",
+    help="redis://[[user]:password@]host[:port][/db] (port 6379 by default), rediss://... "
+    "for TLS, or unix:///path/to/socket[?db=N]. A password not in the URL is read from "
+    f"${PASSWORD_ENV}; it is never printed.",
 )
 @click.option(
-    "--replace", "conflict", flag_value="replace", default=True, help="Overwrite existing keys."
+    "--replace", "conflict", flag_value="replace", default=True,
+    help="Overwrite existing keys (the default).",
 )
 @click.option(
     "--skip-existing", "conflict", flag_value="skip-existing", help="Leave existing keys alone."
@@ -274,12 +286,42 @@ def load_command(
     help="Stop with an error at the first existing key.",
 )
 @click.option(
+    "--to-db", type=click.IntRange(min=0), metavar="N",
+    help="Write the keys of every database into database N (a cluster needs 0).",
+)
+@click.option(
+    "--cluster", is_flag=True,
+    help="The server must be a cluster node (found out from INFO cluster otherwise).",
+)
+@click.option(
+    "--tls-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+    help="rediss://: verify the server with this CA bundle (PEM).",
+)
+@click.option(
+    "--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+    help="rediss://: client certificate (PEM), for servers with tls-auth-clients.",
+)
+@click.option(
+    "--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+    help="rediss://: the client certificate's private key (PEM).",
+)
+@click.option(
+    "--tls-insecure", is_flag=True,
+    help="rediss://: do not verify the server's certificate or name.",
+)
+@click.option(
+    "--timeout", default=DEFAULT_TIMEOUT, show_default=True,
+    type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    help="Longest wait to connect and for each reply.",
+)
+@click.option(
     "--pipeline", default=100, show_default=True, type=click.IntRange(min=1),
     metavar="N", help="Commands sent per round trip.",
 )
 @click.option(
     "--target-version", default="auto", show_default=True, metavar="auto|N",
-    help="The server's RDB version (asked from the server when auto).",
+    help="The server's RDB version, 1-12 or 80 for Valkey 9 (asked from the server when "
+    "auto).",
 )
 @click.option(
     "--mode", type=click.Choice(["auto", "payload", "commands"]), default="auto",
@@ -287,6 +329,7 @@ def load_command(
     help="RESTORE payloads, plain write commands, or payloads where they can go.",
 )
 @click.option("--dry-run", is_flag=True, help="Encode everything, send nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on the terminal.")
 @NO_VERIFY
 @filter_options
 @guarded(PROG)
@@ -294,10 +337,18 @@ def restore_command(
     file: str,
     url: str,
     conflict: str,
+    to_db: int | None,
+    cluster: bool,
+    tls_ca: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_insecure: bool,
+    timeout: float,
     pipeline: int,
     target_version: str,
     mode: str,
     dry_run: bool,
+    quiet: bool,
     no_verify: bool,
     key_filter: KeyFilter,
 ) -> None:
@@ -308,49 +359,54 @@ def restore_command(
     as write commands instead when the server is older than RDB 6 or the payload is
     bigger than its proto-max-bulk-len. Keys whose TTL has passed are skipped and
     counted. One key at a time is held in memory.
+
+    Each key goes to its own database (or to --to-db). Keys of a database the server
+    lacks are never written elsewhere: they are skipped, counted, and the exit code is
+    9. A cluster node (INFO cluster) is written through the cluster client: each key to
+    its slot's primary, functions to every primary; keys of databases other than 0
+    need --to-db 0 (or --db 0 to leave the others out).
     """
-    import redis
-
-    if target_version != "auto" and not target_version.isdigit():
-        raise click.BadParameter("auto or an RDB version number", param_hint="--target-version")
-    client = redis.Redis.from_url(url)
+    if target_version != "auto" and (
+        not target_version.isdigit() or int(target_version) not in TARGET_VERSIONS
+    ):
+        raise click.BadParameter("auto, 1-12, or 80 (Valkey 9)", param_hint="--target-version")
+    version = None if target_version == "auto" else int(target_version)
+    parse_url(url)  # a bad URL is a usage error, even for --dry-run
+    tls = Tls(tls_ca, tls_cert, tls_key, tls_insecure)
+    client = None
+    if not (dry_run and version):
+        client = connect(url, tls=tls, timeout=timeout, cluster=True if cluster else None)
     events = filter_events(open_events(file, verify_checksum=not no_verify), key_filter)
-    tty = sys.stderr.isatty()
-
-    def progress(n: int) -> None:
-        if tty:
-            click.echo(f"\r{n} keys", err=True, nl=False)
-
+    size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else None
     try:
-        summary = restore(
-            events, client, conflict=conflict, pipeline=pipeline,
-            target_version=None if target_version == "auto" else int(target_version),
-            mode=mode, dry_run=dry_run, now_ms=key_filter.now_ms, progress=progress,
-        )
-    except redis.exceptions.ConnectionError as exc:
-        raise RestoreError(f"{_redact(url)}: {exc}") from None
-    if tty:
-        click.echo("", err=True)
+        with Progress(size, label="restore", enabled=False if quiet else None) as bar, \
+                server_errors(url, timeout):
+            summary = restore(
+                events, client, conflict=conflict, pipeline=pipeline, target_version=version,
+                mode=mode, dry_run=dry_run, now_ms=key_filter.now_ms, to_db=to_db,
+                progress=bar.update,
+            )
+    finally:
+        if client is not None:
+            client.close()
     for loss in summary.losses:
         warn(PROG, f"lost: {loss}")
     verb = "would write" if dry_run else "wrote"
+    where = f" on {len(client.get_primaries())} primaries" if summary.cluster and client else ""
+    missing = (f", {summary.skipped_missing_db} of missing databases"
+               if summary.missing_db else "")
     click.echo(
         f"{verb} {summary.keys_written} keys (RDB {summary.target_version}: "
         f"{summary.by_payload} by RESTORE, {summary.by_commands} by commands), "
-        f"{summary.functions} functions; skipped {summary.skipped_expired} expired, "
-        f"{summary.skipped_existing} existing; {len(summary.losses)} losses",
+        f"{summary.functions} functions{where}; skipped {summary.skipped_expired} expired, "
+        f"{summary.skipped_existing} existing{missing}; {len(summary.losses)} losses",
         err=True,
     )
-
-
-def _redact(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``, for messages."""
-    scheme, sep, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in creds:
-        return url
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    if summary.missing_db:
+        parts = [f"{n} keys of db {db} ({summary.missing_reason[db]})"
+                 for db, n in sorted(summary.missing_db.items())]
+        raise RestoreError("not written: " + "; ".join(parts)
+                           + ": map them with --to-db N, or leave them out with --db")
 
 
 from rdbtools.cli._memory import memory_command  # noqa: E402

@@ -2,12 +2,23 @@
 
 Each key becomes ``RESTORE key ttl payload ABSTTL [REPLACE] [IDLETIME s] [FREQ f]`` with a
 DUMP payload encoded for the server's own RDB version (FORMAT.md §7), sent in pipelined
-batches on one connection; what that version cannot hold (hash field TTLs before 7.4,
-...) is reported as a loss. A key goes as plain write commands instead (those of ``dump
---resp``, in batches of 64 elements) when the server's RDB version is older than any this
-package writes (before 6, Redis 2.6), when the payload is bigger than the server's
-``proto-max-bulk-len``, or when asked (``mode="commands"``). Keys whose TTL has passed
-are skipped and counted. A batch's failed keys are named; nothing is retried.
+batches; what that version cannot hold (hash field TTLs before 7.4, ...) is reported as a
+loss. A key goes as plain write commands instead (those of ``dump --resp``, in batches of
+64 elements) when the server's RDB version is older than any this package writes (before
+6, Redis 2.6), when the payload is bigger than the server's ``proto-max-bulk-len``, or
+when asked (``mode="commands"``). Keys whose TTL has passed are skipped and counted.
+
+Databases: a key goes to its own database, or to ``to_db`` when given. A standalone
+server is sent ``SELECT`` on its own, and its reply is read, before any key of that
+database: a database the server lacks (``CONFIG GET databases``, or a refused
+``SELECT``) is never written into, its keys are skipped and counted per database
+(``RestoreSummary.missing_db``). A cluster (a ``RedisCluster`` client) has database 0
+only; its pipelines are grouped per primary by redis-py, which follows ``MOVED``/``ASK``,
+and function libraries are loaded on every primary.
+
+Failures: a refused key is named and the restore stops after its batch; a connection
+lost mid-way stops it with the count of keys written and of those sent whose reply never
+came (not known to be written). Nothing is retried.
 
 One key at a time is held whole in memory: a RESTORE payload is one bulk string.
 """
@@ -19,18 +30,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdbtools.errors import RdbToolsError
 from rdbtools.events import Event, Function, KeyEnd, KeyStart
 from rdbtools.formats.resp import RespWriter
+from rdbtools.ops.connection import ServerError, is_cluster, one_line
 from rdbtools.ops.filters import now_ms as current_ms
 from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
 from rdbtools.rdb.writer import Loss
 
 CONFLICT_MODES = ("replace", "skip-existing", "fail-on-conflict")
+KEY_KINDS = frozenset({"payload", "commands-last"})
+"""The command kinds that complete a key: once answered, the key is written."""
+MAX_SHOWN_KEY = 120
+TARGET_VERSIONS = frozenset((*range(1, max(WRITABLE_VERSIONS) + 1), VALKEY_VERSION))
+"""What ``target_version`` may be: below 6 every key goes as commands."""
 
 
-class RestoreError(RdbToolsError):
+class RestoreError(ServerError):
     """The server refused keys (the message names them) or could not be used."""
 
     exit_code = 9
@@ -38,7 +54,8 @@ class RestoreError(RdbToolsError):
 
 @dataclass(slots=True)
 class RestoreSummary:
-    """What ``restore`` did."""
+    """What ``restore`` did. ``missing_db``: keys not written because the server lacks
+    their database (source database -> keys), with the reason in ``missing_reason``."""
 
     keys_written: int = 0
     by_payload: int = 0
@@ -47,9 +64,17 @@ class RestoreSummary:
     skipped_existing: int = 0
     functions: int = 0
     target_version: int = 0
+    cluster: bool = False
+    databases: int | None = None
+    missing_db: dict[int, int] = field(default_factory=dict)
+    missing_reason: dict[int, str] = field(default_factory=dict)
     losses: list[Loss] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
+
+    @property
+    def skipped_missing_db(self) -> int:
+        return sum(self.missing_db.values())
 
 
 def server_rdb_version(info: dict[str, Any]) -> int:
@@ -81,9 +106,9 @@ class _Commands(RespWriter):
             self.commands.append(args)
 
 
-def _keys(events: Iterable[Event]) -> Iterator[tuple[KeyStart | None, list[Event]]]:
-    """Group events per key: ``(KeyStart, its value events)``; file-level events come as
-    ``(None, [event])``."""
+def _keys(events: Iterable[Event]) -> Iterator[tuple[KeyStart | None, list[Event], int]]:
+    """Group events per key: ``(KeyStart, its value events, the input offset after
+    it)``; file-level events come as ``(None, [event], 0)``."""
     start: KeyStart | None = None
     values: list[Event] = []
     for ev in events:
@@ -91,12 +116,12 @@ def _keys(events: Iterable[Event]) -> Iterator[tuple[KeyStart | None, list[Event
             start, values = ev, []
         elif isinstance(ev, KeyEnd):
             if start is not None:
-                yield start, values
+                yield start, values, start.offset + ev.size
             start = None
         elif start is not None:
             values.append(ev)
         else:
-            yield None, [ev]
+            yield None, [ev], 0
 
 
 Tagged = tuple[tuple[bytes | int, ...], bytes | None, str]
@@ -104,13 +129,188 @@ Tagged = tuple[tuple[bytes | int, ...], bytes | None, str]
 
 
 class _Batch:
-    """Commands sent together on one connection, each tagged with its key."""
+    """Commands sent together, each tagged with its key."""
 
     def __init__(self) -> None:
         self.commands: list[Tagged] = []
 
     def add(self, args: tuple[bytes | int, ...], key: bytes | None, kind: str) -> None:
         self.commands.append((args, key, kind))
+
+
+def shown_key(key: bytes | None) -> str:
+    """A key for a message: its repr, cut to a bounded length."""
+    text = repr(key)
+    return text if len(text) <= MAX_SHOWN_KEY else text[:MAX_SHOWN_KEY] + "..."
+
+
+# --------------------------------------------------------------------------- links
+
+
+class _Lost(Exception):
+    """The connection went away: ``replies`` are those read before it did."""
+
+    def __init__(self, replies: list[Any], cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.replies = replies
+        self.cause = cause
+
+
+def _lost_errors() -> tuple[type[BaseException], ...]:
+    from redis import exceptions as rx
+
+    return (rx.ConnectionError, rx.TimeoutError, rx.InvalidResponse, OSError)
+
+
+class _Standalone:
+    """One connection to one server: batches are written whole, then their replies
+    read; ``SELECT`` goes on its own and is checked."""
+
+    cluster = False
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.conn = client.connection_pool.make_connection()
+        self.lost = _lost_errors()
+
+    def close(self) -> None:
+        self.conn.disconnect()
+
+    def info_server(self) -> dict[str, Any]:
+        return dict(self.client.info("server"))
+
+    def config(self, name: str) -> str | None:
+        """A ``CONFIG GET`` value; ``None`` when CONFIG is renamed or refused."""
+        from redis.exceptions import ResponseError
+
+        try:
+            got = self.client.config_get(name)
+        except ResponseError:
+            return None
+        value = got.get(name)
+        return None if value is None else str(value)
+
+    def send(self, commands: list[tuple[bytes | int, ...]]) -> list[Any]:
+        """Each command's reply, or the ``ResponseError`` it got; ``_Lost`` when the
+        connection fails before every reply is read."""
+        from redis.exceptions import ResponseError
+
+        replies: list[Any] = []
+        try:
+            self.conn.send_packed_command(self.conn.pack_commands(commands))
+            for _ in commands:
+                try:
+                    replies.append(self.conn.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+        except self.lost as exc:
+            self.conn.disconnect()
+            raise _Lost(replies, exc) from None
+        return replies
+
+    def select(self, db: int) -> str | None:
+        """``SELECT db``: ``None`` when done, else the server's refusal."""
+        reply = self.send([(b"SELECT", db)])[0]
+        return str(reply) if isinstance(reply, Exception) else None
+
+    def exists(self, key: bytes) -> bool:
+        return bool(self.send([(b"EXISTS", key)])[0])
+
+    def load_function(self, code: bytes) -> list[str]:
+        reply = self.send([(b"FUNCTION", b"LOAD", b"REPLACE", code)])[0]
+        return [str(reply)] if isinstance(reply, Exception) else []
+
+
+class _Cluster:
+    """redis-py's cluster client: a batch is one non-transactional ``ClusterPipeline``
+    (grouped per primary, ``MOVED``/``ASK`` followed by redis-py)."""
+
+    cluster = True
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.lost = _lost_errors()
+
+    def close(self) -> None:
+        pass
+
+    def _node(self) -> Any:
+        return self.client.get_default_node().redis_connection
+
+    def info_server(self) -> dict[str, Any]:
+        return dict(self._node().info("server"))
+
+    def config(self, name: str) -> str | None:
+        from redis.exceptions import ResponseError
+
+        try:
+            value = self._node().config_get(name).get(name)
+        except ResponseError:
+            return None
+        return None if value is None else str(value)
+
+    def send(self, commands: list[tuple[bytes | int, ...]]) -> list[Any]:
+        from redis.exceptions import RedisClusterException, ResponseError
+
+        pipe = self.client.pipeline(transaction=False)
+        for args in commands:
+            pipe.execute_command(*args)
+        lost: tuple[type[BaseException], ...] = (*self.lost, RedisClusterException)
+        try:
+            replies = list(pipe.execute(raise_on_error=False))
+        except lost as exc:
+            raise _Lost([], exc) from None
+        finally:
+            pipe.reset()
+        for i, reply in enumerate(replies):
+            if isinstance(reply, Exception) and not isinstance(reply, ResponseError):
+                # a node went away: what it was sent is not known to be written
+                raise _Lost(replies[:i], reply)
+        return replies
+
+    def select(self, db: int) -> str | None:
+        return None if db == 0 else "a cluster has database 0 only"
+
+    def exists(self, key: bytes) -> bool:
+        return bool(self.send([(b"EXISTS", key)])[0])
+
+    def load_function(self, code: bytes) -> list[str]:
+        """``FUNCTION LOAD REPLACE`` on every primary; the refusals, by node."""
+        from redis.exceptions import ResponseError
+
+        errors = []
+        for node in self.client.get_primaries():
+            try:
+                node.redis_connection.execute_command("FUNCTION", "LOAD", "REPLACE", code)
+            except ResponseError as exc:
+                errors.append(f"{node.name}: {exc}")
+            except self.lost as exc:
+                raise _Lost([], exc) from None
+        return errors
+
+
+class _DryRun:
+    """Sends nothing: every command is taken as done."""
+
+    cluster = False
+
+    def send(self, commands: list[tuple[bytes | int, ...]]) -> list[Any]:
+        return [b"OK"] * len(commands)
+
+    def select(self, db: int) -> str | None:
+        return None
+
+    def exists(self, key: bytes) -> bool:
+        return False
+
+    def load_function(self, code: bytes) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+_Link = _Standalone | _Cluster | _DryRun
 
 
 def restore(
@@ -123,75 +323,97 @@ def restore(
     mode: str = "auto",
     dry_run: bool = False,
     now_ms: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    to_db: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RestoreSummary:
-    """Write ``events`` into the server behind the redis-py ``client``.
+    """Write ``events`` into the server behind the redis-py ``client`` (a ``Redis`` or
+    a ``RedisCluster``; ``rdbtools.ops.connection.connect`` gives the right one).
 
     ``conflict``: ``replace`` (RESTORE ... REPLACE, or DEL before commands),
     ``skip-existing`` (keys that exist are left alone and counted) or
     ``fail-on-conflict`` (an existing key is an error naming it). ``target_version``:
     the server's RDB version (asked from the server when ``None``). ``mode``: ``auto``,
-    ``payload`` or ``commands``. ``dry_run`` encodes everything and sends nothing.
-    ``progress`` is called with the number of keys handled so far after each batch.
-    """
+    ``payload`` or ``commands``. ``dry_run`` encodes everything and sends nothing
+    (``client`` may then be ``None`` when ``target_version`` is given). ``to_db``: the
+    database every key goes to (default: its own). ``progress(done_bytes, keys)`` is
+    called after each batch with the input offset reached and the keys handled.
+
+    Raises ``RestoreError`` when the server refuses a key or the connection is lost
+    (the message counts what was written); keys of databases the server lacks are not
+    an error here: they are counted in ``summary.missing_db``."""
     if conflict not in CONFLICT_MODES:
         raise ValueError(f"conflict must be one of {', '.join(CONFLICT_MODES)}")
+    if to_db is not None and to_db < 0:
+        raise ValueError("to_db must be 0 or more")
     summary = RestoreSummary(dry_run=dry_run)
-    conn = None if dry_run else client.connection_pool.make_connection()
+    server: _Standalone | _Cluster | None = None
+    if client is not None and not (dry_run and target_version):
+        server = _Cluster(client) if is_cluster(client) else _Standalone(client)
+    if server is None and not target_version:
+        raise ValueError("without a client, target_version is needed")
+    link: _Link = _DryRun() if dry_run or server is None else server
     try:
-        info = {} if dry_run and target_version else client.info("server")
-        version = target_version or server_rdb_version(info)
+        version = target_version or server_rdb_version(server.info_server() if server else {})
         summary.target_version = version
+        summary.cluster = server is not None and server.cluster
+        summary.databases = 1 if summary.cluster else _databases(server)
         payload_version: int | None = version if version >= 6 else None
         if payload_version is not None and payload_version not in WRITABLE_VERSIONS \
                 and payload_version != VALKEY_VERSION:
             payload_version = max(WRITABLE_VERSIONS)
-        max_bulk = _max_bulk(client) if not dry_run else 512 << 20
+        max_bulk = _max_bulk(server)
         now = current_ms() if now_ms is None else now_ms
-        state = _State(conn, summary, conflict, progress)
-        batch = _Batch()
+        state = _State(link, summary, conflict, progress)
         db: int | None = None
-        for start, values in _keys(events):
+        for start, values, end in _keys(events):
             if start is None:
                 ev = values[0]
                 if isinstance(ev, Function) and not ev.pre_ga:
-                    batch.add((b"FUNCTION", b"LOAD", b"REPLACE", ev.code), None, "function")
+                    state.function(ev.code)
                 continue
+            state.offset = end
             if start.expire_ms is not None and start.expire_ms <= now:
                 summary.skipped_expired += 1
                 continue
-            if start.db != db:
-                batch.add((b"SELECT", start.db), None, "select")
-                db = start.db
+            target = start.db if to_db is None else to_db
+            if target != db:
+                state.flush()
+                db = target
+                state.select(start.db, target)
+            if target in state.refused:
+                summary.missing_db[start.db] = summary.missing_db.get(start.db, 0) + 1
+                continue
             cmds = _key_commands(start, values, payload_version, mode, conflict, max_bulk,
                                  summary)
             if (cmds and cmds[0][2] in ("commands", "commands-last") and conflict != "replace"
                     and not dry_run):
-                state.send(batch)
-                batch = _Batch()
+                state.flush()
                 if state.exists(start.key):
                     if conflict == "fail-on-conflict":
-                        raise RestoreError(f"key {start.key!r} already exists (db {start.db})")
+                        raise RestoreError(f"key {shown_key(start.key)} already exists "
+                                           f"(db {target})")
                     summary.skipped_existing += 1
                     continue
             for args, key, kind in cmds:
-                batch.add(args, key, kind)
-            if len(batch.commands) >= pipeline:
-                state.send(batch)
-                batch = _Batch()
-        state.send(batch)
+                state.batch.add(args, key, kind)
+            if len(state.batch.commands) >= pipeline:
+                state.flush()
+        state.flush()
         return summary
     finally:
-        if conn is not None:
-            conn.disconnect()
+        if server is not None:
+            server.close()
 
 
-def _max_bulk(client: Any) -> int:
-    try:
-        got = client.config_get("proto-max-bulk-len")
-        return int(got.get("proto-max-bulk-len", 512 << 20))
-    except Exception:  # noqa: BLE001 - CONFIG may be renamed or refused: use the default
-        return 512 << 20
+def _databases(server: _Standalone | _Cluster | None) -> int | None:
+    """The server's number of databases; ``None`` when unknown (CONFIG refused)."""
+    value = server.config("databases") if server is not None else None
+    return int(value) if value and value.isdigit() else None
+
+
+def _max_bulk(server: _Standalone | _Cluster | None) -> int:
+    value = server.config("proto-max-bulk-len") if server is not None else None
+    return int(value) if value and value.isdigit() else 512 << 20
 
 
 def _key_commands(start: KeyStart, values: list[Event], version: int | None, mode: str,
@@ -239,62 +461,111 @@ def _key_commands(start: KeyStart, values: list[Event], version: int | None, mod
 
 
 class _State:
-    """Sends batches and reads their replies."""
+    """The batch being built; sends it and reads its replies."""
 
-    def __init__(self, conn: Any, summary: RestoreSummary, conflict: str,
-                 progress: Callable[[int], None] | None) -> None:
-        self.conn = conn
+    def __init__(self, link: _Link, summary: RestoreSummary, conflict: str,
+                 progress: Callable[[int, int], None] | None) -> None:
+        self.link = link
         self.summary = summary
         self.conflict = conflict
         self.progress = progress
-        self.skip_key: bytes | None = None
+        self.batch = _Batch()
+        self.refused: set[int] = set()
         self.handled = 0
+        self.offset = 0
 
-    def send(self, batch: _Batch) -> None:
+    def select(self, source_db: int, db: int) -> None:
+        """Make ``db`` the database written to, or add it to ``refused`` (with the
+        reason) when the server lacks it: nothing is sent to a database not selected."""
+        s = self.summary
+        if db in self.refused:
+            return
+        if s.databases is not None and db >= s.databases:
+            reason = ("a cluster has database 0 only" if s.cluster
+                      else f"the server has {s.databases} databases (0-{s.databases - 1})")
+        else:
+            reason = self._call(lambda: self.link.select(db)) or ""
+        if reason:
+            self.refused.add(db)
+            s.missing_reason[source_db] = f"database {db}: {reason}"
+
+    def function(self, code: bytes) -> None:
+        errors = self._call(lambda: self.link.load_function(code))
+        if errors:
+            self.summary.errors += errors
+            raise RestoreError(f"the server refused a function library: {errors[0]}")
+        self.summary.functions += 1
+
+    def exists(self, key: bytes) -> bool:
+        return bool(self._call(lambda: self.link.exists(key)))
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except _Lost as lost:
+            raise self._lost_error(lost, 0) from None
+
+    def _lost_error(self, lost: _Lost, in_flight: int) -> RestoreError:
+        return RestoreError(f"connection lost after {self.summary.keys_written} keys "
+                            f"written ({in_flight} in flight, not known to be written): "
+                            f"{one_line(lost.cause)}")
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, _Batch()
         if not batch.commands:
             return
         s = self.summary
-        if self.conn is None:
-            for _, _, kind in batch.commands:
-                self._count(kind)
-            return
-        self.conn.send_packed_command(self.conn.pack_commands([c[0] for c in batch.commands]))
-        failed: list[str] = []
-        conflicts: list[bytes] = []
-        for _, key, kind in batch.commands:
-            try:
-                self.conn.read_response()
-            except Exception as exc:  # noqa: BLE001 - redis-py raises ResponseError subclasses
-                text = str(exc)
-                if kind == "payload" and text.startswith("BUSYKEY"):
-                    if self.conflict == "skip-existing":
-                        s.skipped_existing += 1
-                        self.handled += 1
-                        continue
-                    conflicts.append(key or b"")
-                    continue
-                failed.append(f"{key!r}: {text}" if key is not None else text)
-                continue
-            self._count(kind)
+        try:
+            replies = self.link.send([c[0] for c in batch.commands])
+        except _Lost as lost:
+            replies = lost.replies
+            done = batch.commands[:len(replies)]
+            self._count(done, replies)
+            in_flight = sum(1 for _, _, kind in batch.commands[len(replies):]
+                            if kind in KEY_KINDS)
+            raise self._lost_error(lost, in_flight) from None
+        failed, conflicts, oom = self._count(batch.commands, replies)
         if self.progress is not None:
-            self.progress(self.handled)
+            self.progress(self.offset, self.handled)
         if conflicts:
             s.errors.append(f"{len(conflicts)} key(s) already exist: "
-                            + ", ".join(repr(k) for k in conflicts[:10]))
+                            + ", ".join(shown_key(k) for k in conflicts[:10]))
             raise RestoreError(s.errors[-1])
+        if oom:
+            s.errors += oom
+            raise RestoreError(
+                f"the server is out of memory (maxmemory): it refused {len(oom)} "
+                f"command(s) after {s.keys_written} keys written; first: {oom[0]}")
         if failed:
             s.errors += failed
-            raise RestoreError(f"the server refused {len(failed)} command(s): "
-                               + "; ".join(failed[:5]))
+            raise RestoreError(f"the server refused {len(failed)} command(s) after "
+                               f"{s.keys_written} keys written: " + "; ".join(failed[:5]))
 
-    def exists(self, key: bytes) -> bool:
-        """Ask the server whether ``key`` exists in the selected database."""
-        if self.conn is None:
-            return False
-        self.conn.send_command("EXISTS", key)
-        return bool(self.conn.read_response())
+    def _count(self, commands: list[Tagged], replies: list[Any]
+               ) -> tuple[list[str], list[bytes], list[str]]:
+        """Count what the replies say was done; the failures, the existing keys and the
+        out-of-memory refusals."""
+        s = self.summary
+        failed: list[str] = []
+        conflicts: list[bytes] = []
+        oom: list[str] = []
+        for (_, key, kind), reply in zip(commands, replies):
+            if not isinstance(reply, Exception):
+                self._done(kind)
+                continue
+            text = one_line(reply)
+            if kind == "payload" and text.startswith("BUSYKEY"):
+                if self.conflict == "skip-existing":
+                    s.skipped_existing += 1
+                    self.handled += 1
+                else:
+                    conflicts.append(key or b"")
+                continue
+            line = f"{shown_key(key)}: {text}" if key is not None else text
+            (oom if text.startswith("OOM") else failed).append(line)
+        return failed, conflicts, oom
 
-    def _count(self, kind: str) -> None:
+    def _done(self, kind: str) -> None:
         s = self.summary
         if kind == "payload":
             s.keys_written += 1
@@ -304,5 +575,3 @@ class _State:
             s.keys_written += 1
             s.by_commands += 1
             self.handled += 1
-        elif kind == "function":
-            s.functions += 1
