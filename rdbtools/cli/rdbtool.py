@@ -403,10 +403,9 @@ def restore_command(
         err=True,
     )
     if summary.missing_db:
-        parts = [f"{n} keys of db {db} ({summary.missing_reason[db]})"
-                 for db, n in sorted(summary.missing_db.items())]
-        raise RestoreError("not written: " + "; ".join(parts)
-                           + ": map them with --to-db N, or leave them out with --db")
+        raise RestoreError(f"{summary.skipped_missing_db} keys not written: "
+                           f"{summary.missing_text()}: map them with --to-db N, or leave "
+                           "them out with --db")
 
 
 from rdbtools.cli._memory import memory_command  # noqa: E402

@@ -304,8 +304,10 @@ def server_errors(url: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
     except rx.AuthenticationError as exc:
         raise ServerError(f"{shown}: authentication failed: {one_line(exc)}") from None
     except rx.TimeoutError:
-        raise ServerError(f"{shown}: no reply within {timeout:g} s (is it a Redis "
-                          "server? a slow one needs a longer --timeout)") from None
+        what = "a Redis server speaking TLS" if url.lower().startswith("rediss:") else \
+            "a Redis server"
+        raise ServerError(f"{shown}: no reply within {timeout:g} s (is it {what}? a slow "
+                          "one needs a longer --timeout)") from None
     except rx.InvalidResponse:
         raise ServerError(f"{shown}: the reply is not the Redis protocol "
                           "(is it a Redis server?)") from None

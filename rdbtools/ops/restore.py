@@ -76,6 +76,15 @@ class RestoreSummary:
     def skipped_missing_db(self) -> int:
         return sum(self.missing_db.values())
 
+    def missing_text(self) -> str:
+        """One line on the keys of missing databases: how many, from which database,
+        why; empty when there are none."""
+        by_reason: dict[str, list[str]] = {}
+        for db, n in sorted(self.missing_db.items()):
+            by_reason.setdefault(self.missing_reason[db], []).append(f"{n} of db {db}")
+        return "; ".join(f"{', '.join(counts)} ({reason})"
+                         for reason, counts in by_reason.items())
+
 
 def server_rdb_version(info: dict[str, Any]) -> int:
     """The RDB version a server writes and reads, from ``INFO server``
@@ -379,9 +388,10 @@ def restore(
             if target != db:
                 state.flush()
                 db = target
-                state.select(start.db, target)
+                state.select(target)
             if target in state.refused:
                 summary.missing_db[start.db] = summary.missing_db.get(start.db, 0) + 1
+                summary.missing_reason.setdefault(start.db, state.refused[target])
                 continue
             cmds = _key_commands(start, values, payload_version, mode, conflict, max_bulk,
                                  summary)
@@ -470,11 +480,12 @@ class _State:
         self.conflict = conflict
         self.progress = progress
         self.batch = _Batch()
-        self.refused: set[int] = set()
+        self.refused: dict[int, str] = {}
+        """Databases not selected, with the reason."""
         self.handled = 0
         self.offset = 0
 
-    def select(self, source_db: int, db: int) -> None:
+    def select(self, db: int) -> None:
         """Make ``db`` the database written to, or add it to ``refused`` (with the
         reason) when the server lacks it: nothing is sent to a database not selected."""
         s = self.summary
@@ -486,8 +497,7 @@ class _State:
         else:
             reason = self._call(lambda: self.link.select(db)) or ""
         if reason:
-            self.refused.add(db)
-            s.missing_reason[source_db] = f"database {db}: {reason}"
+            self.refused[db] = f"database {db}: {reason}"
 
     def function(self, code: bytes) -> None:
         errors = self._call(lambda: self.link.load_function(code))
