@@ -262,8 +262,9 @@ class _Cluster:
         from redis.exceptions import RedisClusterException, ResponseError
 
         pipe = self.client.pipeline(transaction=False)
-        for args in commands:
-            pipe.execute_command(*args)
+        for name, *args in commands:
+            # the cluster client looks its routing up by the command's name, a str
+            pipe.execute_command(name.decode() if isinstance(name, bytes) else name, *args)
         lost: tuple[type[BaseException], ...] = (*self.lost, RedisClusterException)
         try:
             replies = list(pipe.execute(raise_on_error=False))
