@@ -556,6 +556,8 @@ class _State:
                ) -> tuple[list[str], list[bytes], list[str]]:
         """Count what the replies say was done; the failures, the existing keys and the
         out-of-memory refusals."""
+        from redis.exceptions import OutOfMemoryError
+
         s = self.summary
         failed: list[str] = []
         conflicts: list[bytes] = []
@@ -565,6 +567,9 @@ class _State:
                 self._done(kind)
                 continue
             text = one_line(reply)
+            if isinstance(reply, OutOfMemoryError):
+                oom.append(f"{shown_key(key)}: OOM {text}")
+                continue
             if kind == "payload" and text.startswith("BUSYKEY"):
                 if self.conflict == "skip-existing":
                     s.skipped_existing += 1
@@ -572,8 +577,7 @@ class _State:
                 else:
                     conflicts.append(key or b"")
                 continue
-            line = f"{shown_key(key)}: {text}" if key is not None else text
-            (oom if text.startswith("OOM") else failed).append(line)
+            failed.append(f"{shown_key(key)}: {text}" if key is not None else text)
         return failed, conflicts, oom
 
     def _done(self, kind: str) -> None:
