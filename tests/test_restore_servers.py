@@ -19,6 +19,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pytest
 from helpers import FIXTURES, cli_env, rdbtool_cmd, run_rdbtool
-from helpers_server import skip_if_clock_shifted
+from helpers_server import free_port, skip_if_clock_shifted
 from test_writer_live import client_db, server_with
 
 from rdbtools import read_rdb
@@ -396,3 +397,41 @@ def test_parse_url() -> None:
     t = parse_url("unix:///run/redis.sock?db=2", env={})
     assert (t.path, t.db) == ("/run/redis.sock", 2)
     assert parse_url("rediss://h:6380", env={}).tls
+
+
+@pytest.mark.live
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_tls_options(tmp_path: Path) -> None:
+    """rediss:// with --tls-ca / --tls-cert / --tls-key against a server that asks for
+    client certificates; --tls-insecure skips the server's verification."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    with server_with(tmp_path / "dest", None) as dest:
+        c = dest.client
+        tls_port = free_port()
+        c.config_set("tls-cert-file", str(cert))
+        c.config_set("tls-key-file", str(key))
+        c.config_set("tls-ca-cert-file", str(cert))
+        c.config_set("tls-auth-clients", "yes")
+        c.config_set("tls-port", str(tls_port))
+        url = f"rediss://127.0.0.1:{tls_port}"
+        client_cert = ("--tls-cert", str(cert), "--tls-key", str(key))
+        ok = run_rdbtool("restore", str(SMALL), "--url", url, "--tls-ca", str(cert),
+                         *client_cert, "--db", "0")  # fmt: skip
+        assert ok.returncode == 0, ok.stderr
+        assert c.dbsize() == int(ok.stderr.split()[1]) > 50
+        c.flushall()
+        ok = run_rdbtool("restore", str(SMALL), "--url", url, "--tls-insecure", *client_cert,
+                         "--db", "0")  # fmt: skip
+        assert ok.returncode == 0, ok.stderr
+        assert c.dbsize() > 50
+        unverified = run_rdbtool("restore", str(SMALL), "--url", url, *client_cert)
+        assert unverified.returncode == 9
+        assert "TLS failed" in one_error_line(unverified)
+        no_cert = run_rdbtool("restore", str(SMALL), "--url", url, "--tls-ca", str(cert),
+                              "--timeout", "5")  # fmt: skip
+        assert no_cert.returncode == 9
+        one_error_line(no_cert)
