@@ -16,15 +16,12 @@ from __future__ import annotations
 import io
 import random
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import FIXTURES, SKIP, compare, load_truth, run_rdbtool
-from helpers_server import free_port
 from test_writer_live import (
     all_keys,
     client_db,
@@ -372,26 +369,3 @@ def test_restore_with_password_and_the_password_never_printed(tmp_path: Path) ->
         assert bad.returncode == 9
         assert b"wrongpw" not in bad.stderr and b":***@" in bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1 and b"Traceback" not in bad.stderr
-
-
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_restore_over_tls(tmp_path: Path) -> None:
-    """rediss:// with a CA file: the server is switched to TLS at run time."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    with server_with(tmp_path / "dest", None) as dest:
-        c = dest.client
-        tls_port = free_port()
-        c.config_set("tls-cert-file", str(cert))
-        c.config_set("tls-key-file", str(key))
-        c.config_set("tls-ca-cert-file", str(cert))
-        c.config_set("tls-auth-clients", "no")
-        c.config_set("tls-port", str(tls_port))
-        rdb = FIXTURES / "7.0.15" / "small-encodings.rdb"
-        run = run_rdbtool("restore", str(rdb), "--url",
-                          f"rediss://127.0.0.1:{tls_port}/0?ssl_ca_certs={cert}")
-        assert run.returncode == 0, run.stderr
-        assert c.dbsize() > 90

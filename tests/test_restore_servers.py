@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import FIXTURES, cli_env, rdbtool_cmd, run_rdbtool
@@ -399,25 +400,48 @@ def test_parse_url() -> None:
     assert parse_url("rediss://h:6380", env={}).tls
 
 
-@pytest.mark.live
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_tls_options(tmp_path: Path) -> None:
-    """rediss:// with --tls-ca / --tls-cert / --tls-key against a server that asks for
-    client certificates; --tls-insecure skips the server's verification."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def tls_port(client: Any, directory: Path, auth_clients: bool) -> tuple[int, Path, Path]:
+    """Switch the server behind ``client`` to TLS on another port, with a self-signed
+    certificate for 127.0.0.1: (the TLS port, the certificate, its key)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
          "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    port = free_port()
+    client.config_set("tls-cert-file", str(cert))
+    client.config_set("tls-key-file", str(key))
+    client.config_set("tls-ca-cert-file", str(cert))
+    client.config_set("tls-auth-clients", "yes" if auth_clients else "no")
+    client.config_set("tls-port", str(port))
+    return port, cert, key
+
+
+NEEDS_OPENSSL = pytest.mark.skipif(shutil.which("openssl") is None,
+                                   reason="openssl is not installed")
+
+
+@pytest.mark.live
+@NEEDS_OPENSSL
+def test_tls_ca_in_the_url(tmp_path: Path) -> None:
+    """rediss:// with the CA file as a URL argument (redis-py's ``ssl_ca_certs``)."""
+    with server_with(tmp_path / "dest", None) as dest:
+        port, cert, _ = tls_port(dest.client, tmp_path, auth_clients=False)
+        run = run_rdbtool("restore", str(SMALL), "--url",
+                          f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}")
+        assert run.returncode == 0, run.stderr
+        assert dest.client.dbsize() > 90
+
+
+@pytest.mark.live
+@NEEDS_OPENSSL
+def test_tls_options(tmp_path: Path) -> None:
+    """rediss:// with --tls-ca / --tls-cert / --tls-key against a server that asks for
+    client certificates; --tls-insecure skips the server's verification."""
     with server_with(tmp_path / "dest", None) as dest:
         c = dest.client
-        tls_port = free_port()
-        c.config_set("tls-cert-file", str(cert))
-        c.config_set("tls-key-file", str(key))
-        c.config_set("tls-ca-cert-file", str(cert))
-        c.config_set("tls-auth-clients", "yes")
-        c.config_set("tls-port", str(tls_port))
-        url = f"rediss://127.0.0.1:{tls_port}"
+        tls, cert, key = tls_port(c, tmp_path, auth_clients=True)
+        url = f"rediss://127.0.0.1:{tls}"
         client_cert = ("--tls-cert", str(cert), "--tls-key", str(key))
         ok = run_rdbtool("restore", str(SMALL), "--url", url, "--tls-ca", str(cert),
                          *client_cert, "--db", "0")  # fmt: skip

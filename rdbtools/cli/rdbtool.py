@@ -34,7 +34,7 @@ from rdbtools.ops.connection import (
     parse_url,
     server_errors,
 )
-from rdbtools.ops.convert import convert, open_events
+from rdbtools.ops.convert import convert, open_events, sniff_rdb
 from rdbtools.ops.dump import dump
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
@@ -377,7 +377,7 @@ def restore_command(
     if not (dry_run and version):
         client = connect(url, tls=tls, timeout=timeout, cluster=True if cluster else None)
     events = filter_events(open_events(file, verify_checksum=not no_verify), key_filter)
-    size = os.path.getsize(file) if file != "-" and os.path.isfile(file) else None
+    size = _rdb_size(file)
     try:
         with Progress(size, label="restore", enabled=False if quiet else None) as bar, \
                 server_errors(url, timeout):
@@ -406,6 +406,15 @@ def restore_command(
         raise RestoreError(f"{summary.skipped_missing_db} keys not written: "
                            f"{summary.missing_text()}: map them with --to-db N, or leave "
                            "them out with --db")
+
+
+def _rdb_size(path: str) -> int | None:
+    """The size of ``path`` when it is an RDB file (the progress line's total: its key
+    records carry their offsets), else ``None``."""
+    if path == "-" or not os.path.isfile(path):
+        return None
+    with open(path, "rb") as fp:
+        return os.fstat(fp.fileno()).st_size if sniff_rdb(fp.read(9)) else None
 
 
 from rdbtools.cli._memory import memory_command  # noqa: E402
