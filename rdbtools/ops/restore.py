@@ -157,12 +157,14 @@ def shown_key(key: bytes | None) -> str:
 
 
 class _Lost(Exception):
-    """The connection went away: ``replies`` are those read before it did."""
+    """The connection went away: ``replies`` are those read before it did. ``sent``:
+    whether the rest may have reached the server (``False``: refused before sending)."""
 
-    def __init__(self, replies: list[Any], cause: BaseException) -> None:
+    def __init__(self, replies: list[Any], cause: BaseException, sent: bool = True) -> None:
         super().__init__(str(cause))
         self.replies = replies
         self.cause = cause
+        self.sent = sent
 
 
 def _lost_errors() -> tuple[type[BaseException], ...]:
@@ -230,6 +232,22 @@ class _Standalone:
         return [str(reply)] if isinstance(reply, Exception) else []
 
 
+_CONTAINERS = frozenset({b"XGROUP"})
+"""Commands whose key position depends on their subcommand."""
+
+
+def _by_name(args: tuple[bytes | int, ...]) -> tuple[bytes | int | str, ...]:
+    """``args`` with the command's name (and a container command's subcommand) as str:
+    the cluster client looks the key's position up by name, and finds no key (so no
+    slot) when these are bytes."""
+    name = args[0]
+    if not isinstance(name, bytes):
+        return args
+    if name.upper() in _CONTAINERS and len(args) > 1 and isinstance(args[1], bytes):
+        return (name.decode(), args[1].decode(), *args[2:])
+    return (name.decode(), *args[1:])
+
+
 class _Cluster:
     """redis-py's cluster client: a batch is one non-transactional ``ClusterPipeline``
     (grouped per primary, ``MOVED``/``ASK`` followed by redis-py)."""
@@ -262,14 +280,17 @@ class _Cluster:
         from redis.exceptions import RedisClusterException, ResponseError
 
         pipe = self.client.pipeline(transaction=False)
-        for name, *args in commands:
-            # the cluster client looks its routing up by the command's name, a str
-            pipe.execute_command(name.decode() if isinstance(name, bytes) else name, *args)
-        lost: tuple[type[BaseException], ...] = (*self.lost, RedisClusterException)
+        for args in commands:
+            named = _by_name(args)
+            # redis-py parses a reply by the command's name: XCLAIM ... JUSTID answers ids
+            options = {"parse_justid": True} if named[0] == "XCLAIM" else {}
+            pipe.execute_command(*named, **options)
         try:
             replies = list(pipe.execute(raise_on_error=False))
-        except lost as exc:
+        except self.lost as exc:
             raise _Lost([], exc) from None
+        except RedisClusterException as exc:  # no slot for a command: nothing was sent
+            raise _Lost([], exc, sent=False) from None
         finally:
             pipe.reset()
         for i, reply in enumerate(replies):
@@ -517,9 +538,12 @@ class _State:
             raise self._lost_error(lost, 0) from None
 
     def _lost_error(self, lost: _Lost, in_flight: int) -> RestoreError:
-        return RestoreError(f"connection lost after {self.summary.keys_written} keys "
-                            f"written ({in_flight} in flight, not known to be written): "
-                            f"{one_line(lost.cause)}")
+        written = self.summary.keys_written
+        if not lost.sent:
+            return RestoreError(f"a batch could not be sent after {written} keys written "
+                                f"({in_flight} not sent): {one_line(lost.cause)}")
+        return RestoreError(f"connection lost after {written} keys written ({in_flight} "
+                            f"in flight, not known to be written): {one_line(lost.cause)}")
 
     def flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
