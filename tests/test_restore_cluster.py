@@ -26,7 +26,7 @@ from test_writer_live import function_codes, server_stream, server_with
 
 from rdbtools import read_rdb, records
 from rdbtools.ops.connection import connect
-from rdbtools.ops.restore import restore
+from rdbtools.ops.restore import RestoreError, restore
 
 pytestmark = pytest.mark.live
 
@@ -203,3 +203,11 @@ def test_ask_while_a_slot_migrates(cluster: Cluster) -> None:
             assert client.exists(key), key
     finally:
         client.close()
+
+
+def test_plain_client_on_a_cluster_node_is_refused(cluster: Cluster) -> None:
+    """A ``redis.Redis`` on a cluster node would meet ``MOVED`` for most keys: refused
+    before anything is written."""
+    with pytest.raises(RestoreError, match="cluster node"):
+        restore(read_rdb(str(F70 / "small-encodings.rdb")), cluster.nodes[0].client)
+    assert sum(n.client.dbsize() for n in cluster.nodes) == 0

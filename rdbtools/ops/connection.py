@@ -37,6 +37,7 @@ __all__ = [
     "ServerError",
     "Target",
     "Tls",
+    "cluster_enabled",
     "connect",
     "is_cluster",
     "parse_url",
@@ -252,10 +253,10 @@ def connect(
         client = redis.Redis(db=target.db, **kw)
         try:
             client.ping()
-            enabled = cluster if cluster is not None else _cluster_enabled(client)
+            enabled = cluster if cluster is not None else cluster_enabled(client)
             if not enabled:
                 return client
-            if cluster and not _cluster_enabled(client):
+            if cluster and not cluster_enabled(client):
                 raise ServerError(f"{redact(url)}: --cluster, but the server is not a "
                                   "cluster node (INFO cluster: cluster_enabled:0)")
         except BaseException:
@@ -274,7 +275,9 @@ def connect(
         return rc
 
 
-def _cluster_enabled(client: Any) -> bool:
+def cluster_enabled(client: Any) -> bool:
+    """Whether the server behind the redis-py ``client`` is a cluster node
+    (``INFO cluster``: ``cluster_enabled:1``)."""
     from redis.exceptions import ResponseError
 
     try:

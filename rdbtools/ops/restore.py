@@ -32,7 +32,7 @@ from typing import Any
 
 from rdbtools.events import Event, Function, KeyEnd, KeyStart
 from rdbtools.formats.resp import RespWriter
-from rdbtools.ops.connection import ServerError, is_cluster, one_line
+from rdbtools.ops.connection import ServerError, cluster_enabled, is_cluster, one_line
 from rdbtools.ops.filters import now_ms as current_ms
 from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
@@ -189,6 +189,12 @@ class _Standalone:
 
     def info_server(self) -> dict[str, Any]:
         return dict(self.client.info("server"))
+
+    def check_not_cluster(self) -> None:
+        """A cluster node answers ``MOVED`` for most keys: it needs the cluster client."""
+        if cluster_enabled(self.client):
+            raise RestoreError("the server is a cluster node: use a RedisCluster client "
+                               "(rdbtools.ops.connection.connect finds out)")
 
     def config(self, name: str) -> str | None:
         """A ``CONFIG GET`` value; ``None`` when CONFIG is renamed or refused."""
@@ -386,6 +392,8 @@ def restore(
     try:
         version = target_version or server_rdb_version(server.info_server() if server else {})
         summary.target_version = version
+        if isinstance(server, _Standalone):
+            server.check_not_cluster()
         summary.cluster = server is not None and server.cluster
         summary.databases = 1 if summary.cluster else _databases(server)
         payload_version: int | None = version if version >= 6 else None
