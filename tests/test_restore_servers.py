@@ -108,6 +108,32 @@ def test_unix_socket_and_password_from_the_environment(tmp_path: Path) -> None:
         assert "authentication failed" in err and PASSWORD not in err
 
 
+@pytest.mark.live
+def test_acl_user_in_the_url(tmp_path: Path) -> None:
+    """user:password in the URL (an ACL user); a user without the right to write is one
+    line naming the refusal, the password redacted."""
+    with server_with(tmp_path / "dest", None) as dest:
+        c = dest.client
+        c.acl_setuser("restorer", enabled=True, passwords=[f"+{PASSWORD}"], keys=["*"],
+                      commands=["+@all"])  # fmt: skip
+        c.acl_setuser("reader", enabled=True, passwords=[f"+{PASSWORD}"], keys=["*"],
+                      commands=["+@read", "+info", "+config|get", "+select", "+ping"])
+        url = f"redis://restorer:{PASSWORD}@127.0.0.1:{dest.port}"
+        proc = run_rdbtool("restore", str(SMALL), "--url", url, "--db", "0")
+        assert proc.returncode == 0, proc.stderr
+        assert c.dbsize() == int(proc.stderr.split()[1]) > 50
+        proc = run_rdbtool("restore", str(SMALL), "--url", url.replace(PASSWORD, "nope"))
+        assert proc.returncode == 9
+        err = one_error_line(proc)
+        assert "authentication failed" in err and "restorer:***@" in err
+        url = f"redis://reader:{PASSWORD}@127.0.0.1:{dest.port}"
+        proc = run_rdbtool("restore", str(SMALL), "--url", url, "--db", "0")
+        assert proc.returncode == 9
+        err = one_error_line(proc)
+        assert "NOPERM" in err or "permission" in err, err
+        assert PASSWORD not in err
+
+
 def _pty_run(*args: str) -> tuple[int, bytes]:
     """Run rdbtool with its stderr on a terminal; (exit code, what the terminal got)."""
     master, slave = pty.openpty()

@@ -326,9 +326,11 @@ def server_errors(url: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
         text = one_line(exc)
         if "DB index is out of range" in text:
             raise BadUrl(f"{shown}: the server has no database {parse_url(url).db}") from None
-        if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
+        if text.startswith(("NOAUTH", "WRONGPASS")):
             raise ServerError(f"{shown}: authentication failed: {text} (password: in the "
                               f"URL or ${PASSWORD_ENV})") from None
+        if isinstance(exc, rx.NoPermissionError) or text.startswith("NOPERM"):
+            raise ServerError(f"{shown}: the user may not do this: {text}") from None
         raise ServerError(f"{shown}: the server refused: {text}") from None
     except rx.RedisError as exc:  # cluster errors, ...
         raise ServerError(f"{shown}: {type(exc).__name__}: {one_line(exc)}") from None

@@ -182,6 +182,9 @@ class _Standalone:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.conn = client.connection_pool.make_connection()
+        # a health check may reconnect, and a new connection is in the URL's database
+        # whatever was selected: never let it happen between a SELECT and its keys
+        self.conn.health_check_interval = 0
         self.lost = _lost_errors()
 
     def close(self) -> None:
