@@ -9,7 +9,9 @@
   unless mapped with ``--to-db 0``;
 - a client whose slot map is stale (slots moved after it read it) is redirected by
   ``MOVED``, and slots being migrated answer ``ASK``: every key still lands on the right
-  primary.
+  primary;
+- a plain ``redis.Redis`` on a cluster node is refused before anything is written; a
+  primary killed mid-restore stops it with the keys written and in flight counted.
 """
 
 from __future__ import annotations
@@ -211,3 +213,26 @@ def test_plain_client_on_a_cluster_node_is_refused(cluster: Cluster) -> None:
     with pytest.raises(RestoreError, match="cluster node"):
         restore(read_rdb(str(F70 / "small-encodings.rdb")), cluster.nodes[0].client)
     assert sum(n.client.dbsize() for n in cluster.nodes) == 0
+
+
+def test_primary_killed_mid_restore(cluster: Cluster) -> None:
+    """A primary killed after the first batch: the restore stops with the count of keys
+    written and of those in flight, not with a success."""
+    client = connect(cluster.url, timeout=5)
+    victim = cluster.nodes[2].process
+
+    def kill(done_bytes: int, keys: int) -> None:
+        if victim.poll() is None:
+            victim.kill()
+            victim.wait()
+
+    try:
+        with pytest.raises(RestoreError) as err:
+            restore(read_rdb(str(F70 / "small-encodings.rdb")), client, to_db=0, pipeline=40,
+                    progress=kill)  # fmt: skip
+        m = re.match(r"connection lost after 40 keys written \((\d+) in flight, not known "
+                     r"to be written\): ", str(err.value))  # fmt: skip
+        assert m, err.value
+        assert 0 < int(m.group(1)) <= 40
+    finally:
+        client.close()
