@@ -156,9 +156,14 @@ def shown_key(key: bytes | None) -> str:
 # --------------------------------------------------------------------------- links
 
 
+UNKNOWN = object()
+"""The reply of a command sent to a server that went away before answering."""
+
+
 class _Lost(Exception):
-    """The connection went away: ``replies`` are those read before it did. ``sent``:
-    whether the rest may have reached the server (``False``: refused before sending)."""
+    """The connection went away: ``replies`` are those read before it did (``UNKNOWN``
+    for those that never came). ``sent``: whether the rest may have reached the server
+    (``False``: refused before sending)."""
 
     def __init__(self, replies: list[Any], cause: BaseException, sent: bool = True) -> None:
         super().__init__(str(cause))
@@ -302,10 +307,11 @@ class _Cluster:
             raise _Lost([], exc, sent=False) from None
         finally:
             pipe.reset()
-        for i, reply in enumerate(replies):
-            if isinstance(reply, Exception) and not isinstance(reply, ResponseError):
-                # a node went away: what it was sent is not known to be written
-                raise _Lost(replies[:i], reply)
+        gone = [r for r in replies if isinstance(r, Exception)
+                and not isinstance(r, ResponseError)]
+        if gone:  # a node went away: what it was sent is not known to be written
+            lost = {id(r) for r in gone}
+            raise _Lost([UNKNOWN if id(r) in lost else r for r in replies], gone[0])
         return replies
 
     def select(self, db: int) -> str | None:
@@ -564,11 +570,10 @@ class _State:
         try:
             replies = self.link.send([c[0] for c in batch.commands])
         except _Lost as lost:
-            replies = lost.replies
-            done = batch.commands[:len(replies)]
-            self._count(done, replies)
-            in_flight = sum(1 for _, _, kind in batch.commands[len(replies):]
-                            if kind in KEY_KINDS)
+            replies = lost.replies + [UNKNOWN] * (len(batch.commands) - len(lost.replies))
+            self._count(batch.commands, replies)
+            in_flight = sum(1 for (_, _, kind), reply in zip(batch.commands, replies)
+                            if reply is UNKNOWN and kind in KEY_KINDS)
             raise self._lost_error(lost, in_flight) from None
         failed, conflicts, oom = self._count(batch.commands, replies)
         if self.progress is not None:
@@ -598,6 +603,8 @@ class _State:
         conflicts: list[bytes] = []
         oom: list[str] = []
         for (_, key, kind), reply in zip(commands, replies):
+            if reply is UNKNOWN:
+                continue
             if not isinstance(reply, Exception):
                 self._done(kind)
                 continue
