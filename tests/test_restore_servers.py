@@ -397,10 +397,14 @@ def test_bad_url_is_exit_2(url: str, message: str, dry_run: bool) -> None:
 def test_bad_options_are_exit_2() -> None:
     url = "redis://127.0.0.1:1"
     for args in (["--target-version", "99"], ["--target-version", "0"], ["--to-db", "-1"],
-                 ["--timeout", "0"], ["--tls-insecure"], ["--tls-ca", "/nonexistent.pem"]):
+                 ["--timeout", "0"], ["--tls-insecure"], ["--tls-ca", "/nonexistent.pem"],
+                 ["--tls-insecure", "--dry-run", "--target-version", "10"]):
         proc = run_rdbtool("restore", str(SMALL), "--url", url, *args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert b"Traceback" not in proc.stderr
+    proc = run_rdbtool("restore", str(SMALL), "--url", "rediss://h?ssl_cert_reqs=maybe",
+                       "--dry-run", "--target-version", "10")  # fmt: skip
+    assert proc.returncode == 2 and b"ssl_cert_reqs='maybe'" in proc.stderr, proc.stderr
 
 
 def test_redact() -> None:

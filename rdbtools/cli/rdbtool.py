@@ -30,8 +30,8 @@ from rdbtools.ops.connection import (
     DEFAULT_TIMEOUT,
     PASSWORD_ENV,
     Tls,
+    check_url,
     connect,
-    parse_url,
     server_errors,
 )
 from rdbtools.ops.convert import convert, open_events, sniff_rdb
@@ -371,8 +371,8 @@ def restore_command(
     ):
         raise click.BadParameter("auto, 1-12, or 80 (Valkey 9)", param_hint="--target-version")
     version = None if target_version == "auto" else int(target_version)
-    parse_url(url)  # a bad URL is a usage error, even for --dry-run
     tls = Tls(tls_ca, tls_cert, tls_key, tls_insecure)
+    check_url(url, tls)  # a bad URL is a usage error, even for --dry-run
     client = None
     if not (dry_run and version):
         client = connect(url, tls=tls, timeout=timeout, cluster=True if cluster else None)

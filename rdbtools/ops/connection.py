@@ -37,6 +37,7 @@ __all__ = [
     "ServerError",
     "Target",
     "Tls",
+    "check_url",
     "cluster_enabled",
     "connect",
     "is_cluster",
@@ -210,8 +211,6 @@ def _kwargs(target: Target, tls: Tls, timeout: float) -> dict[str, Any]:
     query = dict(target.query)
     if target.tls:
         reqs = query.get("ssl_cert_reqs", "required")
-        if reqs not in ("none", "optional", "required"):
-            raise BadUrl(f"ssl_cert_reqs={reqs!r}: none, optional or required")
         kw.update(
             ssl=True,
             ssl_ca_certs=tls.ca or query.get("ssl_ca_certs"),
@@ -220,9 +219,21 @@ def _kwargs(target: Target, tls: Tls, timeout: float) -> dict[str, Any]:
             ssl_cert_reqs="none" if tls.insecure else reqs,
             ssl_check_hostname=not tls.insecure and reqs == "required",
         )
-    elif tls.given() or query:
-        raise BadUrl("TLS options need a rediss:// URL")
     return kw
+
+
+def check_url(url: str, tls: Tls | None = None) -> Target:
+    """``parse_url``, and the TLS options checked against the scheme: what ``connect``
+    refuses before connecting (``BadUrl``), for callers that may not connect at all
+    (``restore --dry-run``)."""
+    target = parse_url(url)
+    query = dict(target.query)
+    if not target.tls and ((tls and tls.given()) or query):
+        raise BadUrl(f"{redact(url)}: TLS options need a rediss:// URL")
+    reqs = query.get("ssl_cert_reqs", "required")
+    if reqs not in ("none", "optional", "required"):
+        raise BadUrl(f"{redact(url)}: ssl_cert_reqs={reqs!r}: none, optional or required")
+    return target
 
 
 def connect(
@@ -241,7 +252,7 @@ def connect(
     lacks, and ``ServerError`` (exit 9) when the server cannot be used; each message is
     one line with the password redacted."""
     tls = tls or Tls()
-    target = parse_url(url)
+    target = check_url(url, tls)
     if timeout <= 0:
         raise BadUrl(f"timeout {timeout}: must be more than 0 seconds")
     try:
