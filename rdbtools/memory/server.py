@@ -30,12 +30,6 @@ class ServerFactsError(RdbToolsError):
     exit_code = 9
 
 
-class BadServerURL(ServerFactsError):
-    """The URL is not one redis-py can connect to (a usage error: exit code 2)."""
-
-    exit_code = 2
-
-
 @dataclass(frozen=True, slots=True)
 class ServerFacts:
     """A server's ``server`` (``redis`` / ``valkey``), ``version`` text, pointer

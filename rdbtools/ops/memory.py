@@ -16,59 +16,39 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from rdbtools.events import Aux, Event, KeyStart, SlotInfo
 from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES, MemoryAggregator, MemorySummary
 from rdbtools.memory.model import ModelChoice, explain_model
 from rdbtools.memory.rows import MemoryRow
-from rdbtools.memory.server import BadServerURL, ServerFacts, ServerFactsError, facts_from_info
+from rdbtools.memory.server import ServerFacts, facts_from_info
+from rdbtools.ops.connection import connect, redact, server_errors
 
 SERVER_TIMEOUT = 10.0
 """Seconds to wait for the server ``server_facts`` asks (connect and each reply)."""
 
 
-def redact_url(url: str) -> str:
-    """``url`` without its password (``redis://user:***@host:port``), for messages."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "<unparsable URL>"
-    if not password:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
 def server_facts(url: str, *, timeout: float = SERVER_TIMEOUT) -> ServerFacts:
     """Ask the server at ``url`` (``redis://``, ``rediss://``, ``unix://``) for its
     version, pointer size, allocator, jemalloc quantum and cluster mode (``INFO server``,
-    ``INFO memory``, ``INFO cluster``, ``MEMORY MALLOC-STATS``). Every failure is one
-    ``ServerFactsError`` line naming the URL without its password."""
-    try:
-        import redis
-    except ImportError:
-        raise ServerFactsError(
-            "--model-from needs redis-py: pip install redis") from None
-    source = redact_url(url)
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=timeout,
-                                      socket_connect_timeout=timeout)
-    except ValueError as exc:
-        raise BadServerURL(f"{source}: {exc}") from None
-    try:
-        server: dict[str, Any] = client.info("server")
-        memory: dict[str, Any] = client.info("memory")
-        cluster: dict[str, Any] = client.info("cluster")
+    ``INFO memory``, ``INFO cluster``, ``MEMORY MALLOC-STATS``). The connection and its
+    failures are ``rdbtools.ops.connection``'s: one line naming the URL without its
+    password (exit 2 for a bad URL, 9 for a server that cannot be asked)."""
+    from redis.exceptions import ResponseError
+
+    client = connect(url, timeout=timeout, cluster=False)
+    source = redact(url)
+    with server_errors(url, timeout):
         try:
-            stats = client.execute_command("MEMORY", "MALLOC-STATS")  # type: ignore[no-untyped-call]
-        except redis.exceptions.ResponseError:
-            stats = b""  # renamed or refused: the quantum stays unknown
-    except redis.exceptions.RedisError as exc:
-        raise ServerFactsError(f"{source}: {exc}") from None
-    finally:
-        client.close()
+            server: dict[str, Any] = client.info("server")
+            memory: dict[str, Any] = client.info("memory")
+            cluster: dict[str, Any] = client.info("cluster")
+            try:
+                stats = client.execute_command("MEMORY", "MALLOC-STATS")
+            except ResponseError:
+                stats = b""  # renamed or refused: the quantum stays unknown
+        finally:
+            client.close()
     text = stats.decode("utf-8", "replace") if isinstance(stats, bytes) else str(stats)
     return facts_from_info(server, memory, cluster, text, source=source)
 
