@@ -285,16 +285,36 @@ class StreamIdmp:
 
 
 @dataclass(frozen=True, slots=True)
+class ModuleData:
+    """What a known module type's payload holds (``rdbtools.rdb.module_types``).
+
+    ``type`` is ``json`` (RedisJSON ``ReJSON-RL``), ``bf`` (``MBbloom--``), ``cf``
+    (``MBbloomCF``), ``topk`` (``TopK-TYPE``), ``cms`` (``CMSk-TYPE``) or ``tdigest``
+    (``TDIS-TYPE``). ``document`` is the JSON document (``json`` only, as ``json.loads``
+    gives it); ``header`` the structure's settings and counters under the names its
+    ``*.INFO`` command uses; ``allocations`` the byte sizes of the blocks the module
+    allocates for the value (its struct, arrays, strings), in order."""
+
+    type: str
+    header: dict[str, object]
+    document: object = None
+    allocations: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleValue:
     """A module value (type 7, or 6 from 4.0 release candidates). ``payload`` is the
     module-opcode stream after the module id, including the terminating EOF opcode, kept
-    verbatim so the value can be written back unchanged."""
+    verbatim so the value can be written back unchanged. ``decoded`` is what the reader
+    decoded of a known module type (``None`` for any other module); it takes no part in
+    comparisons: the payload is the value."""
 
     module_id: int
     module_name: str
     module_version: int
     payload: bytes
     offset: int = 0
+    decoded: ModuleData | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
