@@ -45,6 +45,7 @@ from rdbtools.formats._jsontext import (
     quote,
 )
 from rdbtools.formats._spool import Spool
+from rdbtools.formats.module_json import module_member
 
 _ENCODING_TEXT: dict[str, str] = {}
 """JSON text of each encoding name met so far."""
@@ -228,6 +229,7 @@ class KeyJson:
             self._emit(
                 f',"value":{{"module":{quote(ev.module_name)},'
                 f'"module_version":{ev.module_version},"payload":{b64(ev.payload)}'
+                + module_member(ev.decoded)
                 + (',"pre_ga":true}' if ks.rdb_type == 6 else "}")
             )
         else:

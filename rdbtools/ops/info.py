@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rdbtools.events import (
     Aux,
@@ -24,6 +24,7 @@ from rdbtools.events import (
     KeyStart,
     ListItems,
     ModuleAux,
+    ModuleValue,
     SetMembers,
     StreamEntries,
     StringValue,
@@ -151,6 +152,10 @@ def info(events: Iterable[Event], *, top: int = 10, now_ms: int | None = None) -
             count += len(ev.data)  # type: ignore[union-attr]
         elif tp is StreamEntries:
             count += len(ev.entries)  # type: ignore[union-attr]
+        elif tp is ModuleValue:
+            assert isinstance(ev, ModuleValue)
+            if ev.decoded is not None and start is not None:  # count it as json, bf ...
+                start = replace(start, type=ev.decoded.type)
         elif tp is KeyStart:
             assert isinstance(ev, KeyStart)
             start, count, field_ttls = ev, 0, 0
@@ -158,7 +163,7 @@ def info(events: Iterable[Event], *, top: int = 10, now_ms: int | None = None) -
             assert isinstance(ev, KeyEnd)
             seq += 1
             _count_key(report, start, ev.size, field_ttls)
-            elements = None if start.type == "module" else count
+            elements = None if start.encoding == "module" else count
             if elements is not None:
                 hist = hists.get(start.type)
                 if hist is None:
