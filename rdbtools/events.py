@@ -318,6 +318,25 @@ class ModuleValue:
 
 
 @dataclass(frozen=True, slots=True)
+class NotReplayed:
+    """The value of a key (``type`` ``not-replayed``) that AOF replay did not compute: a
+    command it does not model touched it. ``commands`` are the commands on the key from
+    that one on, in order, as they were; ``aoftool rewrite`` writes them back verbatim.
+    ``names`` counts them by command name, in order of first use."""
+
+    commands: tuple[Command, ...]
+    offset: int = 0
+
+    @property
+    def names(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.commands:
+            name = bytes(c.args[0]).upper().decode("utf-8", "replace")
+            out[name] = out.get(name, 0) + 1
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class KeyEnd:
     """The end of a key record. The record occupies ``size`` bytes from ``KeyStart.offset``
     (attribute opcodes and type byte included); the value alone is the bytes from
@@ -363,6 +382,7 @@ ValueEvent = (
     | StreamGroup
     | StreamIdmp
     | ModuleValue
+    | NotReplayed
 )
 FileEvent = Header | Aux | SelectDb | ResizeDb | Function | ModuleAux | SlotInfo | SlotImport | End
 Event = FileEvent | KeyStart | ValueEvent | KeyEnd | Command | AofPart

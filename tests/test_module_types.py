@@ -4,11 +4,13 @@ against what the modules themselves said of each key, and damaged payloads."""
 from __future__ import annotations
 
 import ast
+import json
 import struct
 from pathlib import Path
 
 import pytest
-from helpers_modules import RDB, key_overhead, need_fixtures, truth
+from helpers import run_rdbtool
+from helpers_modules import AOF_DIR, RDB, key_overhead, need_fixtures, truth
 
 from rdbtools import read_rdb, records
 from rdbtools.errors import CorruptInput
@@ -186,3 +188,21 @@ def test_unknown_versions_stay_opaque() -> None:
     assert M.decode("ReJSON-RL", 5, _ops((5, b"1"))) is None
     assert M.decode("MBbloom--", 9, _ops((2, 1))) is None
     assert M.decode("hellotype", 0, _ops((2, 1))) is None
+
+
+# --------------------------------------------------------------------------- AOF
+
+
+def test_dump_of_module_aof_shows_not_replayed_keys(tmp_path: Path) -> None:
+    need_fixtures()
+    run = run_rdbtool("dump", str(AOF_DIR))
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(x) for x in run.stdout.splitlines()]
+    keys = {x["key"]: x for x in lines if "key" in x}
+    assert keys["bf:small"]["type"] == "not-replayed"
+    assert keys["bf:small"]["value"] == {"not_replayed": {"BF.RESERVE": 1, "BF.ADD": 150}}
+    assert keys["json:ttl"]["value"]["json"] == {"t": 1}
+    assert keys["json:ttl"]["expire_at_ms"] == 4102444800000
+    strict = run_rdbtool("dump", "--strict", str(AOF_DIR))
+    assert strict.returncode == 5
+    assert "replay: unsupported command BF.RESERVE (key b'bf:small')" in strict.stderr.decode()

@@ -15,6 +15,7 @@ import click
 
 from rdbtools import __version__
 from rdbtools.cli._common import (
+    STRICT_REPLAY,
     filter_options,
     guarded,
     output_file,
@@ -75,6 +76,7 @@ def main() -> None:
     help="Write to OUT (complete or not at all) instead of stdout.",
 )
 @NO_VERIFY
+@STRICT_REPLAY
 @filter_options
 @guarded(PROG)
 def dump_command(
@@ -85,6 +87,7 @@ def dump_command(
     as_keys: bool,
     output: str,
     no_verify: bool,
+    strict: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names.
@@ -108,7 +111,8 @@ def dump_command(
     refuse_same_file(PROG, (file,), output)
     with output_file(output) as out:
         summary = dump(
-            read_events(file, verify=not no_verify, key_filter=key_filter), out, format=fmt
+            read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict),
+            out, format=fmt
         )
     for what, count in summary.skipped.items():
         warn(PROG, f"skipped {what}: {count} (the {fmt} format cannot express them)")
@@ -145,6 +149,7 @@ def check_command(
     help="How many of the biggest keys to list.",
 )
 @NO_VERIFY
+@STRICT_REPLAY
 @filter_options
 @guarded(PROG)
 def info_command(
@@ -152,6 +157,7 @@ def info_command(
     as_json: bool,
     top: int,
     no_verify: bool,
+    strict: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Report what FILE holds: keys per database, type and encoding, serialized sizes,
@@ -162,7 +168,7 @@ def info_command(
     the records the RDB writer would write for them (the RDB version of the AOF's
     preamble or base, else 12).
     """
-    events = read_events(file, verify=not no_verify, key_filter=key_filter)
+    events = read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict)
     if is_aof_path(file):
         from rdbtools.ops.rdb_sizes import with_rdb_sizes
 

@@ -22,6 +22,7 @@ from rdbtools.events import (
     KeyStart,
     ListItems,
     ModuleValue,
+    NotReplayed,
     SetMembers,
     StreamEntries,
     StreamEntry,
@@ -62,6 +63,7 @@ _EVENTS_OF_TYPE: dict[str, tuple[type, ...]] = {
     "hash": (HashFields,),
     "stream": (StreamEntries, StreamMeta, StreamGroup, StreamIdmp),
     "module": (ModuleValue,),
+    "not-replayed": (NotReplayed,),
 }
 
 
@@ -222,6 +224,9 @@ class KeyJson:
             self._array(jscored_items(ev.members))  # type: ignore[union-attr, arg-type]
         elif isinstance(ev, HashFields):
             self._hash_fields(ev)
+        elif isinstance(ev, NotReplayed):
+            self._module = True
+            self._emit(f',"value":{{"not_replayed":{encode_json(ev.names)}}}')
         elif isinstance(ev, ModuleValue):
             if self._module:
                 raise WriteError(f"key {ks.key!r}: two module values")

@@ -317,6 +317,7 @@ _ACCS: dict[str, type[Accumulator] | type[ModuleAcc]] = {
     "hash": _HashAcc,
     "stream": _StreamAcc,
     "module": ModuleAcc,
+    "not-replayed": ModuleAcc,
 }
 
 

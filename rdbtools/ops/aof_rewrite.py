@@ -46,6 +46,7 @@ from rdbtools.ops.aof_fix import _backup as keep_original
 from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import LossReport, RdbWriter
 from rdbtools.replay import Replayer
+from rdbtools.replay_modules import NOT_REPLAYED, not_replayed, rewrite_commands
 
 FORMATS = ("aof", "preamble", "rdb")
 
@@ -80,6 +81,8 @@ class AofRewriteReport:
     """Files of an interrupted earlier rewrite that were removed."""
     replay_errors: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    carried: dict[str, int] = field(default_factory=dict)
+    """Commands replay did not model, by name: written back as they were."""
 
     @property
     def size_before(self) -> int:
@@ -114,12 +117,24 @@ def _write_aof(replayer: Replayer, fp: BinaryIO, version: int | str,
         writer.write(fn)
     plain = replayer.plain_value
     for db, key, obj in replayer.items():
+        if obj.type == NOT_REPLAYED:  # what it held; its commands follow all keys
+            obj = obj.value.base
+            if obj is None:
+                writer.report.keys += 1
+                continue
+        if obj.type == "module":
+            for args in rewrite_commands(key, obj, version):
+                writer.write(Command(db, args))
+            writer.report.keys += 1
+            continue
         value = plain(obj)
         if value is not None:
             writer.write_plain(db, key, obj.type, value, obj.expire)
         else:
             for ev in replayer.key_events(db, key, obj):
                 writer.write(ev)
+    for cmd in replayer.carried:
+        writer.write(cmd)
     writer.close()
     return writer.report
 
@@ -209,10 +224,10 @@ def _looks_pre_70(layout: AofLayout) -> bool:
     return True
 
 
-def _replay(layout: AofLayout, verify: bool, skip_unknown: bool, pre_70: bool
+def _replay(layout: AofLayout, verify: bool, skip_unknown: bool, strict: bool, pre_70: bool
             ) -> tuple[Replayer, OriginWatch]:
     watch = OriginWatch()
-    replayer = Replayer(skip_unknown=skip_unknown, pel_keeps_deleted=pre_70)
+    replayer = Replayer(skip_unknown=skip_unknown, strict=strict, pel_keeps_deleted=pre_70)
     try:
         replayer.apply(watch.watch(iter_aof(layout, verify_checksum=verify)))
     except ParseError as err:
@@ -258,10 +273,10 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     before = _sizes(layout)
 
     pre_70 = _looks_pre_70(layout)
-    replayer, watch = _replay(layout, verify_checksum, skip_unknown, pre_70)
+    replayer, watch = _replay(layout, verify_checksum, skip_unknown, strict, pre_70)
     if pre_70 and watch.origin(False).target.level >= 10 and path != "-":
         # a single file with 7.0's evidence (a 7.0+ incr file): replay it as 7.0 does
-        replayer, watch = _replay(layout, verify_checksum, skip_unknown, False)
+        replayer, watch = _replay(layout, verify_checksum, skip_unknown, strict, False)
     _swap.crash_point("replayed")
     if to_version is None and _has_field_ttls(replayer):
         watch.need(12, "a hash with field TTLs")
@@ -328,7 +343,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
         reason=origin.reason, format_reason=format_reason, backup=backup,
         losses=tuple(report.lines()), dropped_keys=report.dropped_keys, removed=removed,
         history=history, leftovers=tuple(stale), replay_errors=dict(replayer.errors),
-        skipped=dict(replayer.skipped))
+        skipped=dict(replayer.skipped), carried=not_replayed(replayer))
 
 
 def origin_line(r: AofRewriteReport) -> str:
@@ -367,6 +382,9 @@ def rewrite_text(r: AofRewriteReport) -> str:
     if r.skipped:
         skipped = ", ".join(f"{n} x{c}" for n, c in sorted(r.skipped.items()))
         lines.append(f"  unknown commands skipped: {skipped}")
+    if r.carried:
+        carried = ", ".join(f"{n} x{c}" for n, c in r.carried.items())
+        lines.append(f"  commands not replayed, kept as they were: {carried}")
     for loss in r.losses:
         lines.append(f"  lost    {loss}")
     return "\n".join(lines) + "\n"
@@ -396,6 +414,7 @@ def rewrite_json(r: AofRewriteReport) -> str:
         "leftovers_removed": list(r.leftovers),
         "replay_errors": dict(sorted(r.replay_errors.items())),
         "skipped": dict(sorted(r.skipped.items())),
+        "not_replayed": r.carried,
         "losses": list(r.losses),
     }
     return json.dumps(doc, indent=2) + "\n"

@@ -22,7 +22,8 @@ from typing import Any
 from rdbtools import _spec as S
 from rdbtools._buffer import Input
 from rdbtools.errors import CorruptInput, ParseError
-from rdbtools.events import ModuleData
+from rdbtools.events import ModuleData, ModuleValue
+from rdbtools.rdb._encoders import enc_len, enc_string
 
 _F32 = struct.Struct("<f")
 _F64 = struct.Struct("<d")
@@ -494,6 +495,29 @@ def decode(module: str, encver: int, payload: bytes, offset: int = 0) -> ModuleD
     data = known[1](ops, encver)
     ops.done()
     return data
+
+
+JSON_TYPE = "ReJSON-RL"
+JSON_ENCVER = 3
+"""The encoding version ``json_value`` writes: the JSON text, which every RedisJSON from
+2.0 on loads (and Redis 8, whose RedisJSON loads versions 0, 2, 3 and 4)."""
+
+
+def json_text(doc: Any) -> bytes:
+    """Compact JSON text of a document, as RedisJSON writes it (non-ASCII kept)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8", "surrogatepass")
+
+
+def json_value(doc: Any) -> ModuleValue:
+    """A ``ReJSON-RL`` module value holding ``doc``: encoding version 3, one STRING (the
+    JSON text), EOF."""
+    text = json_text(doc)
+    payload = (enc_len(S.MODULE_OP_STRING) + enc_string(text, False)
+               + enc_len(S.MODULE_OP_EOF))
+    data = ModuleData("json", {"encoding_version": JSON_ENCVER}, doc, (json_memory(doc),))
+    return ModuleValue(S.module_type_id(JSON_TYPE, JSON_ENCVER), JSON_TYPE, JSON_ENCVER,
+                       payload, 0, data)
 
 
 def module_payload_type(module: str) -> str:
