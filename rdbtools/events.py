@@ -408,6 +408,7 @@ RecordValue = (
     | list[tuple[bytes, bytes, int | None]]
     | StreamValue
     | ModuleValue
+    | NotReplayed
 )
 
 
@@ -415,7 +416,7 @@ RecordValue = (
 class Record:
     """One whole key. ``value`` is: ``bytes`` (string); ``list[bytes]`` (list, set);
     ``list[(member, score)]`` (zset); ``list[(field, value, field_expire_ms)]`` (hash);
-    ``StreamValue`` (stream); ``ModuleValue`` (module)."""
+    ``StreamValue`` (stream); ``ModuleValue`` (module); ``NotReplayed`` (not-replayed)."""
 
     db: int
     key: bytes
@@ -444,7 +445,7 @@ def records(events: Iterable[Event]) -> Iterator[Record]:
     groups: list[StreamGroup] = []
     meta: StreamMeta | None = None
     idmp: StreamIdmp | None = None
-    module: ModuleValue | None = None
+    module: ModuleValue | NotReplayed | None = None
     for ev in events:
         tp = type(ev)
         if tp is KeyStart:
@@ -470,7 +471,7 @@ def records(events: Iterable[Event]) -> Iterator[Record]:
             groups.append(ev)  # type: ignore[arg-type]
         elif tp is StreamIdmp:
             idmp = ev  # type: ignore[assignment]
-        elif tp is ModuleValue:
+        elif tp is ModuleValue or tp is NotReplayed:
             module = ev  # type: ignore[assignment]
         elif tp is KeyEnd and start is not None:
             assert isinstance(ev, KeyEnd)
@@ -479,7 +480,7 @@ def records(events: Iterable[Event]) -> Iterator[Record]:
                 value = b"".join(strings)
             elif start.type == "stream":
                 value = StreamValue(tuple(entries), meta, tuple(groups), idmp)
-            elif start.type == "module":
+            elif start.type in ("module", "not-replayed"):
                 assert module is not None
                 value = module
             else:

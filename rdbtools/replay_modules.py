@@ -13,9 +13,10 @@ is *carried*: appended to ``Replayer.carried`` as it was, and the keys it touche
 no write is lost: ``aoftool rewrite`` writes each key's base, then the carried commands in
 their order. ``FLUSHDB`` / ``FLUSHALL`` end what they clear. The keys of a module command
 are its first argument, except ``JSON.MSET`` (every third from the first), ``CMS.MERGE``
-and ``TDIGEST.MERGE`` (the destination and the ``numkeys`` sources), ``BF.MEXISTS``-style
-reads touch one key; an unknown command's key is taken to be its first argument, and of a
-modelled command that names a carried key, every argument that is a key.
+and ``TDIGEST.MERGE`` (the destination and the ``numkeys`` sources); an unknown command's
+key is taken to be its first argument; of a modelled command that names a carried key,
+its first argument, or for a command that may name several keys (``DEL``, ``RENAME``,
+``SUNIONSTORE`` ...) every argument that is a key or may become one.
 """
 
 from __future__ import annotations
@@ -100,6 +101,21 @@ def _taint(r: Replayer, cmd: Command, db: int, keys: list[bytes]) -> None:
         o.value.commands.append(cmd)
 
 
+_MANY_KEYS = frozenset(x.encode() for x in (
+    "DEL UNLINK TOUCH EXISTS MGET MSET MSETNX RENAME RENAMENX COPY MOVE SMOVE LMOVE "
+    "BLMOVE RPOPLPUSH BRPOPLPUSH SUNIONSTORE SINTERSTORE SDIFFSTORE ZUNIONSTORE "
+    "ZINTERSTORE ZDIFFSTORE ZRANGESTORE GEOSEARCHSTORE GEORADIUS GEORADIUSBYMEMBER SORT "
+    "BITOP PFMERGE LMPOP ZMPOP BLMPOP BZMPOP EVAL EVALSHA FCALL").split())
+"""Modelled commands that may name several keys: when one of them is a carried key, all
+their arguments that are keys (or may become keys) are taken as touched."""
+
+
+_TWO_KEYS = frozenset(x.encode() for x in (
+    "RENAME RENAMENX COPY SMOVE LMOVE BLMOVE RPOPLPUSH BRPOPLPUSH ZRANGESTORE "
+    "GEOSEARCHSTORE").split())
+"""Of those, the ones whose first two arguments are keys."""
+
+
 def carry_if_tainted(r: Replayer, cmd: Command) -> bool:
     """Carry ``cmd`` when it names a key a carried command touched; ``True`` if so."""
     names = r.tainted.get(cmd.db)
@@ -111,13 +127,18 @@ def carry_if_tainted(r: Replayer, cmd: Command) -> bool:
         raise UnsupportedType("replay: SWAPDB of a database holding keys that replay "
                               "does not model", offset=cmd.offset)
     d = r.db(cmd.db)
-    if name in R._HANDLERS:
-        keys = [bytes(args[1])] + [bytes(a) for a in args[2:] if a in d or a in names]
+    many = name in _MANY_KEYS
+    if many:
+        first = 3 if name in _TWO_KEYS else 2
+        keys = [bytes(a) for a in args[1:first]]
+        keys += [bytes(a) for a in args[first:] if a in d or a in names]
+    elif name in R._HANDLERS:
+        keys = [bytes(args[1])]
     else:
         keys = command_keys(args)
     r.carried.append(cmd)
     _taint(r, cmd, cmd.db, keys)
-    if name in R._HANDLERS:  # a destination it may create, wherever it names one
+    if many:  # a destination it may create, wherever it names one
         names.update(bytes(a) for a in args[1:])
     if name in (b"MOVE", b"COPY"):
         target = _target_db(args)

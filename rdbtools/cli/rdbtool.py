@@ -121,11 +121,13 @@ def dump_command(
 @main.command("check", short_help="Read and verify everything; summarize.")
 @FILE_ARG
 @NO_VERIFY
+@STRICT_REPLAY
 @filter_options
 @guarded(PROG)
 def check_command(
     file: str,
     no_verify: bool,
+    strict: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Read all of FILE, decoding every value, verify its checksum and summarize it.
@@ -133,7 +135,8 @@ def check_command(
     FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
     input. Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
     """
-    summary = check(read_events(file, verify=not no_verify, key_filter=key_filter))
+    summary = check(read_events(file, verify=not no_verify, key_filter=key_filter,
+                                strict=strict))
     click.echo(check_text(file, summary), nl=False)
 
 
