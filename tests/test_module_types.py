@@ -206,3 +206,38 @@ def test_dump_of_module_aof_shows_not_replayed_keys(tmp_path: Path) -> None:
     strict = run_rdbtool("dump", "--strict", str(AOF_DIR))
     assert strict.returncode == 5
     assert "replay: unsupported command BF.RESERVE (key b'bf:small')" in strict.stderr.decode()
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def _json_rdb(path: Path, docs: dict[bytes, object]) -> Path:
+    from rdbtools import write_rdb
+    from rdbtools.events import KeyEnd, KeyStart
+    from rdbtools.rdb.module_types import json_value
+
+    events: list[object] = []
+    for key, doc in docs.items():
+        events += [KeyStart(0, key, "module", "module", 7), json_value(doc), KeyEnd(key, 0, 0)]
+    with open(path, "wb") as fp:
+        write_rdb(events, fp, version=10)  # type: ignore[arg-type]
+    return path
+
+
+def test_diff_compares_json_documents_by_path(tmp_path: Path) -> None:
+    a = _json_rdb(tmp_path / "a.rdb", {b"doc": {"a": [1, 2, {"b": "x"}], "n": 1, "gone": True},
+                                      b"same": [1, {"k": None}]})
+    b = _json_rdb(tmp_path / "b.rdb", {b"doc": {"a": [1, 2, {"b": "y"}, 4], "n": 1.0,
+                                                "new key": {}},
+                                      b"same": [1, {"k": None}]})
+    run = run_rdbtool("diff", str(a), str(b))
+    assert run.returncode == 1, run.stderr
+    lines = run.stdout.decode().splitlines()
+    assert lines == [
+        '- db0 doc $.gone: true',
+        '+ db0 doc $["new key"]: {}',
+        '+ db0 doc $.a[3]: 4',
+        '~ db0 doc $.a[2].b: "x" -> "y"',
+        '~ db0 doc $.n: 1 -> 1.0',
+    ]
+    assert "keys: 1 equal, 1 changed, 0 only in A, 0 only in B" in run.stderr.decode()
