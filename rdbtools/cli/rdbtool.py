@@ -10,6 +10,7 @@ key filters (``rdbtools.ops.filters``), runs the library operation of the same n
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import click
 
@@ -24,6 +25,7 @@ from rdbtools.cli._common import (
     warn,
 )
 from rdbtools.cli._progress import Progress
+from rdbtools.events import Event
 from rdbtools.formats.check_report import check_text
 from rdbtools.formats.info_report import info_json, info_text
 from rdbtools.ops.check import check
@@ -43,6 +45,7 @@ from rdbtools.ops.inputs import is_aof_path
 from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import TARGET_VERSIONS, RestoreError, restore
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
+from rdbtools.rdb.module_types import ModuleNeeds
 
 PROG = "rdbtool"
 
@@ -202,11 +205,14 @@ STRICT = click.option(
 )
 
 
-def _write_rdb(events: object, output: str, target: str, strict: bool) -> None:
+def _write_rdb(events: Iterable[Event], output: str, target: str, strict: bool) -> None:
+    needs = ModuleNeeds()
     with output_file(output) as out:
-        report = convert(events, out, version=target, strict=strict)  # type: ignore[arg-type]
+        report = convert(needs.watch(events), out, version=target, strict=strict)
     for line in report.lines():
         warn(PROG, f"lost: {line}")
+    for line in needs.lines():
+        warn(PROG, line)
     click.echo(
         f"{output}: RDB {target}, {report.keys} keys written, "
         f"{len(report.losses)} losses, {report.dropped_keys} keys dropped",
@@ -385,7 +391,9 @@ def restore_command(
     client = None
     if not (dry_run and version):
         client = connect(url, tls=tls, timeout=timeout, cluster=True if cluster else None)
-    events = filter_events(open_events(file, verify_checksum=not no_verify), key_filter)
+    needs = ModuleNeeds()
+    events = needs.watch(filter_events(open_events(file, verify_checksum=not no_verify),
+                                       key_filter))
     size = _rdb_size(file)
     try:
         with Progress(size, label="restore", enabled=False if quiet else None) as bar, \
@@ -400,6 +408,8 @@ def restore_command(
             client.close()
     for loss in summary.losses:
         warn(PROG, f"lost: {loss}")
+    for line in needs.lines():
+        warn(PROG, line)
     verb = "would write" if dry_run else "wrote"
     where = f" on {len(client.get_primaries())} primaries" if summary.cluster and client else ""
     missing = (f", {summary.skipped_missing_db} of missing databases"

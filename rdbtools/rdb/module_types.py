@@ -16,13 +16,13 @@ import io
 import json
 import math
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rdbtools import _spec as S
 from rdbtools._buffer import Input
 from rdbtools.errors import CorruptInput, ParseError
-from rdbtools.events import ModuleData, ModuleValue
+from rdbtools.events import Event, ModuleData, ModuleValue
 from rdbtools.rdb._encoders import enc_len, enc_string
 
 _F32 = struct.Struct("<f")
@@ -523,3 +523,53 @@ def json_value(doc: Any) -> ModuleValue:
 def module_payload_type(module: str) -> str:
     """The short type name of a module type (``json``, ``bf`` ...), else ``module``."""
     return TYPE_NAMES.get(module, "module")
+
+
+_STACK = "RedisJSON 2.0 or later (Redis Stack 6.2+, Redis 8)"
+_BLOOM = "RedisBloom 2.2 or later (Redis Stack, Redis 8)"
+_NEEDS: dict[tuple[str, int], str] = {
+    ("ReJSON-RL", 0): "RedisJSON 1.0 or later",
+    ("ReJSON-RL", 2): _STACK,
+    ("ReJSON-RL", 3): _STACK,
+    ("ReJSON-RL", 4): "RedisJSON 8.8 or later (Redis 8.8)",
+    ("MBbloom--", 4): _BLOOM,
+    ("MBbloomCF", 4): _BLOOM,
+    ("TopK-TYPE", 0): "RedisBloom 2.0 or later (Redis Stack, Redis 8)",
+    ("CMSk-TYPE", 0): "RedisBloom 2.0 or later (Redis Stack, Redis 8)",
+    ("TDIS-TYPE", 0): "RedisBloom 2.4 or later (Redis Stack, Redis 8)",
+}
+"""The module builds that read an encoding version (its ``rdb_load`` accepts it: RedisJSON
+2.0 reads versions 0, 2, 3; RedisBloom reads its older versions too)."""
+
+
+def module_needs(module: str, encver: int) -> str:
+    """What a server must have loaded to read a value of ``module`` at ``encver``."""
+    known = _NEEDS.get((module, encver))
+    if known is None and module in ("MBbloom--", "MBbloomCF"):
+        known = "RedisBloom 1.0 or later"
+    if known is None:
+        known = f"the module of type {module!r}, at a version that reads encoding {encver}"
+    return known
+
+
+class ModuleNeeds:
+    """Counts the module values that pass through ``watch`` by type and encoding version,
+    for the line each copy of them (restore, convert) prints about the target."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def watch(self, events: Iterable[Event]) -> Iterator[Event]:
+        for ev in events:
+            if type(ev) is ModuleValue:
+                assert isinstance(ev, ModuleValue)
+                k = (ev.module_name, ev.module_version)
+                self.counts[k] = self.counts.get(k, 0) + 1
+            yield ev
+
+    def lines(self) -> list[str]:
+        """``N keys of TYPE (encoding version V): payloads copied unchanged; the target
+        needs ...`` per module type and version seen."""
+        return [f"{n} keys of {name} (encoding version {v}): payloads copied unchanged; "
+                f"the target needs {module_needs(name, v)}"
+                for (name, v), n in sorted(self.counts.items())]
