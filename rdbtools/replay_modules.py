@@ -324,6 +324,38 @@ def _json(name: str) -> Callable[[JsonHandler], JsonHandler]:
     return deco
 
 
+def _existing(r: Replayer, db: int, key: bytes) -> Any:
+    """The document of a key that must exist (an error otherwise)."""
+    exists, doc = _doc(r, db, key)
+    if not exists:
+        raise CmdError("no such key")
+    return doc
+
+
+def _parent(doc: Any, steps: list[Step], exists: bool) -> tuple[Any, Step] | None:
+    """The container holding the last step of a non-root path, and that step (``None``
+    when the container is missing); below the root a document must exist."""
+    if not exists:
+        raise CmdError("new objects must be created at the root")
+    found, parent = _resolve(doc, steps[:-1])
+    return (parent, steps[-1]) if found else None
+
+
+def _in_list(parent: Any, last: Step) -> bool:
+    return isinstance(parent, list) and isinstance(last, int) \
+        and -len(parent) <= last < len(parent)
+
+
+def _put_at(r: Replayer, db: int, key: bytes, doc: Any, steps: list[Step], new: Any) -> None:
+    """Store ``doc`` with ``new`` at ``steps`` (which exist); the root: ``new`` itself."""
+    if not steps:
+        doc = new
+    else:
+        _, parent = _resolve(doc, steps[:-1])
+        parent[steps[-1]] = new
+    _store(r, db, key, doc)
+
+
 @_json("JSON.SET")
 def _json_set(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.SET key path value [NX|XX]``: the root creates or replaces the document;
@@ -339,23 +371,19 @@ def _json_set(r: Replayer, db: int, a: list[bytes]) -> None:
             return
         _store(r, db, key, value)
         return
-    if not exists:
-        raise CmdError("new objects must be created at the root")
-    found, parent = _resolve(doc, steps[:-1])
-    last = steps[-1]
-    if not found:
+    at = _parent(doc, steps, exists)
+    if at is None:
         return
+    parent, last = at
     if isinstance(parent, dict) and isinstance(last, str):
         present = last in parent
-        if (mode == b"NX" and present) or (mode == b"XX" and not present):
-            return
-        parent[last] = value
-    elif isinstance(parent, list) and isinstance(last, int) and -len(parent) <= last < len(parent):
-        if mode == b"NX":
-            return
-        parent[last] = value
+    elif _in_list(parent, last):
+        present = True
     else:
         return
+    if (mode == b"NX" and present) or (mode == b"XX" and not present):
+        return
+    parent[last] = value
     _store(r, db, key, doc)
 
 
@@ -370,16 +398,14 @@ def _json_del(r: Replayer, db: int, a: list[bytes]) -> None:
     if not steps:
         r.delete(db, a[0])
         return
-    found, parent = _resolve(doc, steps[:-1])
-    last = steps[-1]
-    if found and isinstance(parent, dict) and isinstance(last, str) and last in parent:
-        del parent[last]
-    elif found and isinstance(parent, list) and isinstance(last, int) \
-            and -len(parent) <= last < len(parent):
-        del parent[last]
-    else:
+    at = _parent(doc, steps, exists)
+    if at is None:
         return
-    _store(r, db, a[0], doc)
+    parent, last = at
+    if (isinstance(parent, dict) and isinstance(last, str) and last in parent) \
+            or _in_list(parent, last):
+        del parent[last]
+        _store(r, db, a[0], doc)
 
 
 _json("JSON.FORGET")(_json_del)
@@ -409,25 +435,21 @@ def _json_merge(r: Replayer, db: int, a: list[bytes]) -> None:
             return
         _store(r, db, key, _merge(doc if exists else None, patch))
         return
-    if not exists:
-        raise CmdError("new objects must be created at the root")
-    found, parent = _resolve(doc, steps[:-1])
-    last = steps[-1]
-    if not found:
+    at = _parent(doc, steps, exists)
+    if at is None:
         return
+    parent, last = at
     if isinstance(parent, dict) and isinstance(last, str):
         if last not in parent:
             raise _Carry  # whether a missing member is created differs by version
-        if patch is None:
-            del parent[last]
-        else:
-            parent[last] = _merge(parent[last], patch)
-    elif isinstance(parent, list) and isinstance(last, int) and -len(parent) <= last < len(parent):
-        if patch is None:
-            raise _Carry
-        parent[last] = _merge(parent[last], patch)
-    else:
+    elif not _in_list(parent, last):
         return
+    if patch is None:
+        if isinstance(parent, list):
+            raise _Carry
+        del parent[last]
+    else:
+        parent[last] = _merge(parent[last], patch)
     _store(r, db, key, doc)
 
 
@@ -438,14 +460,15 @@ def _json_arrappend(r: Replayer, db: int, a: list[bytes]) -> None:
     values = [_parse_json(x) for x in a[2:]]
     if not values:
         raise CmdError("wrong number of arguments")
-    exists, doc = _doc(r, db, key)
-    if not exists:
-        raise CmdError("no such key")
+    doc = _existing(r, db, key)
     found, target = _resolve(doc, steps)
-    if not found or not isinstance(target, list):
-        return
-    target.extend(values)
-    _store(r, db, key, doc)
+    if found and isinstance(target, list):
+        target.extend(values)
+        _store(r, db, key, doc)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @_json("JSON.NUMINCRBY")
@@ -453,43 +476,28 @@ def _json_numincrby(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.NUMINCRBY key path n``: integer + integer stays an integer (within 64
     bits), anything with a float is a float."""
     key, steps, by = a[0], parse_path(a[1]), _parse_json(a[2])
-    if isinstance(by, bool) or not isinstance(by, (int, float)):
+    if not _number(by):
         raise CmdError("expected a number")
-    exists, doc = _doc(r, db, key)
-    if not exists:
-        raise CmdError("no such key")
+    doc = _existing(r, db, key)
     found, target = _resolve(doc, steps)
-    if not found or isinstance(target, bool) or not isinstance(target, (int, float)):
+    if not found or not _number(target):
         return
     result = target + by
     if isinstance(result, int) and not -(1 << 63) <= result < 1 << 63:
         raise _Carry
     if isinstance(result, float) and not math.isfinite(result):
         return  # the module refuses an infinite result
-    if not steps:
-        doc = result
-    else:
-        _, parent = _resolve(doc, steps[:-1])
-        parent[steps[-1]] = result
-    _store(r, db, key, doc)
+    _put_at(r, db, key, doc, steps, result)
 
 
 @_json("JSON.TOGGLE")
 def _json_toggle(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.TOGGLE key path``: flips the boolean at ``path``."""
     key, steps = a[0], parse_path(a[1])
-    exists, doc = _doc(r, db, key)
-    if not exists:
-        raise CmdError("no such key")
+    doc = _existing(r, db, key)
     found, target = _resolve(doc, steps)
-    if not found or not isinstance(target, bool):
-        return
-    if not steps:
-        doc = not target
-    else:
-        _, parent = _resolve(doc, steps[:-1])
-        parent[steps[-1]] = not target
-    _store(r, db, key, doc)
+    if found and isinstance(target, bool):
+        _put_at(r, db, key, doc, steps, not target)
 
 
 @_json("JSON.CLEAR")
@@ -502,21 +510,10 @@ def _json_clear(r: Replayer, db: int, a: list[bytes]) -> None:
     if not exists:
         return
     found, target = _resolve(doc, steps)
-    if not found:
-        return
-    if isinstance(target, (list, dict)):
-        target.clear()
-        new: Any = target
-    elif isinstance(target, (int, float)) and not isinstance(target, bool):
-        new = 0
-    else:
-        return
-    if not steps:
-        doc = new
-    else:
-        _, parent = _resolve(doc, steps[:-1])
-        parent[steps[-1]] = new
-    _store(r, db, key, doc)
+    if found and isinstance(target, (list, dict)):
+        _put_at(r, db, key, doc, steps, type(target)())
+    elif found and _number(target):
+        _put_at(r, db, key, doc, steps, 0)
 
 
 __all__ = ["Carried", "carry", "carry_if_tainted", "command_keys", "flushed",

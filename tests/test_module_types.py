@@ -241,3 +241,17 @@ def test_diff_compares_json_documents_by_path(tmp_path: Path) -> None:
         '~ db0 doc $.n: 1 -> 1.0',
     ]
     assert "keys: 1 equal, 1 changed, 0 only in A, 0 only in B" in run.stderr.decode()
+
+
+def test_json_v0_from_redis_4_file() -> None:
+    """RedisJSON 1.x (encoding version 0) in a file Redis 4.0 wrote: the node tree the
+    fixture's truth lists (dict of 2: "name" string "bb", "counts" integer 4)."""
+    from helpers import EXTERNAL
+
+    path = EXTERNAL / "redis-rdb-tools" / "redis_40_with_module.rdb"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    recs = {r.key: r for r in records(read_rdb(path, verify_checksum=False))}
+    value = recs[b"foo"].value
+    assert isinstance(value, ModuleValue) and value.module_version == 0
+    assert value.decoded is not None and value.decoded.document == {"name": "bb", "counts": 4}

@@ -5,14 +5,13 @@ fixture files."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from helpers import REPO, cli_env
 from helpers_modules import FIXTURE_DIR, need_fixtures
-from test_cli_docs import Example, console_blocks, matches
+from test_cli_docs import Example, console_blocks, run_block
 
 DOC = REPO / "docs" / "modules.md"
 
@@ -28,10 +27,4 @@ def test_example(block: list[Example], tmp_path: Path) -> None:
     (tmp_path / "modules").symlink_to(FIXTURE_DIR)
     env = cli_env()
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    for command, expected in block:
-        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120,
-                              check=False)
-        actual = proc.stdout.decode("utf-8", "replace").splitlines()
-        assert proc.returncode == 0, (command, actual)
-        assert matches(expected, actual), (command, "\n".join(actual))
+    run_block(block, tmp_path, env)

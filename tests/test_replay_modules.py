@@ -49,20 +49,26 @@ def test_paths() -> None:
             parse_path(other)
 
 
+JSON_CASE = [
+    ("JSON.SET", "d", "$", '{"a": [1, 2, {"b": "x"}], "n": 1, "o": {"p": true}, "u": "é"}'),
+    ("JSON.SET", "d", "$.a[2].b", '"y"'),
+    ("JSON.SET", "d", "$.new", "5"),
+    ("JSON.SET", "d", "$.new", "6", "NX"),
+    ("JSON.SET", "d", "$.o.q", "[1]", "XX"),
+    ("JSON.SET", "d", "$.missing.x", "1"),
+    ("JSON.NUMINCRBY", "d", "$.n", "2"),
+    ("JSON.NUMINCRBY", "d", "$.n", "0.5"),
+    ("JSON.ARRAPPEND", "d", "$.a", "7", '"s"'),
+    ("JSON.TOGGLE", "d", "$.o.p"),
+    ("JSON.MERGE", "d", "$", '{"o": {"r": 1, "p": null}, "m": null}'),
+    ("JSON.DEL", "d", "$.a[0]"),
+]
+D_AFTER = {"a": [2, {"b": "y"}, 7, "s"], "n": 3.5, "o": {"r": 1}, "u": "é", "new": 5}
+
+
 def test_json_commands() -> None:
     out, r = _run(
-        ("JSON.SET", "d", "$", '{"a":[1,2,{"b":"x"}],"n":1,"o":{"p":true}}'),
-        ("JSON.SET", "d", "$.a[2].b", '"y"'),
-        ("JSON.SET", "d", "$.new", "5"),
-        ("JSON.SET", "d", "$.new", "6", "NX"),
-        ("JSON.SET", "d", "$.o.q", "[1]", "XX"),
-        ("JSON.SET", "d", "$.missing.x", "1"),
-        ("JSON.NUMINCRBY", "d", "$.n", "2"),
-        ("JSON.NUMINCRBY", "d", "$.n", "0.5"),
-        ("JSON.ARRAPPEND", "d", "$.a", "7", '"s"'),
-        ("JSON.TOGGLE", "d", "$.o.p"),
-        ("JSON.MERGE", "d", "$", '{"o":{"r":1,"p":null},"m":null}'),
-        ("JSON.DEL", "d", "$.a[0]"),
+        *JSON_CASE,
         ("JSON.SET", "gone", "$", "1"),
         ("JSON.DEL", "gone"),
         ("JSON.SET", "c", "$", '{"l":[1],"z":3}'),
@@ -72,7 +78,7 @@ def test_json_commands() -> None:
         ("SET", "s", "v"),
         ("JSON.SET", "s", "$", "1"),  # WRONGTYPE
     )
-    assert out[b"d"] == {"a": [2, {"b": "y"}, 7, "s"], "n": 3.5, "o": {"r": 1}, "new": 5}
+    assert out[b"d"] == D_AFTER
     assert out[b"c"] == {"l": [], "z": 0}
     assert b"gone" not in out and b"nokey" not in out
     assert r.errors == {"JSON.SET": 2} and not r.carried
@@ -120,17 +126,7 @@ def test_strict_and_swapdb() -> None:
 # --------------------------------------------------------------------------- live
 
 LIVE = [
-    ("JSON.SET", "d", "$", '{"a": [1, 2, {"b": "x"}], "n": 1, "o": {"p": true}, "u": "é"}'),
-    ("JSON.SET", "d", "$.a[2].b", '"y"'),
-    ("JSON.SET", "d", "$.new", "5"),
-    ("JSON.SET", "d", "$.new", "6", "NX"),
-    ("JSON.SET", "d", "$.o.q", "[1]", "XX"),
-    ("JSON.NUMINCRBY", "d", "$.n", "2"),
-    ("JSON.NUMINCRBY", "d", "$.n", "0.5"),
-    ("JSON.ARRAPPEND", "d", "$.a", "7", '"s"'),
-    ("JSON.TOGGLE", "d", "$.o.p"),
-    ("JSON.MERGE", "d", "$", '{"o": {"r": 1, "p": null}, "m": null}'),
-    ("JSON.DEL", "d", "$.a[0]"),
+    *JSON_CASE,
     ("JSON.SET", "big", "$", json.dumps({"x": list(range(300)), "f": 1.5e300, "i": -2**62})),
     ("JSON.SET", "e", "$", '{"k": [1, 2, 3], "s": "ab"}'),
     ("JSON.STRAPPEND", "e", "$.s", '"cd"'),
@@ -176,8 +172,7 @@ def test_live_json_commands_replay_and_rewrite(redis_server_factory: Any,
             c.execute_command(*cmd)
         live = _view(c)
         digest = raw(c, "DEBUG", "DIGEST")
-        assert live[b"d"][2] == {"a": [2, {"b": "y"}, 7, "s"], "n": 3.5, "o": {"r": 1},
-                                 "u": "é", "new": 5}
+        assert live[b"d"][2] == D_AFTER
     aof = first / "appendonlydir"
     r = Replayer()
     r.apply(iter_aof(str(aof)))

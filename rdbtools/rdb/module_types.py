@@ -109,6 +109,16 @@ class Ops:
         assert isinstance(v, bytes)
         return v
 
+    def sized_string(self, size: int, what: str) -> bytes:
+        """A STRING that must be ``size`` bytes long (an error names ``what`` and is
+        located at the string)."""
+        at = self.i
+        data = self.string()
+        if len(data) != size:
+            self.i = at
+            raise self.error(f"{what} of {len(data)} bytes, not {size}")
+        return data
+
     def done(self) -> None:
         if self.i != len(self.items):
             raise self.error(f"{len(self.items) - self.i} values after the last one the "
@@ -363,12 +373,11 @@ def _cuckoo(ops: Ops, encver: int) -> ModuleData:
     filters = []
     for _ in range(nfilters):
         buckets = ops.uint() if modern else nbuckets
-        at = ops.i
-        data = ops.string()
-        if bucket_size is not None and len(data) != bucket_size * buckets:
-            ops.i = at
-            raise ops.error(f"a Cuckoo filter of {buckets} buckets of {bucket_size} in "
-                            f"{len(data)} bytes")
+        if bucket_size is None:
+            data = ops.string()
+        else:
+            data = ops.sized_string(bucket_size * buckets, f"a Cuckoo filter of {buckets} "
+                                    f"buckets of {bucket_size}")
         allocations.append(len(data))
         filters.append({"buckets": buckets, "bytes": len(data)})
     header: dict[str, object] = {
@@ -397,16 +406,8 @@ def _topk(ops: Ops, encver: int) -> ModuleData:
     decay = ops.double()
     if not (k and width and depth):
         raise ops.error("a Top-K of k, width or depth 0")
-    at = ops.i
-    counters = ops.string()
-    if len(counters) != 8 * width * depth:
-        ops.i = at
-        raise ops.error(f"Top-K counters of {len(counters)} bytes for {width}x{depth}")
-    at = ops.i
-    heap = ops.string()
-    if len(heap) != _HEAP_BUCKET.size * k:
-        ops.i = at
-        raise ops.error(f"a Top-K heap of {len(heap)} bytes for k={k}")
+    counters = ops.sized_string(8 * width * depth, f"Top-K counters for {width}x{depth}")
+    heap = ops.sized_string(_HEAP_BUCKET.size * k, f"a Top-K heap for k={k}")
     slots = []
     for i in range(k):
         item = ops.string()
@@ -430,11 +431,7 @@ def _cms(ops: Ops, encver: int) -> ModuleData:
     width, depth, count = ops.uint(), ops.uint(), ops.uint()
     if not (width and depth):
         raise ops.error("a Count-Min sketch of width or depth 0")
-    at = ops.i
-    array = ops.string()
-    if len(array) != 4 * width * depth:
-        ops.i = at
-        raise ops.error(f"Count-Min counters of {len(array)} bytes for {width}x{depth}")
+    array = ops.sized_string(4 * width * depth, f"Count-Min counters for {width}x{depth}")
     header: dict[str, object] = {"width": width, "depth": depth, "count": count}
     return ModuleData("cms", header, None, (32, len(array)))  # sizeof(CMSketch), array
 
