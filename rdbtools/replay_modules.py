@@ -25,13 +25,13 @@ import copy
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from rdbtools import replay as R
 from rdbtools.errors import UnsupportedType
-from rdbtools.events import Command, ModuleValue
+from rdbtools.events import Command, Event, ModuleValue
 from rdbtools.rdb.module_types import JSON_TYPE, json_text, json_value
 from rdbtools.replay_util import CmdError
 
@@ -174,6 +174,19 @@ def not_replayed(r: Replayer) -> dict[str, int]:
         name = bytes(c.args[0]).upper().decode("utf-8", "replace")
         out[name] = out.get(name, 0) + 1
     return out
+
+
+def base_events(r: Replayer) -> Iterator[Event]:
+    """The function libraries and keys of ``r`` (no AUX fields), each ``not-replayed``
+    key as what it held before its first carried command (left out if nothing): what a
+    rewrite writes before the carried commands."""
+    yield from r.function_list()
+    for db, key, o in r.items():
+        if o.type == NOT_REPLAYED:
+            o = o.value.base
+            if o is None:
+                continue
+        yield from r.key_events(db, key, o)
 
 
 def rewrite_commands(key: bytes, o: Obj, version: int | str) -> list[tuple[bytes, ...]]:
@@ -516,5 +529,5 @@ def _json_clear(r: Replayer, db: int, a: list[bytes]) -> None:
         _put_at(r, db, key, doc, steps, 0)
 
 
-__all__ = ["Carried", "carry", "carry_if_tainted", "command_keys", "flushed",
+__all__ = ["Carried", "base_events", "carry", "carry_if_tainted", "command_keys", "flushed",
            "not_replayed", "parse_path", "rewrite_commands"]

@@ -40,13 +40,13 @@ from rdbtools.aof.manifest import names_a_part
 from rdbtools.aof.origin import OriginWatch
 from rdbtools.aof.reader import AofLayout, iter_aof, open_aof
 from rdbtools.aof.writer import AofWriter
-from rdbtools.errors import ParseError
-from rdbtools.events import Aux, Event, StreamGroup, StreamMeta
+from rdbtools.errors import ParseError, WriteError
+from rdbtools.events import Command, Event, StreamGroup, StreamMeta
 from rdbtools.ops.aof_fix import _backup as keep_original
 from rdbtools.rdb._targets import Target
-from rdbtools.rdb.writer import LossReport, RdbWriter
+from rdbtools.rdb.writer import Loss, LossReport, RdbWriter
 from rdbtools.replay import Replayer
-from rdbtools.replay_modules import NOT_REPLAYED, not_replayed, rewrite_commands
+from rdbtools.replay_modules import NOT_REPLAYED, base_events, not_replayed, rewrite_commands
 
 FORMATS = ("aof", "preamble", "rdb")
 
@@ -105,6 +105,25 @@ class AofRewriteReport:
             return "removed once the new manifest was in place, as the server does " \
                 "(--keep-history keeps it)"
         return f"{self.path} (not touched)"
+
+
+def _carried_tail(replayer: Replayer, fp: BinaryIO, version: int | str, fmt: str,
+                  strict: bool, report: LossReport) -> None:
+    """The commands replay did not model, after the RDB of a preamble (the server reads
+    the commands after an RDB preamble, in a base file too); a plain RDB loses them."""
+    if fmt == "preamble":
+        tail = AofWriter(fp, version)
+        for cmd in replayer.carried:
+            tail.write(cmd)
+        tail.close()
+        report.keys += sum(1 for _, _, o in replayer.items()
+                           if o.type == NOT_REPLAYED and o.value.base is None)
+        return
+    loss = Loss(f"{len(replayer.carried)} commands replay did not model dropped: "
+                "an RDB file holds no commands", None, None)
+    if strict:
+        raise WriteError(f"an RDB file cannot hold this: {loss}")
+    report.losses.append(loss)
 
 
 def _write_aof(replayer: Replayer, fp: BinaryIO, version: int | str,
@@ -297,14 +316,17 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
         if fmt == "aof":
             report = _write_aof(replayer, fp, version, timestamp, strict)
             return
-        # the AUX fields of the input's RDB part are the old base's, not the new one's
-        events: Iterable[Event] = (ev for ev in replayer.events() if type(ev) is not Aux)
+        # no AUX fields: the input's RDB part's are the old base's, not the new one's;
+        # a not-replayed key as what it held (its commands follow the RDB)
+        events: Iterable[Event] = base_events(replayer)
         aux = {b"aof-base": b"1"} if fmt == "preamble" and manifest is not None else \
             {b"aof-preamble": b"1"} if fmt == "preamble" else {}
         if pre_70:
             events = _without_counters(events)
         writer = RdbWriter(fp, version, aux=aux, strict=strict, ctime=int(time.time()))
         report = writer.write_all(_known_active_times(events))
+        if replayer.carried:
+            _carried_tail(replayer, fp, version, fmt, strict, report)
 
     removed: tuple[str, ...] = ()
     history: tuple[str, ...] = ()
