@@ -107,6 +107,19 @@ MODULE_OP_DOUBLE = 4
 MODULE_OP_STRING = 5
 
 
+def module_type_id(name: str, encver: int) -> int:
+    """The 64-bit module type id of a 9-character name and a 10-bit encoding version, the
+    inverse of ``module_name``; ``ValueError`` for a name or version it cannot hold."""
+    if len(name) != 9 or any(c not in MODULE_ALPHABET for c in name):
+        raise ValueError(f"module name {name!r} is not 9 characters of A-Z a-z 0-9 - _")
+    if not 0 <= encver < 1024:
+        raise ValueError(f"module version {encver} is not in 0..1023")
+    x = 0
+    for c in name:
+        x = (x << 6) | MODULE_ALPHABET.index(c)
+    return (x << 10) | encver
+
+
 def module_name(module_id: int) -> tuple[str, int]:
     """Decode a 64-bit module type id into its 9-character name and 10-bit version:
     ``encver = id & 1023``; the name is nine 6-bit symbols, first one most significant."""

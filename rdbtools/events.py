@@ -285,16 +285,55 @@ class StreamIdmp:
 
 
 @dataclass(frozen=True, slots=True)
+class ModuleData:
+    """What a known module type's payload holds (``rdbtools.rdb.module_types``).
+
+    ``type`` is ``json`` (RedisJSON ``ReJSON-RL``), ``bf`` (``MBbloom--``), ``cf``
+    (``MBbloomCF``), ``topk`` (``TopK-TYPE``), ``cms`` (``CMSk-TYPE``) or ``tdigest``
+    (``TDIS-TYPE``). ``document`` is the JSON document (``json`` only, as ``json.loads``
+    gives it); ``header`` the structure's settings and counters under the names its
+    ``*.INFO`` command uses; ``allocations`` the byte sizes of the blocks the module
+    allocates for the value (its struct, arrays, strings), in order."""
+
+    type: str
+    header: dict[str, object]
+    document: object = None
+    allocations: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleValue:
     """A module value (type 7, or 6 from 4.0 release candidates). ``payload`` is the
     module-opcode stream after the module id, including the terminating EOF opcode, kept
-    verbatim so the value can be written back unchanged."""
+    verbatim so the value can be written back unchanged. ``decoded`` is what the reader
+    decoded of a known module type (``None`` for any other module); it takes no part in
+    comparisons: the payload is the value."""
 
     module_id: int
     module_name: str
     module_version: int
     payload: bytes
     offset: int = 0
+    decoded: ModuleData | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NotReplayed:
+    """The value of a key (``type`` ``not-replayed``) that AOF replay did not compute: a
+    command it does not model touched it. ``commands`` are the commands on the key from
+    that one on, in order, as they were; ``aoftool rewrite`` writes them back verbatim.
+    ``names`` counts them by command name, in order of first use."""
+
+    commands: tuple[Command, ...]
+    offset: int = 0
+
+    @property
+    def names(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.commands:
+            name = bytes(c.args[0]).upper().decode("utf-8", "replace")
+            out[name] = out.get(name, 0) + 1
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +382,7 @@ ValueEvent = (
     | StreamGroup
     | StreamIdmp
     | ModuleValue
+    | NotReplayed
 )
 FileEvent = Header | Aux | SelectDb | ResizeDb | Function | ModuleAux | SlotInfo | SlotImport | End
 Event = FileEvent | KeyStart | ValueEvent | KeyEnd | Command | AofPart
@@ -368,6 +408,7 @@ RecordValue = (
     | list[tuple[bytes, bytes, int | None]]
     | StreamValue
     | ModuleValue
+    | NotReplayed
 )
 
 
@@ -375,7 +416,7 @@ RecordValue = (
 class Record:
     """One whole key. ``value`` is: ``bytes`` (string); ``list[bytes]`` (list, set);
     ``list[(member, score)]`` (zset); ``list[(field, value, field_expire_ms)]`` (hash);
-    ``StreamValue`` (stream); ``ModuleValue`` (module)."""
+    ``StreamValue`` (stream); ``ModuleValue`` (module); ``NotReplayed`` (not-replayed)."""
 
     db: int
     key: bytes
@@ -404,7 +445,7 @@ def records(events: Iterable[Event]) -> Iterator[Record]:
     groups: list[StreamGroup] = []
     meta: StreamMeta | None = None
     idmp: StreamIdmp | None = None
-    module: ModuleValue | None = None
+    module: ModuleValue | NotReplayed | None = None
     for ev in events:
         tp = type(ev)
         if tp is KeyStart:
@@ -430,7 +471,7 @@ def records(events: Iterable[Event]) -> Iterator[Record]:
             groups.append(ev)  # type: ignore[arg-type]
         elif tp is StreamIdmp:
             idmp = ev  # type: ignore[assignment]
-        elif tp is ModuleValue:
+        elif tp is ModuleValue or tp is NotReplayed:
             module = ev  # type: ignore[assignment]
         elif tp is KeyEnd and start is not None:
             assert isinstance(ev, KeyEnd)
@@ -439,7 +480,7 @@ def records(events: Iterable[Event]) -> Iterator[Record]:
                 value = b"".join(strings)
             elif start.type == "stream":
                 value = StreamValue(tuple(entries), meta, tuple(groups), idmp)
-            elif start.type == "module":
+            elif start.type in ("module", "not-replayed"):
                 assert module is not None
                 value = module
             else:

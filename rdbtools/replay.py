@@ -17,9 +17,11 @@ with an error (wrong type, not an integer ...) changes nothing, as on load, and 
 counted in ``Replayer.errors``. Expired keys are kept (filter them with
 ``--no-expired``), as the RDB reader keeps them; relative TTLs (``EXPIRE``, ``SET EX``
 ...) are taken from the command's ``#TS:`` timestamp when there is one, else from the
-time the replay started. An unknown command raises ``UnsupportedType`` naming the
-command and its offset, unless ``skip_unknown`` (then ``Replayer.skipped`` counts them
-by name).
+time the replay started. A command replay does not model (an unknown one, a module's)
+is carried verbatim, with every later command on the keys it touches
+(``rdbtools.replay_modules``): those keys come out as ``not-replayed`` keys. With
+``strict`` such a command raises ``UnsupportedType`` naming it and its offset instead;
+with ``skip_unknown`` it is dropped (``Replayer.skipped`` counts them by name).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from rdbtools.events import (
     KeyStart,
     ListItems,
     ModuleValue,
+    NotReplayed,
     SetMembers,
     StreamEntries,
     StreamGroup,
@@ -225,6 +228,12 @@ class Replayer:
     """Redis before 7.0: ``XCLAIM`` keeps a pending entry whose stream entry was deleted
     (7.0 drops it from the PEL); set by the caller for the AOF of such a server."""
     aux: list[Aux] = field(default_factory=list)
+    strict: bool = False
+    """Raise ``UnsupportedType`` for a command replay does not model (else it is carried)."""
+    carried: list[Command] = field(default_factory=list)
+    """The commands replay did not model, in order (``replay_modules``)."""
+    tainted: dict[int, set[bytes]] = field(default_factory=dict)
+    """Per database, the names of keys carried commands touched."""
     _part: str | None = None
     _multi: list[Command] | None = None
     _loader: _Loader = field(default_factory=_Loader)
@@ -294,7 +303,7 @@ class Replayer:
         get = _HANDLERS.get
         for args, off in zip(b.args, b.offsets):
             handler = get(args[0])
-            if handler is None or self._multi is not None:
+            if handler is None or self._multi is not None or self.tainted:
                 self._command(Command(db, args, off, ts))
                 continue
             self._now = now
@@ -326,10 +335,15 @@ class Replayer:
         """Apply one command now (no MULTI buffering)."""
         name = cmd.args[0].upper()
         handler = _HANDLERS.get(name)
+        if self.tainted and _replay_modules.carry_if_tainted(self, cmd):
+            return
         if handler is None:
             text = name.decode("utf-8", "replace")
             if self.skip_unknown:
                 self.skipped[text] += 1
+                return
+            if not self.strict:
+                _replay_modules.carry(self, cmd)
                 return
             raise UnsupportedType(f"replay: unsupported command {text}", offset=cmd.offset,
                                   key=_key_of(cmd.args))
@@ -340,6 +354,9 @@ class Replayer:
             if isinstance(exc, UnsupportedType):
                 raise exc.located(None, cmd.offset, _key_of(cmd.args)) from None
             self.errors[name.decode("utf-8", "replace")] += 1
+            return
+        if self.carried and name in (b"FLUSHALL", b"FLUSHDB"):
+            _replay_modules.flushed(self, cmd.db, name == b"FLUSHALL")
 
     # ---------------------------------------------------------------- access
 
@@ -450,6 +467,11 @@ def _key_events(db: int, key: bytes, o: Obj, listpack_zero: bool) -> Iterator[Ev
     fields, positionally)."""
     t = o.type
     v = o.value
+    if t == "not-replayed":
+        yield M.KeyStart(db, key, t, "replayed", 0, None, None, None, None, 0)
+        yield NotReplayed(tuple(v.commands), 0)
+        yield M.KeyEnd(key, 0, 0, 0)
+        return
     if t == "module":
         assert isinstance(v, ModuleValue)
         yield M.KeyStart(db, key, "module", "replayed", 7, o.expire, None, None, None, 0)
@@ -489,14 +511,17 @@ def _key_events(db: int, key: bytes, o: Obj, listpack_zero: bool) -> Iterator[Ev
     yield M.KeyEnd(key, 0, 0, 0)
 
 
-def replay(events: Iterable[AofItem], *, skip_unknown: bool = False,
+def replay(events: Iterable[AofItem], *, skip_unknown: bool = False, strict: bool = False,
            replayer: Replayer | None = None) -> Iterator[Event]:
     """Apply ``events`` (from ``read_aof``, or ``iter_aof``: faster) and yield the
     resulting keyspace (see the module docstring). Pass ``replayer`` to read its
     ``skipped`` / ``errors`` counters afterwards. The keyspace is held in memory."""
-    r = replayer if replayer is not None else Replayer(skip_unknown=skip_unknown)
+    r = replayer if replayer is not None else Replayer(skip_unknown=skip_unknown,
+                                                       strict=strict)
     if replayer is not None and skip_unknown:
         r.skip_unknown = True
+    if replayer is not None and strict:
+        r.strict = True
     r.apply(events)
     yield from r.events()
 
@@ -1674,4 +1699,5 @@ def _eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 
 # Handlers of the later command families register themselves on import.
+from rdbtools import replay_modules as _replay_modules  # noqa: E402
 from rdbtools import replay_more as _replay_more  # noqa: E402,F401

@@ -450,10 +450,17 @@ def test_unreadable_input_and_bad_version(tmp_path: Path) -> None:
 
 def test_unknown_command(tmp_path: Path) -> None:
     p = tmp_path / "a.aof"
-    p.write_bytes(resp(b"SET", b"a", b"1") + resp(b"NOSUCHCMD", b"x"))
-    res = CliRunner().invoke(main, ["rewrite", str(p)])
+    original = resp(b"SET", b"a", b"1") + resp(b"NOSUCHCMD", b"x")
+    p.write_bytes(original)
+    res = CliRunner().invoke(main, ["rewrite", str(p), "--strict"])
     assert res.exit_code == 5 and f"{p}@0x1b: replay: unsupported command NOSUCHCMD" in res.stderr
-    assert p.read_bytes().endswith(b"x\r\n")
+    assert p.read_bytes() == original
+    # by default the command is kept as it was, after the keys replay computed
+    res = CliRunner().invoke(main, ["rewrite", str(p)])
+    assert res.exit_code == 0 and "not replayed, kept as they were: NOSUCHCMD x1" in res.stdout
+    assert p.read_bytes() == resp(b"SELECT", b"0") + resp(b"SET", b"a", b"1") \
+        + resp(b"NOSUCHCMD", b"x")
+    p.write_bytes(original)
     res = CliRunner().invoke(main, ["rewrite", str(p), "--skip-unknown"])
     assert res.exit_code == 0 and "NOSUCHCMD x1" in res.stdout
     assert p.read_bytes() == resp(b"SELECT", b"0") + resp(b"SET", b"a", b"1")

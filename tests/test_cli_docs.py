@@ -104,13 +104,13 @@ def test_python_example(code: str, tmp_path: Path) -> None:
     assert proc.stdout
 
 
-@pytest.mark.parametrize("block", params())
-def test_example(block: list[Example], tmp_path: Path) -> None:
-    env = workdir(tmp_path)
+def run_block(block: list[Example], cwd: Path, env: dict[str, str]) -> None:
+    """Run the commands of one ``console`` block in ``cwd``; each must exit 0 and print
+    what follows it."""
     for command, expected in block:
         proc = subprocess.run(
             ["bash", "-c", command],
-            cwd=tmp_path,
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -120,3 +120,8 @@ def test_example(block: list[Example], tmp_path: Path) -> None:
         actual = proc.stdout.decode("utf-8", "replace").splitlines()
         assert proc.returncode == 0, (command, actual)
         assert matches(expected, actual), (command, "\n".join(actual))
+
+
+@pytest.mark.parametrize("block", params())
+def test_example(block: list[Example], tmp_path: Path) -> None:
+    run_block(block, tmp_path, workdir(tmp_path))

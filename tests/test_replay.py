@@ -210,8 +210,11 @@ def test_functions_and_unknown() -> None:
                        Command(0, (b"FUNCTION", b"LOAD", b"REPLACE", code))]))
     assert [type(e) for e in evs] == [Function]
     with pytest.raises(UnsupportedType, match="NOSUCHCMD") as ei:
-        list(replay([Command(0, (b"NOSUCHCMD", b"k"), offset=77)]))
+        list(replay([Command(0, (b"NOSUCHCMD", b"k"), offset=77)], strict=True))
     assert ei.value.offset == 77
+    kept = list(replay([Command(0, (b"NOSUCHCMD", b"k"), offset=77)]))
+    assert [(type(e).__name__, getattr(e, "type", None)) for e in kept] == [
+        ("KeyStart", "not-replayed"), ("NotReplayed", None), ("KeyEnd", None)]
     out, r = run(("NOSUCHCMD", "k"), ("SET", "a", "1"), skip_unknown=True)
     assert r.skipped["NOSUCHCMD"] == 1 and (0, b"a") in out
 

@@ -252,7 +252,9 @@ def _module_payload(draw: Any) -> bytes:
     return out + b"\x00"
 
 
-MODULE_NAMES = ["hellotype", "MyModule1", "ReJSON-RL", "abc_def-9"]
+# random opcode streams: not the names of types whose payloads are decoded (ReJSON-RL,
+# RedisBloom's), whose own rules such payloads break (tests/test_module_types.py)
+MODULE_NAMES = ["hellotype", "MyModule1", "timeserie", "abc_def-9"]
 
 
 @st.composite

@@ -48,6 +48,7 @@ from rdbtools.aof._resp_out import ADD_COMMANDS, ITEMS_PER_COMMAND, resp_command
 from rdbtools.aof._stream_rewrite import StreamRewrite
 from rdbtools.errors import WriteError
 from rdbtools.events import (
+    Command,
     Event,
     Function,
     HashFields,
@@ -159,6 +160,9 @@ class AofWriter:
                 self._start(ev)
             elif isinstance(ev, Function):
                 self._function(ev)
+            elif isinstance(ev, Command):  # written as it is
+                self._want_db = ev.db
+                self._cmd(*ev.args)
             elif isinstance(ev, ModuleAux):
                 self._lose(f"module aux data of {ev.module_name!r} dropped: an AOF holds "
                            "only what the module's own rewrite writes")
@@ -270,6 +274,8 @@ class AofWriter:
         why = None
         if ks.type == "module":
             why = "module value dropped: only its module can rewrite it"
+        elif ks.type == "not-replayed":
+            why = "key not replayed: aoftool rewrite keeps its commands"
         elif ks.type == "stream" and not self.target.has_streams:
             why = "stream dropped: servers before 5.0 have no streams"
         elif ks.type not in ("string", "stream") and ks.type not in ADD_COMMANDS:

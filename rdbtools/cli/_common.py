@@ -102,11 +102,19 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
     return wrapped
 
 
-def read_events(path: str, *, verify: bool, key_filter: KeyFilter) -> Iterator[Event]:
+def read_events(path: str, *, verify: bool, key_filter: KeyFilter,
+                strict: bool = False) -> Iterator[Event]:
     """The events of the RDB file at ``path`` (``-``: stdin), filtered; an AOF path
-    (``is_aof_path``) is replayed into the keyspace it builds (held in memory). Patterns
-    in the filter are the option text encoded as the file system encodes names."""
-    return open_input(path, verify=verify, key_filter=key_filter)
+    (``is_aof_path``) is replayed into the keyspace it builds (held in memory; ``strict``:
+    a command replay does not model is an error). Patterns in the filter are the option
+    text encoded as the file system encodes names."""
+    return open_input(path, verify=verify, key_filter=key_filter, strict=strict)
+
+
+STRICT_REPLAY = click.option(
+    "--strict", is_flag=True,
+    help="For an AOF: fail on a command replay does not model (by default the keys it "
+    "touches are shown as not-replayed, with their command names).")
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from functools import partial
 import click
 
 from rdbtools.cli._common import (
+    STRICT_REPLAY,
     filter_options,
     guarded,
     output_file,
@@ -99,6 +100,7 @@ MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
     help="Prefixes kept per depth before the lightest are folded into (other).",
 )
 @click.option("--no-verify", is_flag=True, help="Do not verify the CRC64 checksum (faster).")
+@STRICT_REPLAY
 @filter_options
 @guarded(PROG)
 def memory_command(
@@ -118,6 +120,7 @@ def memory_command(
     raw_prefixes: bool,
     max_prefixes: int,
     no_verify: bool,
+    strict: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Estimate the memory each key of FILE... takes in a running server.
@@ -168,7 +171,7 @@ def memory_command(
             click.echo(f"{PROG}: {file}: memory model {head.choice.describe()}", err=True)
 
     def events_of(path: str) -> Iterator[Event]:
-        return read_events(path, verify=verify, key_filter=key_filter)
+        return read_events(path, verify=verify, key_filter=key_filter, strict=strict)
 
     if as_jsonl or as_csv:
 

@@ -174,12 +174,14 @@ REWRITE_VERSIONS = (*map(str, WRITABLE_VERSIONS), "valkey")
                    "else from its layout, #TS: annotations and commands; the choice and "
                    "the reason are printed].")
 @click.option("--strict", is_flag=True,
-              help="Fail (exit 7, nothing written) if the target cannot hold something.")
+              help="Fail, writing nothing: exit 7 if the target cannot hold something, "
+                   "exit 5 on a command replay does not model.")
 @click.option("--keep-history", is_flag=True,
               help="Multi-part AOF: keep the old files, listed as history (type h) in the "
                    "manifest, instead of removing them.")
 @click.option("--skip-unknown", is_flag=True,
-              help="Skip commands replay does not know instead of failing.")
+              help="Drop commands replay does not model instead of keeping them as they "
+                   "were.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
 @NO_VERIFY
 @guarded(PROG)
@@ -189,7 +191,9 @@ def rewrite_command(path: str, output: str | None, fmt: str | None, to_version: 
     """Replay PATH and write the smallest equivalent AOF, as BGREWRITEAOF would: per
     database a SELECT, then per key SET / RPUSH / SADD / ZADD / HMSET (at most 64
     elements a command), PEXPIREAT, and for streams XADD, XSETID, XGROUP CREATE and
-    XCLAIM; function libraries as FUNCTION LOAD.
+    XCLAIM; function libraries as FUNCTION LOAD; RedisJSON documents as JSON.SET.
+    A command replay does not model (another module's, an unknown one) is kept as it
+    was, with every later command on the keys it touches, after all other keys.
 
     By default for the server that wrote PATH, in the format its own rewrite writes: the
     version comes from the RDB preamble or base (redis-ver / valkey-ver), else from the

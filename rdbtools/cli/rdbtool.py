@@ -10,11 +10,13 @@ key filters (``rdbtools.ops.filters``), runs the library operation of the same n
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import click
 
 from rdbtools import __version__
 from rdbtools.cli._common import (
+    STRICT_REPLAY,
     filter_options,
     guarded,
     output_file,
@@ -23,6 +25,7 @@ from rdbtools.cli._common import (
     warn,
 )
 from rdbtools.cli._progress import Progress
+from rdbtools.events import Event
 from rdbtools.formats.check_report import check_text
 from rdbtools.formats.info_report import info_json, info_text
 from rdbtools.ops.check import check
@@ -42,6 +45,7 @@ from rdbtools.ops.inputs import is_aof_path
 from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import TARGET_VERSIONS, RestoreError, restore
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
+from rdbtools.rdb.module_types import ModuleNeeds
 
 PROG = "rdbtool"
 
@@ -75,6 +79,7 @@ def main() -> None:
     help="Write to OUT (complete or not at all) instead of stdout.",
 )
 @NO_VERIFY
+@STRICT_REPLAY
 @filter_options
 @guarded(PROG)
 def dump_command(
@@ -85,6 +90,7 @@ def dump_command(
     as_keys: bool,
     output: str,
     no_verify: bool,
+    strict: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names.
@@ -108,7 +114,8 @@ def dump_command(
     refuse_same_file(PROG, (file,), output)
     with output_file(output) as out:
         summary = dump(
-            read_events(file, verify=not no_verify, key_filter=key_filter), out, format=fmt
+            read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict),
+            out, format=fmt
         )
     for what, count in summary.skipped.items():
         warn(PROG, f"skipped {what}: {count} (the {fmt} format cannot express them)")
@@ -117,11 +124,13 @@ def dump_command(
 @main.command("check", short_help="Read and verify everything; summarize.")
 @FILE_ARG
 @NO_VERIFY
+@STRICT_REPLAY
 @filter_options
 @guarded(PROG)
 def check_command(
     file: str,
     no_verify: bool,
+    strict: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Read all of FILE, decoding every value, verify its checksum and summarize it.
@@ -129,7 +138,8 @@ def check_command(
     FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
     input. Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
     """
-    summary = check(read_events(file, verify=not no_verify, key_filter=key_filter))
+    summary = check(read_events(file, verify=not no_verify, key_filter=key_filter,
+                                strict=strict))
     click.echo(check_text(file, summary), nl=False)
 
 
@@ -145,6 +155,7 @@ def check_command(
     help="How many of the biggest keys to list.",
 )
 @NO_VERIFY
+@STRICT_REPLAY
 @filter_options
 @guarded(PROG)
 def info_command(
@@ -152,6 +163,7 @@ def info_command(
     as_json: bool,
     top: int,
     no_verify: bool,
+    strict: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Report what FILE holds: keys per database, type and encoding, serialized sizes,
@@ -162,7 +174,7 @@ def info_command(
     the records the RDB writer would write for them (the RDB version of the AOF's
     preamble or base, else 12).
     """
-    events = read_events(file, verify=not no_verify, key_filter=key_filter)
+    events = read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict)
     if is_aof_path(file):
         from rdbtools.ops.rdb_sizes import with_rdb_sizes
 
@@ -193,11 +205,14 @@ STRICT = click.option(
 )
 
 
-def _write_rdb(events: object, output: str, target: str, strict: bool) -> None:
+def _write_rdb(events: Iterable[Event], output: str, target: str, strict: bool) -> None:
+    needs = ModuleNeeds()
     with output_file(output) as out:
-        report = convert(events, out, version=target, strict=strict)  # type: ignore[arg-type]
+        report = convert(needs.watch(events), out, version=target, strict=strict)
     for line in report.lines():
         warn(PROG, f"lost: {line}")
+    for line in needs.lines():
+        warn(PROG, line)
     click.echo(
         f"{output}: RDB {target}, {report.keys} keys written, "
         f"{len(report.losses)} losses, {report.dropped_keys} keys dropped",
@@ -376,7 +391,9 @@ def restore_command(
     client = None
     if not (dry_run and version):
         client = connect(url, tls=tls, timeout=timeout, cluster=True if cluster else None)
-    events = filter_events(open_events(file, verify_checksum=not no_verify), key_filter)
+    needs = ModuleNeeds()
+    events = needs.watch(filter_events(open_events(file, verify_checksum=not no_verify),
+                                       key_filter))
     size = _rdb_size(file)
     try:
         with Progress(size, label="restore", enabled=False if quiet else None) as bar, \
@@ -391,6 +408,8 @@ def restore_command(
             client.close()
     for loss in summary.losses:
         warn(PROG, f"lost: {loss}")
+    for line in needs.lines():
+        warn(PROG, line)
     verb = "would write" if dry_run else "wrote"
     where = f" on {len(client.get_primaries())} primaries" if summary.cluster and client else ""
     missing = (f", {summary.skipped_missing_db} of missing databases"

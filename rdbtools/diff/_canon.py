@@ -20,7 +20,8 @@ stream ``(entries, meta, groups, idmp)``: entries ``((ms, seq), ((f, v), ...))``
        entries_read, pel, consumers)`` with the PEL ``(id, consumer, delivery_time_ms,
        delivery_count)`` sorted by id and consumers ``(name, seen_time_ms,
        active_time_ms, pending ids)`` sorted by name; idmp a tuple or ``None``
-module ``(module_id, payload)``
+module ``(module_id, payload, 0, None)``; a RedisJSON document ``(module_id without its
+       encoding version, b"", 1, document)``: compared by path (``_json``)
 ====== ========================================================================
 
 Two keys of the same type hold the same value exactly when their packed forms are the
@@ -143,7 +144,12 @@ def canonical_rows(events: Iterable[Event], functions: dict[bytes, bytes],
         elif tp is StreamIdmp:
             idmp = _idmp(ev)  # type: ignore[arg-type]
         elif tp is ModuleValue:
-            module = (ev.module_id, ev.payload)  # type: ignore[union-attr]
+            assert isinstance(ev, ModuleValue)
+            data = ev.decoded
+            if data is not None and data.type == "json":  # compared as a document
+                module = (ev.module_id & ~1023, b"", 1, data.document)
+            else:
+                module = (ev.module_id, ev.payload, 0, None)
         elif tp is Function:
             assert isinstance(ev, Function)
             functions[ev.library] = ev.code

@@ -24,6 +24,7 @@ from typing import Any
 from rdbtools._spec import module_name
 from rdbtools.diff._canon import KeyRow
 from rdbtools.diff._change import Change, PathItem
+from rdbtools.diff._json import compare_documents
 
 LIST_SCRIPT_LIMIT = 256
 """Both changed middles of a list together at most this long: an edit script."""
@@ -227,6 +228,11 @@ def _identity(x: Any) -> Any:
 
 
 def _module(emit: Emit, db: int, key: bytes, a: Any, b: Any, opts: Options) -> None:
+    """``(module_id, payload, decoded, document)``: two RedisJSON documents by path
+    (whatever encoding version each file wrote them in), else the id and payload."""
+    if a[2] and b[2]:
+        compare_documents(emit, db, key, a[3], b[3])
+        return
     if a[0] != b[0]:
         emit(Change(db, key, "value", ("module",), _module_text(a[0]), _module_text(b[0])))
     if a[1] != b[1]:

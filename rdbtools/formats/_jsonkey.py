@@ -22,6 +22,7 @@ from rdbtools.events import (
     KeyStart,
     ListItems,
     ModuleValue,
+    NotReplayed,
     SetMembers,
     StreamEntries,
     StreamEntry,
@@ -45,6 +46,7 @@ from rdbtools.formats._jsontext import (
     quote,
 )
 from rdbtools.formats._spool import Spool
+from rdbtools.formats.module_json import module_member
 
 _ENCODING_TEXT: dict[str, str] = {}
 """JSON text of each encoding name met so far."""
@@ -61,6 +63,7 @@ _EVENTS_OF_TYPE: dict[str, tuple[type, ...]] = {
     "hash": (HashFields,),
     "stream": (StreamEntries, StreamMeta, StreamGroup, StreamIdmp),
     "module": (ModuleValue,),
+    "not-replayed": (NotReplayed,),
 }
 
 
@@ -221,6 +224,9 @@ class KeyJson:
             self._array(jscored_items(ev.members))  # type: ignore[union-attr, arg-type]
         elif isinstance(ev, HashFields):
             self._hash_fields(ev)
+        elif isinstance(ev, NotReplayed):
+            self._module = True
+            self._emit(f',"value":{{"not_replayed":{encode_json(ev.names)}}}')
         elif isinstance(ev, ModuleValue):
             if self._module:
                 raise WriteError(f"key {ks.key!r}: two module values")
@@ -228,6 +234,7 @@ class KeyJson:
             self._emit(
                 f',"value":{{"module":{quote(ev.module_name)},'
                 f'"module_version":{ev.module_version},"payload":{b64(ev.payload)}'
+                + module_member(ev.decoded)
                 + (',"pre_ga":true}' if ks.rdb_type == 6 else "}")
             )
         else:

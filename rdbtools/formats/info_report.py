@@ -58,6 +58,7 @@ def info_dict(report: InfoReport) -> dict[str, Any]:
         "functions": report.functions,
         "module_aux": report.module_aux,
         "checksum_state": report.checksum_state,
+        "not_replayed": report.not_replayed,
     }
 
 
@@ -120,6 +121,9 @@ def info_text(source: str, report: InfoReport) -> str:
             rows.append([str(b.size), b.type, b.encoding, elements, str(b.db), show(b.key)])
         lines += table(rows, "rllrrl")
     lines.append(f"functions: {report.functions}, module aux records: {report.module_aux}")
+    if report.not_replayed:
+        names = ", ".join(f"{n} x{c}" for n, c in report.not_replayed.items())
+        lines.append(f"not replayed (commands kept, value not computed): {names}")
     if report.checksum_state is not None:
         lines.append(f"checksum: {report.checksum_state}")
     return "\n".join(lines) + "\n"

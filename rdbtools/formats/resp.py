@@ -6,13 +6,14 @@ elements each; ``HPEXPIREAT key ms FIELDS 1 field`` after the ``HMSET`` holding 
 with a TTL; for streams ``XADD`` per entry (``XADD key MAXLEN 0 0-1 x y`` for an empty
 stream), ``XSETID``, ``XGROUP CREATE``, one ``XCLAIM ... JUSTID FORCE`` per pending entry
 and ``XGROUP CREATECONSUMER`` for consumers without pending entries; ``PEXPIREAT`` for a
-key TTL; ``FUNCTION LOAD REPLACE`` per function library.
+key TTL; ``FUNCTION LOAD REPLACE`` per function library; ``JSON.SET key $ <text>`` for a
+RedisJSON document (for a server with the module).
 
 Two choices differ from ``BGREWRITEAOF``: a string that arrives in several pieces is
 written as ``SET`` with the first piece and ``APPEND`` with each next one, so a big string
 is never held whole; and what RESP cannot express is skipped and counted in ``skipped``
-(module values and module aux data, pre-GA function libraries, stream idempotency state,
-pending entries no consumer owns).
+(other module values and module aux data, keys an AOF replay did not model, pre-GA
+function libraries, stream idempotency state, pending entries no consumer owns).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from rdbtools.events import (
     ListItems,
     ModuleAux,
     ModuleValue,
+    NotReplayed,
     SetMembers,
     StreamEntries,
     StreamGroup,
@@ -41,6 +43,7 @@ from rdbtools.events import (
     ZSetMembers,
 )
 from rdbtools.formats._sink import BytesSink
+from rdbtools.rdb.module_types import json_text
 
 command = resp_command
 """One command as a RESP array of bulk strings."""
@@ -116,6 +119,10 @@ class RespWriter:
         elif isinstance(ev, StreamIdmp):
             self._skip("stream idempotency states")
         elif isinstance(ev, ModuleValue):
+            if ev.decoded is not None and ev.decoded.type == "json":
+                self._cmd(b"JSON.SET", ks.key, b"$", json_text(ev.decoded.document))
+                self._pieces += 1
+        elif isinstance(ev, NotReplayed):
             pass  # the key was counted as skipped at its start
         elif isinstance(ev, KeyEnd):
             self._end(ks)
@@ -140,8 +147,8 @@ class RespWriter:
         self._field_ttls = []
         self._pieces = 0
         self._stream_created = False
-        if ks.type == "module":
-            self._skip("module keys")
+        if ks.type == "not-replayed":
+            self._skip("keys not replayed")
             return
         if ks.db != self._db:
             self._cmd(b"SELECT", b"%d" % ks.db)
@@ -207,9 +214,13 @@ class RespWriter:
 
     def _end(self, ks: KeyStart) -> None:
         self._key = None
-        if ks.type == "module":
+        if ks.type == "not-replayed":
             return
-        if ks.type in ADD_COMMANDS:
+        if ks.type == "module":
+            if self._pieces == 0:  # written only as a JSON document
+                self._skip("module keys")
+                return
+        elif ks.type in ADD_COMMANDS:
             self._flush(ks)
         elif ks.type == "string" and self._pieces == 0:
             self._cmd(b"SET", ks.key, b"")

@@ -16,7 +16,6 @@ from rdbtools.events import (
     KeyEnd,
     KeyStart,
     ListItems,
-    ModuleValue,
     SetMembers,
     StreamEntries,
     StreamGroup,
@@ -38,6 +37,7 @@ from rdbtools.memory._encodings import (
     ZSET_MAX_VALUE,
 )
 from rdbtools.memory._streams import StreamSizer, rax_alloc, rax_nodes
+from rdbtools.memory.module_costs import ModuleAcc
 from rdbtools.memory.rows import MemoryRow
 
 if TYPE_CHECKING:
@@ -58,6 +58,11 @@ class Accumulator:
 
     def feed(self, ev: ValueEvent) -> None:  # pragma: no cover - overridden
         pass
+
+    @property
+    def row_type(self) -> str:
+        """The type the key's memory row shows."""
+        return self.start.type
 
     def result(self) -> tuple[str, int]:
         """(encoding, value size without key and main-dict entry)."""
@@ -304,37 +309,15 @@ class _StreamAcc(Accumulator):
         return "stream", c.robj + c.stream_struct + self.sizer.cost() + self.groups
 
 
-class _ModuleAcc(Accumulator):
-    """Module values: the server asks the module's ``mem_usage`` callback, which a file
-    cannot answer; the estimate is the robj and the serialized payload (a lower bound for
-    most modules)."""
-
-    __slots__ = ("payload",)
-
-    def __init__(self, c: Costs, start: KeyStart) -> None:
-        super().__init__(c, start)
-        self.payload = 0
-
-    def feed(self, ev: ValueEvent) -> None:
-        if type(ev) is ModuleValue:
-            assert isinstance(ev, ModuleValue)
-            self.payload += len(ev.payload)
-            self.elements = 1
-            self.largest = self.payload
-
-    def result(self) -> tuple[str, int]:
-        c = self.c
-        return "module", (c.robj + c.a(self.payload)) if self.payload else c.robj
-
-
-_ACCS: dict[str, type[Accumulator]] = {
+_ACCS: dict[str, type[Accumulator] | type[ModuleAcc]] = {
     "string": _StringAcc,
     "list": _ListAcc,
     "set": _SetAcc,
     "zset": _ZSetAcc,
     "hash": _HashAcc,
     "stream": _StreamAcc,
-    "module": _ModuleAcc,
+    "module": ModuleAcc,
+    "not-replayed": ModuleAcc,
 }
 
 
@@ -370,7 +353,7 @@ class KeyEstimator:
             file=self.file,
             db=s.db,
             key=s.key,
-            type=s.type,
+            type=s.type if isinstance(acc, _StringAcc) else acc.row_type,
             encoding=encoding,
             memory=memory,
             size=end.size,
@@ -382,7 +365,7 @@ class KeyEstimator:
         )
 
 
-def new_acc(c: Costs, start: KeyStart) -> Accumulator:
+def new_acc(c: Costs, start: KeyStart) -> Accumulator | ModuleAcc:
     """The accumulator for a key of ``start.type`` (strings: ``_StringAcc``, which only
     keeps the length and head that ``KeyCosts.string`` costs)."""
     return _ACCS.get(start.type, Accumulator)(c, start)

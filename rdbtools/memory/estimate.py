@@ -26,6 +26,7 @@ from rdbtools.events import (
 from rdbtools.memory._batch import is_int
 from rdbtools.memory._estimator import Accumulator, new_acc
 from rdbtools.memory.model import KeyCosts, MemoryModel, choose_model, key_costs
+from rdbtools.memory.module_costs import ModuleAcc
 from rdbtools.memory.rows import MemoryRow
 
 __all__ = ["rows_from_events"]
@@ -76,7 +77,7 @@ def rows_from_events(
         robj, embstr_max, embstr, share = kc.robj, kc.embstr_max, kc.embstr, kc.share
         raws = kc.raws
     start: KeyStart | None = None
-    acc: Accumulator | None = None
+    acc: Accumulator | ModuleAcc | None = None
     is_string = False
     length = 0
     head = b""
@@ -114,6 +115,7 @@ def rows_from_events(
             if s is None or kc is None:
                 continue
             start = None
+            row_type = s.type
             key = s.key
             expires = s.expire_ms is not None
             if is_string:
@@ -134,10 +136,11 @@ def rows_from_events(
                 encoding, value = acc.result()
                 memory = kc.total(len(key), expires, value, encoding, 0)
                 elements, largest = acc.elements, acc.largest
+                row_type = acc.row_type
                 acc = None
             else:
                 continue
-            yield make_row(file, s.db, key, s.type, encoding, memory, ev.size, elements,
+            yield make_row(file, s.db, key, row_type, encoding, memory, ev.size, elements,
                            largest, s.expire_ms, s.idle, s.freq)
         elif tp in value_events:
             if acc is not None:

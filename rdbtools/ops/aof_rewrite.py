@@ -40,12 +40,13 @@ from rdbtools.aof.manifest import names_a_part
 from rdbtools.aof.origin import OriginWatch
 from rdbtools.aof.reader import AofLayout, iter_aof, open_aof
 from rdbtools.aof.writer import AofWriter
-from rdbtools.errors import ParseError
-from rdbtools.events import Aux, Event, StreamGroup, StreamMeta
+from rdbtools.errors import ParseError, WriteError
+from rdbtools.events import Command, Event, StreamGroup, StreamMeta
 from rdbtools.ops.aof_fix import _backup as keep_original
 from rdbtools.rdb._targets import Target
-from rdbtools.rdb.writer import LossReport, RdbWriter
+from rdbtools.rdb.writer import Loss, LossReport, RdbWriter
 from rdbtools.replay import Replayer
+from rdbtools.replay_modules import NOT_REPLAYED, base_events, not_replayed, rewrite_commands
 
 FORMATS = ("aof", "preamble", "rdb")
 
@@ -80,6 +81,8 @@ class AofRewriteReport:
     """Files of an interrupted earlier rewrite that were removed."""
     replay_errors: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    carried: dict[str, int] = field(default_factory=dict)
+    """Commands replay did not model, by name: written back as they were."""
 
     @property
     def size_before(self) -> int:
@@ -104,6 +107,25 @@ class AofRewriteReport:
         return f"{self.path} (not touched)"
 
 
+def _carried_tail(replayer: Replayer, fp: BinaryIO, version: int | str, fmt: str,
+                  strict: bool, report: LossReport) -> None:
+    """The commands replay did not model, after the RDB of a preamble (the server reads
+    the commands after an RDB preamble, in a base file too); a plain RDB loses them."""
+    if fmt == "preamble":
+        tail = AofWriter(fp, version)
+        for cmd in replayer.carried:
+            tail.write(cmd)
+        tail.close()
+        report.keys += sum(1 for _, _, o in replayer.items()
+                           if o.type == NOT_REPLAYED and o.value.base is None)
+        return
+    loss = Loss(f"{len(replayer.carried)} commands replay did not model dropped: "
+                "an RDB file holds no commands", None, None)
+    if strict:
+        raise WriteError(f"an RDB file cannot hold this: {loss}")
+    report.losses.append(loss)
+
+
 def _write_aof(replayer: Replayer, fp: BinaryIO, version: int | str,
                timestamp: int | None, strict: bool) -> LossReport:
     """The keyspace as rewrite commands: plain keys straight from the keyspace (no
@@ -114,12 +136,24 @@ def _write_aof(replayer: Replayer, fp: BinaryIO, version: int | str,
         writer.write(fn)
     plain = replayer.plain_value
     for db, key, obj in replayer.items():
+        if obj.type == NOT_REPLAYED:  # what it held; its commands follow all keys
+            obj = obj.value.base
+            if obj is None:
+                writer.report.keys += 1
+                continue
+        if obj.type == "module":
+            for args in rewrite_commands(key, obj, version):
+                writer.write(Command(db, args))
+            writer.report.keys += 1
+            continue
         value = plain(obj)
         if value is not None:
             writer.write_plain(db, key, obj.type, value, obj.expire)
         else:
             for ev in replayer.key_events(db, key, obj):
                 writer.write(ev)
+    for cmd in replayer.carried:
+        writer.write(cmd)
     writer.close()
     return writer.report
 
@@ -209,10 +243,10 @@ def _looks_pre_70(layout: AofLayout) -> bool:
     return True
 
 
-def _replay(layout: AofLayout, verify: bool, skip_unknown: bool, pre_70: bool
+def _replay(layout: AofLayout, verify: bool, skip_unknown: bool, strict: bool, pre_70: bool
             ) -> tuple[Replayer, OriginWatch]:
     watch = OriginWatch()
-    replayer = Replayer(skip_unknown=skip_unknown, pel_keeps_deleted=pre_70)
+    replayer = Replayer(skip_unknown=skip_unknown, strict=strict, pel_keeps_deleted=pre_70)
     try:
         replayer.apply(watch.watch(iter_aof(layout, verify_checksum=verify)))
     except ParseError as err:
@@ -258,10 +292,10 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     before = _sizes(layout)
 
     pre_70 = _looks_pre_70(layout)
-    replayer, watch = _replay(layout, verify_checksum, skip_unknown, pre_70)
+    replayer, watch = _replay(layout, verify_checksum, skip_unknown, strict, pre_70)
     if pre_70 and watch.origin(False).target.level >= 10 and path != "-":
         # a single file with 7.0's evidence (a 7.0+ incr file): replay it as 7.0 does
-        replayer, watch = _replay(layout, verify_checksum, skip_unknown, False)
+        replayer, watch = _replay(layout, verify_checksum, skip_unknown, strict, False)
     _swap.crash_point("replayed")
     if to_version is None and _has_field_ttls(replayer):
         watch.need(12, "a hash with field TTLs")
@@ -282,14 +316,17 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
         if fmt == "aof":
             report = _write_aof(replayer, fp, version, timestamp, strict)
             return
-        # the AUX fields of the input's RDB part are the old base's, not the new one's
-        events: Iterable[Event] = (ev for ev in replayer.events() if type(ev) is not Aux)
+        # no AUX fields: the input's RDB part's are the old base's, not the new one's;
+        # a not-replayed key as what it held (its commands follow the RDB)
+        events: Iterable[Event] = base_events(replayer)
         aux = {b"aof-base": b"1"} if fmt == "preamble" and manifest is not None else \
             {b"aof-preamble": b"1"} if fmt == "preamble" else {}
         if pre_70:
             events = _without_counters(events)
         writer = RdbWriter(fp, version, aux=aux, strict=strict, ctime=int(time.time()))
         report = writer.write_all(_known_active_times(events))
+        if replayer.carried:
+            _carried_tail(replayer, fp, version, fmt, strict, report)
 
     removed: tuple[str, ...] = ()
     history: tuple[str, ...] = ()
@@ -328,7 +365,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
         reason=origin.reason, format_reason=format_reason, backup=backup,
         losses=tuple(report.lines()), dropped_keys=report.dropped_keys, removed=removed,
         history=history, leftovers=tuple(stale), replay_errors=dict(replayer.errors),
-        skipped=dict(replayer.skipped))
+        skipped=dict(replayer.skipped), carried=not_replayed(replayer))
 
 
 def origin_line(r: AofRewriteReport) -> str:
@@ -367,6 +404,9 @@ def rewrite_text(r: AofRewriteReport) -> str:
     if r.skipped:
         skipped = ", ".join(f"{n} x{c}" for n, c in sorted(r.skipped.items()))
         lines.append(f"  unknown commands skipped: {skipped}")
+    if r.carried:
+        carried = ", ".join(f"{n} x{c}" for n, c in r.carried.items())
+        lines.append(f"  commands not replayed, kept as they were: {carried}")
     for loss in r.losses:
         lines.append(f"  lost    {loss}")
     return "\n".join(lines) + "\n"
@@ -396,6 +436,7 @@ def rewrite_json(r: AofRewriteReport) -> str:
         "leftovers_removed": list(r.leftovers),
         "replay_errors": dict(sorted(r.replay_errors.items())),
         "skipped": dict(sorted(r.skipped.items())),
+        "not_replayed": r.carried,
         "losses": list(r.losses),
     }
     return json.dumps(doc, indent=2) + "\n"

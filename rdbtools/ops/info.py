@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rdbtools.events import (
     Aux,
@@ -24,6 +24,8 @@ from rdbtools.events import (
     KeyStart,
     ListItems,
     ModuleAux,
+    ModuleValue,
+    NotReplayed,
     SetMembers,
     StreamEntries,
     StringValue,
@@ -114,6 +116,11 @@ class InfoReport:
     functions: int = 0
     module_aux: int = 0
     checksum_state: str | None = None
+    not_replayed: dict[str, int] = field(default_factory=dict)
+    """The commands of keys an AOF replay did not model, by name."""
+
+
+_ELEMENT_TYPES = frozenset({"string", "list", "set", "zset", "hash", "stream"})
 
 
 def _elements(hists: dict[str, Histogram]) -> dict[str, ElementStats]:
@@ -151,6 +158,14 @@ def info(events: Iterable[Event], *, top: int = 10, now_ms: int | None = None) -
             count += len(ev.data)  # type: ignore[union-attr]
         elif tp is StreamEntries:
             count += len(ev.entries)  # type: ignore[union-attr]
+        elif tp is ModuleValue:
+            assert isinstance(ev, ModuleValue)
+            if ev.decoded is not None and start is not None:  # count it as json, bf ...
+                start = replace(start, type=ev.decoded.type)
+        elif tp is NotReplayed:
+            assert isinstance(ev, NotReplayed)
+            for name, n in ev.names.items():
+                report.not_replayed[name] = report.not_replayed.get(name, 0) + n
         elif tp is KeyStart:
             assert isinstance(ev, KeyStart)
             start, count, field_ttls = ev, 0, 0
@@ -158,7 +173,7 @@ def info(events: Iterable[Event], *, top: int = 10, now_ms: int | None = None) -
             assert isinstance(ev, KeyEnd)
             seq += 1
             _count_key(report, start, ev.size, field_ttls)
-            elements = None if start.type == "module" else count
+            elements = count if start.type in _ELEMENT_TYPES else None
             if elements is not None:
                 hist = hists.get(start.type)
                 if hist is None:

@@ -55,17 +55,19 @@ def _refuse_hash_text(path: str) -> None:
                            "an AOF with * or #TS:)", source=path, offset=0)
 
 
-def open_input(path: str, *, verify: bool = True,
-               key_filter: KeyFilter | None = None) -> Iterator[Event]:
+def open_input(path: str, *, verify: bool = True, key_filter: KeyFilter | None = None,
+               strict: bool = False) -> Iterator[Event]:
     """The events of the RDB file at ``path`` (``-``: standard input), filtered; an AOF
     path (``is_aof_path``) is replayed into the keyspace it builds (held in memory by the
-    replay). ``verify``: check the CRC64 of the RDB (or of the AOF's RDB parts)."""
+    replay). ``verify``: check the CRC64 of the RDB (or of the AOF's RDB parts);
+    ``strict``: fail on an AOF command replay does not model (else the keys it touches
+    come out as ``not-replayed``)."""
     if is_aof_path(path):
         # the AOF machinery is imported only when an AOF is read
         from rdbtools.aof.reader import iter_aof
         from rdbtools.replay import replay
 
-        return filter_events(replay(iter_aof(path, verify_checksum=verify)),
+        return filter_events(replay(iter_aof(path, verify_checksum=verify), strict=strict),
                              key_filter or KeyFilter())
     if path != "-" and not os.path.isdir(path):
         _refuse_hash_text(path)

@@ -58,16 +58,11 @@ class _Bad(Exception):
 
 
 def module_id(name: str, version: int) -> int:
-    """The 64-bit module type id of a 9-character name and a 10-bit encoding version
-    (FORMAT.md §5.1), the inverse of ``_spec.module_name``."""
-    if len(name) != 9 or any(c not in S.MODULE_ALPHABET for c in name):
-        raise _Bad(f"module name {name!r} is not 9 characters of A-Z a-z 0-9 - _")
-    if not 0 <= version < 1024:
-        raise _Bad(f"module version {version} is not in 0..1023")
-    x = 0
-    for c in name:
-        x = (x << 6) | S.MODULE_ALPHABET.index(c)
-    return (x << 10) | version
+    """The 64-bit module type id of a name and an encoding version (FORMAT.md §5.1)."""
+    try:
+        return S.module_type_id(name, version)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _bytes(v: Any, field: str) -> bytes:

@@ -36,6 +36,7 @@ from rdbtools.events import (
     StreamPending,
 )
 from rdbtools.rdb import _encodings as E
+from rdbtools.rdb.module_types import decode as decode_module
 
 BATCH = 1024
 """Most items in one value event."""
@@ -546,7 +547,8 @@ def read_module(inp: Input, k: KeyCtx) -> Iterator[Event]:
         payload = inp.since_mark()
     finally:
         inp.mark = -1
-    yield ModuleValue(module_id, name, version, payload, at)
+    data = decode_module(name, version, payload, at) if k.rdb_type == S.TYPE_MODULE_2 else None
+    yield ModuleValue(module_id, name, version, payload, at, data)
 
 
 def readers(valkey: bool) -> dict[int, Reader]:

@@ -97,7 +97,7 @@ class LossReport:
         return [str(x) for x in self.losses]
 
 
-_MAYBE_UNSUPPORTED = frozenset({"stream", "module"})
+_MAYBE_UNSUPPORTED = frozenset({"stream", "module", "not-replayed"})
 """The key types ``unsupported`` may refuse."""
 
 
@@ -105,6 +105,8 @@ def unsupported(ks: KeyStart, target: Target) -> str | None:
     """Why ``target`` cannot hold the key at all (``None`` if it can)."""
     if ks.type == "stream" and not target.has_streams:
         return "RDB < 9 has no streams"
+    if ks.type == "not-replayed":
+        return "AOF replay did not compute its value (aoftool rewrite keeps its commands)"
     if ks.type == "module":
         if not target.has_modules:
             return "RDB < 8 has no modules"
