@@ -276,7 +276,7 @@ def _idmp(idmp: Any) -> StreamIdmp:
 
 def _stream_events(v: Any) -> Iterator[Event]:
     _obj(v, "$.value")
-    entries = []
+    entries: list[StreamEntry] = []
     for i, e in enumerate(_list(v.get("entries", []), "$.value.entries")):
         where = f"$.value.entries[{i}]"
         _tuple(e, 2, where, "[id, [[field, value], ...]]")
