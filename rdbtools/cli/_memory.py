@@ -22,6 +22,7 @@ from rdbtools.cli._common import (
     output_file,
     read_events,
     refuse_same_file,
+    warn,
 )
 from rdbtools.events import Event
 from rdbtools.memory._report_json import summary_json
@@ -167,6 +168,8 @@ def memory_command(
     server: ServerFacts | None = server_facts(model_from) if model_from else None
 
     def seen(file: str, head: Head) -> None:
+        if head.choice.note is not None:
+            warn(PROG, f"{file}: {head.choice.note}")
         if server is not None:
             click.echo(f"{PROG}: {file}: memory model {head.choice.describe()}", err=True)
 

@@ -34,19 +34,21 @@ from rdbtools.ops.aof_stats import aof_stats
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
 
 PROG = "aoftool"
+TIME_T_MAX = (1 << 63) - 1
+"""The largest time redis-check-aof's --truncate-to-timestamp takes (a 64-bit time_t)."""
 
 PATH_ARG = click.argument("path", metavar="PATH")
 NO_VERIFY = click.option(
     "--no-verify", is_flag=True, help="Do not verify the CRC64 of an RDB preamble or base."
 )
 CHECK_TS = click.option(
-    "--truncate-to-timestamp", "timestamp", type=click.IntRange(min=1), metavar="T",
-    help="Also say where fix --truncate-to-timestamp T would cut (the first #TS: "
+    "--truncate-to-timestamp", "timestamp", type=click.IntRange(min=1, max=TIME_T_MAX),
+    metavar="T", help="Also say where fix --truncate-to-timestamp T would cut (the first #TS: "
     "annotation later than T, unix seconds).",
 )
 FIX_TS = click.option(
-    "--truncate-to-timestamp", "timestamp", type=click.IntRange(min=1), metavar="T",
-    help="Cut the last file at the first #TS: annotation later than T (unix seconds).",
+    "--truncate-to-timestamp", "timestamp", type=click.IntRange(min=1, max=TIME_T_MAX),
+    metavar="T", help="Cut the last file at the first #TS: annotation later than T (unix seconds).",
 )
 
 
@@ -83,6 +85,8 @@ def check_command(path: str, timestamp: int | None, jobs: int | None,
                        jobs=jobs)
     if report.problem is not None:
         fail(PROG, report.problem_line(), report.problem.exit_code)
+    for note in report.warnings:
+        warn(PROG, note)
     text = check_text(report)
     if timestamp is not None:
         text += cut_text(report, timestamp)
@@ -147,6 +151,8 @@ def stats_command(path: str, as_json: bool, top: int, counters: int,
     the most written keys (Misra-Gries heavy hitters, bounded memory) and the commands
     per minute from #TS: annotations."""
     report = aof_stats(path, top=top, capacity=counters, verify_checksum=not no_verify)
+    for note in report.warnings:
+        warn(PROG, note)
     if top and report.decrements:
         warn(PROG, f"more distinct keys than {counters} counters: key counts are lower "
                    f"bounds (at most {report.decrements} below)")

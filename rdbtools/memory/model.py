@@ -259,6 +259,8 @@ class ModelChoice:
     version_from: str
     allocator_from: str
     server: ServerFacts | None = None
+    note: str | None = None
+    """Why the file's version was not used (a version AUX that is not a version)."""
 
     @property
     def assumed(self) -> bool:
@@ -311,14 +313,37 @@ def explain_model(
     else:
         if version is not None:
             version_from = "option"
-        elif b"valkey-ver" in aux or b"redis-ver" in aux:
+        elif file_version(aux) is not None:
             version_from = "file"
         else:
             version_from = "default"
         allocator_from = "option" if allocator is not None else "assumed"
+    note = None
+    name = _version_aux(aux)
+    if version_from == "default" and name is not None:
+        text = aux[name][:40].decode("ascii", "replace")
+        note = (f"the {name.decode()} AUX field {text!r} is not a server version: the "
+                f"{DEFAULT_VERSION[0]}.{DEFAULT_VERSION[1]} model is used (--model chooses one)")
     model = choose_model(aux, version=version, allocator=allocator, bits=bits,
                          cluster=cluster, state=state)
-    return ModelChoice(model, version_from, allocator_from, server)
+    return ModelChoice(model, version_from, allocator_from, server, note)
+
+
+def _version_aux(aux: Mapping[bytes, bytes]) -> bytes | None:
+    """The name of the file's version AUX field (``valkey-ver`` first), if any."""
+    return next((n for n in (b"valkey-ver", b"redis-ver") if n in aux), None)
+
+
+def file_version(aux: Mapping[bytes, bytes]) -> tuple[str, tuple[int, int, int]] | None:
+    """The server and version the file's ``valkey-ver`` / ``redis-ver`` AUX field names,
+    or ``None`` when it has none or it is not a version (empty, garbage)."""
+    name = _version_aux(aux)
+    if name is None:
+        return None
+    try:
+        return name.decode()[:-4], parse_version(aux[name][:40].decode("ascii", "replace"))[1]
+    except ValueError:
+        return None
 
 
 def choose_model(
@@ -339,16 +364,13 @@ def choose_model(
     the server ran in cluster mode (default: whether the AUX fields hold Valkey's
     ``slot-info``; ``rows_from_events`` also turns it on when it sees a Redis 7.4+
     SLOT_INFO record); ``state`` one of ``STATES``. A file without a version AUX gets
-    the 7.2 model.
+    the 7.2 model, and so does one whose version AUX is not a version
+    (``explain_model`` says so in its ``note``).
     """
     if version is not None:
         server, ver = parse_version(version)
-    elif b"valkey-ver" in aux:
-        server, ver = "valkey", parse_version(aux[b"valkey-ver"].decode("ascii", "replace"))[1]
-    elif b"redis-ver" in aux:
-        server, ver = "redis", parse_version(aux[b"redis-ver"].decode("ascii", "replace"))[1]
     else:
-        server, ver = "redis", (*DEFAULT_VERSION, 0)
+        server, ver = file_version(aux) or ("redis", (*DEFAULT_VERSION, 0))
     if bits is None:
         raw = aux.get(b"redis-bits", b"64")
         bits = 32 if raw.strip() == b"32" else 64

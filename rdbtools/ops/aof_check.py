@@ -54,6 +54,14 @@ class AofCheckReport:
     last_timestamp: int | None = None
     problem: ParseError | None = None
     cut: TimestampCut | None = None
+    bad_timestamps: dict[str, list[int]] = field(default_factory=dict)
+    """file -> [batches after a ``#TS:`` beyond ``MAX_TIMESTAMP``, the first such value]"""
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per file with ``#TS:`` annotations that are not times."""
+        return [_errors.timestamp_note(path, n, ts, None)
+                for path, (n, ts) in self.bad_timestamps.items()]
 
     @property
     def ok(self) -> bool:
@@ -132,7 +140,10 @@ def _scan(report: AofCheckReport, layout: AofLayout, verify: bool,
             assert isinstance(item, Batch) and cur is not None
             cur.commands += item.count
             ts = item.timestamp
-            if ts is not None:
+            if ts is not None and ts > _errors.MAX_TIMESTAMP:
+                bad = report.bad_timestamps.setdefault(cur.path, [0, ts])
+                bad[0] += 1
+            elif ts is not None:
                 if first is None or ts < first:
                     first = ts
                 if last is None or ts > last:

@@ -17,8 +17,13 @@ TIMELINE_ROWS = 60
 
 
 def utc(ts: int, minute: bool = False) -> str:
-    return time.strftime("%Y-%m-%d %H:%M" if minute else "%Y-%m-%dT%H:%M:%SZ",
-                         time.gmtime(ts))
+    """``ts`` (unix seconds) as a UTC date; one the platform's calendar cannot show (far
+    beyond the year 9999) as ``beyond the calendar``."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M" if minute else "%Y-%m-%dT%H:%M:%SZ",
+                             time.gmtime(ts))
+    except (OverflowError, OSError, ValueError):
+        return "beyond the calendar"
 
 
 def _name(path: str) -> str:

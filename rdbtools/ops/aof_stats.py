@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from rdbtools.aof._errors import MAX_TIMESTAMP, timestamp_note
 from rdbtools.aof._walk import SPECIAL
 from rdbtools.aof.keys import command_keys
 from rdbtools.aof.reader import AofLayout, iter_aof
@@ -85,6 +86,15 @@ class AofStatsReport:
     """minute start (unix seconds) -> commands"""
     untimed: int = 0
     """commands before the first ``#TS:`` annotation"""
+    bad_timestamps: dict[str, list[int]] = field(default_factory=dict)
+    """file -> [batches after a ``#TS:`` beyond ``MAX_TIMESTAMP`` (left out of the
+    timeline), the first such value, the offset of the command after it]"""
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per file with ``#TS:`` annotations that are not times."""
+        return [timestamp_note(path, n, ts, off if off >= 0 else None)
+                for path, (n, ts, off) in self.bad_timestamps.items()]
 
 
 def aof_stats(path: str | AofLayout, *, top: int = 10, capacity: int = 1024,
@@ -124,6 +134,10 @@ def aof_stats(path: str | AofLayout, *, top: int = 10, capacity: int = 1024,
             ts = item.timestamp
             if ts is None:
                 report.untimed += item.count
+            elif ts > MAX_TIMESTAMP:
+                bad = report.bad_timestamps.setdefault(
+                    cur.path, [0, ts, item.offsets[0] if item.offsets else -1])
+                bad[0] += 1
             else:
                 minute = ts - ts % 60
                 timeline[minute] = timeline.get(minute, 0) + item.count

@@ -47,8 +47,13 @@ class KeyFilter:
         if self.key_regex is not None:
             try:
                 re.compile(self.key_regex)
-            except re.error as err:
-                raise ValueError(f"bad key regex {self.key_regex!r}: {err}") from None
+            except (re.error, OverflowError, RecursionError) as err:
+                # OverflowError: a repeat count beyond the engine's (a{99999999999});
+                # RecursionError: nesting deeper than its parser goes
+                shown = self.key_regex if len(self.key_regex) <= 80 else \
+                    self.key_regex[:80] + b"..."
+                reason = "nested too deeply" if isinstance(err, RecursionError) else err
+                raise ValueError(f"bad key regex {shown!r}: {reason}") from None
         if self.types is not None:
             unknown = sorted(set(self.types) - set(TYPES))
             if unknown:
