@@ -78,12 +78,16 @@ from rdbtools.replay_stream import (
 from rdbtools.replay_util import (
     INT64_MAX,
     INT64_MIN,
+    INT_MAX,
     CmdError,
+    expire_at_ms,
     fmt_int,
     incr_long_double,
     parse_float,
     parse_int,
+    parse_int32,
     parse_score_bound,
+    set_expire_ms,
 )
 
 BATCH = 512
@@ -234,6 +238,13 @@ class Replayer:
     """The commands replay did not model, in order (``replay_modules``)."""
     tainted: dict[int, set[bytes]] = field(default_factory=dict)
     """Per database, the names of keys carried commands touched."""
+    databases: int = 16
+    """The databases of the server taken to load the AOF (``COPY ... DB``, ``MOVE`` and
+    ``SWAPDB`` must name one): the default 16, or more once the AOF selects (or its RDB
+    part holds keys in) a higher database, which only a server with more can write."""
+    _remap: tuple[int, int] | None = None
+    """After a ``SELECT`` the server refuses: (the number the reader switched to, the
+    database the commands stay in), until the next ``SELECT`` or file."""
     _part: str | None = None
     _multi: list[Command] | None = None
     _loader: _Loader = field(default_factory=_Loader)
@@ -275,6 +286,8 @@ class Replayer:
                 if loading:
                     start, obj = self._loader.end()
                     self.db(start.db)[bytes(start.key)] = obj
+                    if start.db >= self.databases:
+                        self.databases = start.db + 1
                     loading = False
             elif isinstance(ev, Function):
                 name = ev.library
@@ -282,6 +295,7 @@ class Replayer:
                 self.function_events[name] = ev
             elif isinstance(ev, AofPart):
                 self._part = ev.path
+                self._remap = None
                 if ev.kind in ("base", "incr"):
                     self.listpack_zero = True
             elif isinstance(ev, Header):
@@ -303,7 +317,8 @@ class Replayer:
         get = _HANDLERS.get
         for args, off in zip(b.args, b.offsets):
             handler = get(args[0])
-            if handler is None or self._multi is not None or self.tainted:
+            if (handler is None or self._multi is not None or self.tainted
+                    or self._remap is not None):
                 self._command(Command(db, args, off, ts))
                 continue
             self._now = now
@@ -334,6 +349,9 @@ class Replayer:
     def execute(self, cmd: Command) -> None:
         """Apply one command now (no MULTI buffering)."""
         name = cmd.args[0].upper()
+        remap = self._remap
+        if remap is not None and cmd.db == remap[0]:  # after a SELECT the server refused
+            cmd = Command(remap[1], cmd.args, cmd.offset, cmd.timestamp)
         handler = _HANDLERS.get(name)
         if self.tainted and _replay_modules.carry_if_tainted(self, cmd):
             return
@@ -530,19 +548,40 @@ def replay(events: Iterable[AofItem], *, skip_unknown: bool = False, strict: boo
 # Each handler gets (replayer, db, args after the command name, offset).
 
 
-def _abs_expire(r: Replayer, unit: bytes, n: bytes) -> int:
-    v = parse_int(n)
-    u = unit.upper()
-    if u == b"EX":
-        return r._now + v * 1000
-    if u == b"PX":
-        return r._now + v
-    if u == b"EXAT":
-        return v * 1000
-    return v  # PXAT
+HFE_MAX_MS = (2**48 - 1) >> 2
+"""The latest hash field expiry (unix ms) Redis 7.4+ takes (``HFE_MAX_ABS_TIME_MSEC``)."""
 
 
-@_cmd("SELECT", "PING", "PUBLISH", "SPUBLISH", "WATCH", "UNWATCH", "DISCARD")
+def _db_index(r: Replayer, arg: bytes) -> int:
+    """A database number argument (``COPY ... DB``, ``MOVE``, ``SWAPDB``): a C ``int``
+    within the server's databases (``selectDb``), else "DB index is out of range"."""
+    n = parse_int32(arg)
+    if not 0 <= n < r.databases:
+        raise CmdError("DB index is out of range")
+    return n
+
+
+@_cmd("SELECT")
+def _select(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    """``selectCommand``: a C ``int`` (``getIntFromObjectOrReply``) and a database the
+    server has. The AOF reader has already switched to the number written; when the
+    server would refuse it, the commands that follow stay in ``db`` (``_remap``). A number
+    any server could have (below INT_MAX) makes ``databases`` that many."""
+    r._remap = None
+    try:
+        if len(a) != 1:
+            raise CmdError("wrong number of arguments for 'select' command")
+        n = parse_int32(a[0])
+        if not 0 <= n < INT_MAX:
+            raise CmdError("DB index is out of range")
+    except CmdError:
+        if a and a[0].isdigit():
+            r._remap = (int(a[0]), db)
+        raise
+    r.databases = max(r.databases, n + 1)
+
+
+@_cmd("PING", "PUBLISH", "SPUBLISH", "WATCH", "UNWATCH", "DISCARD")
 def _noop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     return None
 
@@ -577,31 +616,47 @@ def _set(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.db(db)[a[0]] = Obj("string", a[1])
         return
     key, value = a[0], a[1]
-    nx = xx = keepttl = get = False
-    expire: int | None = None
-    i = 2
-    while i < len(a):
-        o = a[i].upper()
-        if o == b"NX":
-            nx = True
-        elif o == b"XX":
-            xx = True
-        elif o == b"GET":
-            get = True
-        elif o == b"KEEPTTL":
-            keepttl = True
-        elif o in (b"EX", b"PX", b"EXAT", b"PXAT"):
-            expire = _abs_expire(r, o, a[i + 1])
-            i += 1
-        else:
-            raise CmdError("syntax error")
-        i += 1
+    flags, unit, arg = _string_options(a, 2, set_command=True)
+    nx, xx, get, keepttl = (b"NX" in flags, b"XX" in flags, b"GET" in flags,
+                            b"KEEPTTL" in flags)
+    expire = None if unit is None else set_expire_ms(unit, arg, r._now)
     cur = r.db(db).get(key)
     if get and cur is not None and cur.type != "string":
         raise CmdError("WRONGTYPE")
     if (nx and cur is not None) or (xx and cur is None):
         return
     _set_string(r, db, key, value, keepttl=keepttl, expire=expire)
+
+
+_EXPIRE_UNITS = (b"EX", b"PX", b"EXAT", b"PXAT")
+
+
+def _string_options(a: list[bytes], i: int, *, set_command: bool
+                    ) -> tuple[set[bytes], bytes | None, bytes]:
+    """``parseExtendedStringArgumentsOrReply`` (t_string.c) over ``a[i:]``: the flags
+    given (``NX XX GET KEEPTTL`` for ``SET``, ``PERSIST`` for ``GETEX``), and the expiry
+    unit and its argument if one is given. ``NX`` with ``XX``, two expiry kinds, ``KEEPTTL``
+    or ``PERSIST`` with an expiry, an expiry without its argument: "syntax error"."""
+    flags: set[bytes] = set()
+    unit: bytes | None = None
+    arg = b""
+    while i < len(a):
+        opt = a[i].upper()
+        if set_command and opt in (b"NX", b"XX") and (b"XX" if opt == b"NX" else b"NX") \
+                not in flags:
+            flags.add(opt)
+        elif set_command and opt == b"GET":
+            flags.add(opt)
+        elif opt == (b"KEEPTTL" if set_command else b"PERSIST") and unit is None:
+            flags.add(opt)
+        elif (opt in _EXPIRE_UNITS and unit in (None, opt) and i + 1 < len(a)
+              and not flags & {b"KEEPTTL", b"PERSIST"}):
+            unit, arg = opt, a[i + 1]
+            i += 1
+        else:
+            raise CmdError("syntax error")
+        i += 1
+    return flags, unit, arg
 
 
 @_cmd("SETNX")
@@ -612,10 +667,7 @@ def _setnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 def _setex_impl(unit: bytes) -> Handler:
     def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-        n = parse_int(a[1])
-        if n <= 0:
-            raise CmdError("invalid expire time")
-        _set_string(r, db, a[0], a[2], expire=_abs_expire(r, unit, a[1]))
+        _set_string(r, db, a[0], a[2], expire=set_expire_ms(unit, a[1], r._now))
 
     return h
 
@@ -638,14 +690,14 @@ def _getdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 @_cmd("GETEX")
 def _getex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    flags, unit, arg = _string_options(a, 1, set_command=False)
     o = r.get(db, a[0], "string")
-    if o is None or len(a) < 2:
+    if o is None:
         return
-    opt = a[1].upper()
-    if opt == b"PERSIST":
+    if b"PERSIST" in flags:
         o.expire = None
-    else:
-        o.expire = _abs_expire(r, opt, a[2])
+    elif unit is not None:
+        o.expire = set_expire_ms(unit, arg, r._now)
 
 
 @_cmd("APPEND")
@@ -790,11 +842,24 @@ def _del(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.delete(db, k)
 
 
+def _expire_flags(opts: list[bytes]) -> set[bytes]:
+    """``parseExtendedExpireArgumentsOrReply`` (expire.c): ``NX``, ``XX``, ``GT``, ``LT``;
+    ``NX`` with another, or ``GT`` with ``LT``, is an error."""
+    flags = {x.upper() for x in opts}
+    if flags - {b"NX", b"XX", b"GT", b"LT"}:
+        raise CmdError("Unsupported option")
+    if b"NX" in flags and len(flags) > 1:
+        raise CmdError("NX and XX, GT or LT options at the same time are not compatible")
+    if {b"GT", b"LT"} <= flags:
+        raise CmdError("GT and LT options at the same time are not compatible")
+    return flags
+
+
 def _expire_impl(unit: bytes) -> Handler:
     def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        flags = _expire_flags(a[2:])
+        when = expire_at_ms(unit, a[1], r._now)
         o = r.get(db, a[0])
-        when = _abs_expire(r, unit, a[1])
-        flags = {x.upper() for x in a[2:]}
         if o is None:
             return
         cur = o.expire
@@ -850,7 +915,7 @@ def _renamenx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 @_cmd("MOVE")
 def _move(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-    dst = parse_int(a[1])
+    dst = _db_index(r, a[1])
     if dst == db:
         raise CmdError("source and destination objects are the same")
     o = r.db(db).get(a[0])
@@ -869,7 +934,7 @@ def _copy(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     while i < len(a):
         opt = a[i].upper()
         if opt == b"DB":
-            dstdb = parse_int(a[i + 1])
+            dstdb = _db_index(r, a[i + 1])
             i += 1
         elif opt == b"REPLACE":
             replace = True
@@ -886,7 +951,7 @@ def _copy(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 @_cmd("SWAPDB")
 def _swapdb(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-    x, y = parse_int(a[0]), parse_int(a[1])
+    x, y = _db_index(r, a[0]), _db_index(r, a[1])
     r.dbs[x], r.dbs[y] = r.db(y), r.db(x)
 
 
@@ -904,10 +969,31 @@ def _flushall(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 def _restore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     from rdbtools.rdb.payload import decode_payload
 
-    key, ttl, payload = a[0], parse_int(a[1]), a[2]
-    opts = {x.upper() for x in a[3:]}
+    key, payload = a[0], a[2]
+    opts: set[bytes] = set()
+    i = 3
+    while i < len(a):  # restoreCommand (cluster.c) checks the options first
+        opt = a[i].upper()
+        if opt in (b"REPLACE", b"ABSTTL"):
+            opts.add(opt)
+        elif opt == b"IDLETIME" and i + 1 < len(a) and b"FREQ" not in opts:
+            if parse_int(a[i + 1]) < 0:
+                raise CmdError("Invalid IDLETIME value, must be >= 0")
+            opts.add(opt)
+            i += 1
+        elif opt == b"FREQ" and i + 1 < len(a) and b"IDLETIME" not in opts:
+            if not 0 <= parse_int(a[i + 1]) <= 255:
+                raise CmdError("Invalid FREQ value, must be >= 0 and <= 255")
+            opts.add(opt)
+            i += 1
+        else:
+            raise CmdError("syntax error")
+        i += 1
     if key in r.db(db) and b"REPLACE" not in opts:
         raise CmdError("BUSYKEY Target key name already exists.")
+    ttl = parse_int(a[1])
+    if ttl < 0:
+        raise CmdError("Invalid TTL value, must be >= 0")
     loader = _Loader()
     for ev in decode_payload(payload, key, db=db):
         if isinstance(ev, KeyStart):
@@ -1511,9 +1597,25 @@ def _field_list(a: list[bytes], i: int, pairs: bool = False) -> list[bytes]:
     return rest
 
 
+def hash_expire_ms(unit: bytes, arg: bytes, now: int) -> int:
+    """The absolute field expiry of ``HEXPIRE``-style ``unit`` ``arg`` as
+    ``hexpireGenericCommand`` (t_hash.c, 7.4): >= 0, and no later than ``HFE_MAX_MS``."""
+    n = parse_int(arg)
+    if n < 0:
+        raise CmdError("invalid expire time, must be >= 0")
+    if unit in (b"EX", b"EXAT"):
+        if n > HFE_MAX_MS // 1000:
+            raise CmdError("invalid expire time")
+        n *= 1000
+    base = now if unit in (b"EX", b"PX") else 0
+    if n > HFE_MAX_MS - base:
+        raise CmdError("invalid expire time")
+    return n + base
+
+
 def _hexpire_impl(unit: bytes) -> Handler:
     def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-        when = _abs_expire(r, unit, a[1])
+        when = hash_expire_ms(unit, a[1], r._now)
         i = 2
         cond = None
         if a[i].upper() in (b"NX", b"XX", b"GT", b"LT"):
@@ -1618,7 +1720,7 @@ def _xclaim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
     if s is None:
         raise CmdError("no such key")
-    xclaim(s, a[1:], r._now, keep_deleted=r.pel_keeps_deleted)
+    xclaim(s, a[1:], r._now, r.now_ms, keep_deleted=r.pel_keeps_deleted)
 
 
 # ---------------------------------------------------------------- functions

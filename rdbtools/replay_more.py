@@ -282,7 +282,7 @@ def _ttl_arg(r: Replayer, opt: bytes, n: bytes) -> int:
     v = parse_int(n)
     if v <= 0:
         raise CmdError("invalid expire time, must be >= 0")
-    return R._abs_expire(r, opt, n)
+    return R.hash_expire_ms(opt, n, r._now)
 
 
 @_cmd("HSETEX")

@@ -105,83 +105,158 @@ def parse_id(b: bytes, *, missing_seq: int = 0) -> StreamId:
     return (m, s)
 
 
-def _trim_end(args: list[bytes], i: int) -> int:
-    """The index after ``MAXLEN|MINID [=|~] threshold [LIMIT n]`` at ``args[i]``."""
-    i += 1
-    if args[i] in (b"=", b"~"):
+def parse_strict_id(b: bytes) -> StreamId:
+    """``streamParseStrictIDOrReply``: ``ms-seq`` or ``ms`` (seq 0); ``-`` and ``+`` are
+    not allowed."""
+    if b in (b"-", b"+"):
+        raise CmdError("Invalid stream ID specified as stream command argument")
+    return parse_id(b)
+
+
+@dataclass
+class TrimArgs:
+    """What ``streamParseAddOrTrimArgsOrReply`` (t_stream.c) reads: the strategy
+    (``MAXLEN`` / ``MINID`` / none), its threshold, and for ``XADD`` ``NOMKSTREAM`` and
+    the id argument. ``LIMIT`` and ``~`` change nothing for an AOF (the server writes
+    the exact effect, and ignores ``LIMIT`` for the commands it loads)."""
+
+    maxlen: int | None = None
+    minid: StreamId | None = None
+    nomkstream: bool = False
+    id_index: int = -1
+
+
+def parse_trim_args(args: list[bytes], xadd: bool) -> TrimArgs:
+    """The options of ``XADD key ...`` / ``XTRIM key ...`` (``args`` after the key) with
+    the server's errors: both ``MAXLEN`` and ``MINID``, a negative ``MAXLEN`` or
+    ``LIMIT``, a bad ``MINID``, ``LIMIT`` without a strategy, ``XTRIM`` without one."""
+    t = TrimArgs()
+    limit = 0
+    i = 0
+    while i < len(args):
+        more = len(args) - 1 - i
+        opt = args[i].upper()
+        if xadd and args[i] == b"*":
+            break
+        if opt in (b"MAXLEN", b"MINID") and more:
+            if t.maxlen is not None or t.minid is not None:
+                raise CmdError("syntax error, MAXLEN and MINID options at the same time are "
+                               "not compatible")
+            if more >= 2 and args[i + 1] in (b"~", b"="):
+                i += 1
+            if opt == b"MAXLEN":
+                t.maxlen = parse_int(args[i + 1])
+                if t.maxlen < 0:
+                    raise CmdError("The MAXLEN argument must be >= 0.")
+            else:
+                t.minid = parse_strict_id(args[i + 1])
+            i += 1
+        elif opt == b"LIMIT" and more:
+            limit = parse_int(args[i + 1])
+            if limit < 0:
+                raise CmdError("The LIMIT argument must be >= 0.")
+            i += 1
+        elif xadd and opt == b"NOMKSTREAM":
+            t.nomkstream = True
+        elif xadd:
+            break
+        else:
+            raise CmdError("syntax error")
         i += 1
-    i += 1
-    if i < len(args) and args[i].upper() == b"LIMIT":
-        i += 2
-    return i
+    if limit and t.maxlen is None and t.minid is None:
+        raise CmdError("syntax error, LIMIT cannot be used without specifying a trimming "
+                       "strategy")
+    if not xadd and t.maxlen is None and t.minid is None:
+        raise CmdError("syntax error, XTRIM must be called with a trimming strategy")
+    if xadd:
+        if i >= len(args):
+            raise CmdError("wrong number of arguments for 'xadd' command")
+        t.id_index = i
+    return t
 
 
-def _trim(s: Stream, args: list[bytes], i: int) -> None:
-    """Parse and apply ``MAXLEN|MINID [=|~] threshold [LIMIT n]`` at ``args[i]``.
-    Approximate trims are applied exactly (the server writes the exact effect into an
-    AOF)."""
-    kind = args[i].upper()
-    threshold = args[i + 2] if args[i + 1] in (b"=", b"~") else args[i + 1]
+def _trim(s: Stream, t: TrimArgs) -> None:
+    """Apply the trim of ``t`` exactly (an approximate trim's exact effect is what the
+    server writes into an AOF)."""
     ids = s.sorted_ids()
-    if kind == b"MAXLEN":
-        n = parse_int(threshold)
-        drop = ids[: max(0, len(ids) - n)]
-    else:
-        minid = parse_id(threshold)
+    if t.maxlen is not None:
+        drop = ids[: max(0, len(ids) - t.maxlen)]
+    elif t.minid is not None:
+        minid = t.minid
         drop = [x for x in ids if x < minid]
+    else:
+        return
     for x in drop:
         del s.entries[x]
 
 
-def xadd(s: Stream | None, args: list[bytes], now: int) -> Stream | None:
-    """``XADD key [NOMKSTREAM] [MAXLEN|MINID ...] id field value ...`` (args after key)."""
-    i = 0
-    nomk = False
-    trims: list[int] = []
-    while i < len(args):
-        a = args[i].upper()
-        if a == b"NOMKSTREAM":
-            nomk = True
-            i += 1
-        elif a in (b"MAXLEN", b"MINID"):
-            trims.append(i)
-            i = _trim_end(args, i)
+def _next_id(last: StreamId) -> StreamId | None:
+    """``streamIncrID``: the id after ``last``, or ``None`` after the last possible one."""
+    ms, seq = last
+    if seq < 2**64 - 1:
+        return (ms, seq + 1)
+    if ms < 2**64 - 1:
+        return (ms + 1, 0)
+    return None
+
+
+def _xadd_id(s: Stream, id_arg: bytes, now: int) -> StreamId:
+    """The id ``XADD`` gives the new entry (``streamAppendItem``): ``*`` the clock or
+    the one after the last id, ``ms-*`` the next sequence of ``ms``, else the id given
+    (``ms`` alone: sequence 0); it must be above the last id."""
+    last = s.last_id
+    if id_arg == b"*":
+        if last == MAX_ID:
+            raise CmdError("The stream has exhausted the last possible ID, unable to add "
+                           "more items")
+        new = (now, 0) if now > last[0] else _next_id(last)
+    elif id_arg.endswith(b"-*"):
+        ms = parse_strict_id(id_arg[:-2])[0]
+        if ms == last[0]:
+            if last[1] == 2**64 - 1:
+                raise CmdError("The ID specified in XADD is equal or smaller than the target "
+                               "stream top item")
+            new = (ms, last[1] + 1)
         else:
-            break
-    id_arg = args[i]
-    rest = args[i + 1 :]
+            new = (ms, 0)
+    else:
+        new = parse_strict_id(id_arg)
+        if new == (0, 0):
+            raise CmdError("The ID specified in XADD must be greater than 0-0")
+    if new is None or new <= last:
+        raise CmdError("The ID specified in XADD is equal or smaller than the target stream "
+                       "top item")
+    return new
+
+
+def xadd(s: Stream | None, args: list[bytes], now: int) -> Stream | None:
+    """``XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT n]] id field value
+    ...`` (args after key)."""
+    t = parse_trim_args(args, True)
+    id_arg = args[t.id_index]
+    rest = args[t.id_index + 1 :]
     if not rest or len(rest) % 2:
         raise CmdError("wrong number of arguments for 'xadd' command")
     if s is None:
-        if nomk:
+        if t.nomkstream:
             return None
-        s = Stream()
         if id_arg == b"0-0":
             # 5.0 rewrote an empty stream as XADD ... MAXLEN 0 0-0: the append fails but
             # the key was already created
-            return s
-    last = s.last_id
-    if id_arg == b"*":
-        new = (max(now, last[0]), last[1] + 1 if now <= last[0] else 0)
-    elif id_arg.endswith(b"-*"):
-        ms = parse_int(id_arg[:-2])
-        new = (ms, last[1] + 1 if ms == last[0] else 0)
+            return Stream()
+        new = _xadd_id(Stream(), id_arg, now)  # the checks come before the key is made
+        s = Stream()
     else:
-        new = parse_id(id_arg, missing_seq=last[1] + 1 if id_arg.isdigit() and
-                       int(id_arg) == last[0] else 0)
-    if new <= last or new == (0, 0):
-        raise CmdError("The ID specified in XADD is equal or smaller than the target stream "
-                       "top item")
+        new = _xadd_id(s, id_arg, now)
     s.entries[new] = tuple(zip(rest[0::2], rest[1::2]))
     s.last_id = new
     s.entries_added += 1
-    for t in trims:
-        _trim(s, args, t)
+    _trim(s, t)
     return s
 
 
 def xtrim(s: Stream, args: list[bytes]) -> None:
-    _trim(s, args, 0)
+    _trim(s, parse_trim_args(args, False))
 
 
 def xdel(s: Stream, ids: list[bytes]) -> None:
@@ -194,22 +269,32 @@ def xdel(s: Stream, ids: list[bytes]) -> None:
 
 
 def xsetid(s: Stream, args: list[bytes]) -> None:
-    new = parse_id(args[0])
+    new = parse_strict_id(args[0])
     entries_added = s.entries_added
+    added_given = False
     max_deleted = s.max_deleted_id
     i = 1
     while i < len(args):
         opt = args[i].upper()
-        if opt == b"ENTRIESADDED":
+        if opt == b"ENTRIESADDED" and i + 1 < len(args):
             entries_added = parse_int(args[i + 1])
-        elif opt == b"MAXDELETEDID":
-            max_deleted = parse_id(args[i + 1])
+            if entries_added < 0:
+                raise CmdError("entries_added must be positive")
+            added_given = True
+        elif opt == b"MAXDELETEDID" and i + 1 < len(args):
+            max_deleted = parse_strict_id(args[i + 1])
+            if new < max_deleted:
+                raise CmdError("The ID specified in XSETID is smaller than the provided "
+                               "max_deleted_entry_id")
         else:
             raise CmdError("syntax error")
         i += 2
     ids = s.sorted_ids()
     if ids and new < ids[-1]:
         raise CmdError("The ID specified in XSETID is smaller than the target stream top item")
+    if added_given and len(ids) > entries_added:
+        raise CmdError("The entries_added specified in XSETID is smaller than the target "
+                       "stream length")
     s.last_id = new
     s.entries_added = entries_added
     s.max_deleted_id = max_deleted
@@ -228,6 +313,14 @@ def _release(g: Group, owner: bytes | None, x: StreamId) -> None:
         g.consumers[owner].pending.discard(x)
 
 
+def _entries_read(arg: bytes) -> int:
+    """``ENTRIESREAD n``: an int64 >= 0, or -1 (unknown)."""
+    n = parse_int(arg)
+    if n < -1:
+        raise CmdError("value for ENTRIESREAD must be positive or -1")
+    return n
+
+
 def xgroup(s: Stream | None, sub: bytes, args: list[bytes], now: int) -> Stream | None:
     """``XGROUP sub key ...`` (``args`` start after the key). Returns the stream (created
     by ``CREATE ... MKSTREAM``)."""
@@ -241,8 +334,8 @@ def xgroup(s: Stream | None, sub: bytes, args: list[bytes], now: int) -> Stream 
             if opt == b"MKSTREAM":
                 mk = True
                 i += 1
-            elif opt == b"ENTRIESREAD":
-                entries_read = parse_int(args[i + 1])
+            elif opt == b"ENTRIESREAD" and i + 1 < len(args):
+                entries_read = _entries_read(args[i + 1])
                 i += 2
             else:
                 raise CmdError("syntax error")
@@ -267,7 +360,7 @@ def xgroup(s: Stream | None, sub: bytes, args: list[bytes], now: int) -> Stream 
         id_arg = args[1]
         entries_read = -1
         if len(args) >= 4 and args[2].upper() == b"ENTRIESREAD":
-            entries_read = parse_int(args[3])
+            entries_read = _entries_read(args[3])
         g.last_id = s.last_id if id_arg == b"$" else parse_id(id_arg)
         g.entries_read = entries_read
     elif sub == b"DESTROY":
@@ -295,7 +388,8 @@ def xack(s: Stream, group: bytes, ids: list[bytes]) -> None:
             _release(g, p.consumer, x)
 
 
-def xclaim(s: Stream, args: list[bytes], now: int, *, keep_deleted: bool = False) -> None:
+def xclaim(s: Stream, args: list[bytes], now: int, clock: int = 0, *,
+           keep_deleted: bool = False) -> None:
     """``XCLAIM key group consumer min-idle id... [IDLE ms] [TIME ms] [RETRYCOUNT n]
     [FORCE] [JUSTID] [LASTID id]`` (args after the key). ``min-idle`` cannot be checked
     without the server's clock: every listed id is claimed. A pending entry whose stream
@@ -313,20 +407,22 @@ def xclaim(s: Stream, args: list[bytes], now: int, *, keep_deleted: bool = False
         except CmdError:
             break
         i += 1
-    deliverytime = now
+    deliverytime: int | None = None
     retrycount: int | None = None
     force = justid = False
     lastid: StreamId | None = None
     while i < len(args):
         opt = args[i].upper()
-        if opt == b"IDLE":
+        more = i + 1 < len(args)
+        if opt == b"IDLE" and more:
             deliverytime = now - parse_int(args[i + 1])
             i += 2
-        elif opt == b"TIME":
+        elif opt == b"TIME" and more:
             deliverytime = parse_int(args[i + 1])
             i += 2
-        elif opt == b"RETRYCOUNT":
-            retrycount = parse_int(args[i + 1])
+        elif opt == b"RETRYCOUNT" and more:
+            n = parse_int(args[i + 1])
+            retrycount = n if n >= 0 else None  # only a count >= 0 is stored
             i += 2
         elif opt == b"FORCE":
             force = True
@@ -334,11 +430,15 @@ def xclaim(s: Stream, args: list[bytes], now: int, *, keep_deleted: bool = False
         elif opt == b"JUSTID":
             justid = True
             i += 1
-        elif opt == b"LASTID":
-            lastid = parse_id(args[i + 1])
+        elif opt == b"LASTID" and more:
+            lastid = parse_strict_id(args[i + 1])
             i += 2
         else:
-            raise CmdError("syntax error")
+            raise CmdError("Unrecognized XCLAIM option")
+    # a time before 1970 or after the clock is taken as now, as xclaimCommand does (the
+    # clock of a server loading the AOF is at least ``clock``, the replay's start)
+    if deliverytime is None or not 0 <= deliverytime <= max(now, clock):
+        deliverytime = now
     if lastid is not None and lastid > g.last_id:
         g.last_id = lastid
     # the consumer is made at its first claim: an XCLAIM that claims nothing makes none

@@ -18,14 +18,61 @@ _INT_RE = re.compile(rb"-?(0|[1-9][0-9]*)\Z")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""The range of a C ``int`` (``getIntFromObjectOrReply``: database numbers)."""
+
+
 def parse_int(b: bytes, what: str = "value") -> int:
     """``string2ll``: plain decimal, no spaces, no ``+``, no leading zeros, in int64."""
-    if not _INT_RE.match(b) or b == b"-0":
+    if len(b) > 20 or not _INT_RE.match(b) or b == b"-0":
         raise CmdError(f"{what} is not an integer or out of range")
     n = int(b)
     if not INT64_MIN <= n <= INT64_MAX:
         raise CmdError(f"{what} is not an integer or out of range")
     return n
+
+
+def parse_int32(b: bytes, what: str = "value") -> int:
+    """``getIntFromObjectOrReply``: ``string2ll``, then within a C ``int``."""
+    n = parse_int(b, what)
+    if not INT_MIN <= n <= INT_MAX:
+        raise CmdError(f"{what} is not an integer or out of range")
+    return n
+
+
+def set_expire_ms(unit: bytes, arg: bytes, now: int) -> int:
+    """The absolute expiry (unix ms) of ``SET``/``SETEX``/``PSETEX``/``GETEX``'s ``unit``
+    (``EX``, ``PX``, ``EXAT``, ``PXAT``) ``arg``, as ``getExpireMillisecondsOrReply``
+    (t_string.c): the number must be > 0, seconds must not overflow when made
+    milliseconds, and ``EX``/``PX`` added to ``now`` must stay within int64; else the
+    server answers "invalid expire time"."""
+    n = parse_int(arg)
+    seconds = unit in (b"EX", b"EXAT")
+    if n <= 0 or (seconds and n > INT64_MAX // 1000):
+        raise CmdError("invalid expire time")
+    if seconds:
+        n *= 1000
+    if unit in (b"EX", b"PX"):
+        n += now
+    if n > INT64_MAX:  # the C sum wraps negative: "Overflow detected"
+        raise CmdError("invalid expire time")
+    return n
+
+
+def expire_at_ms(unit: bytes, arg: bytes, now: int) -> int:
+    """The absolute expiry (unix ms) of ``EXPIRE``/``PEXPIRE``/``EXPIREAT``/``PEXPIREAT``
+    (``unit`` ``EX``, ``PX``, ``EXAT``, ``PXAT``), as ``expireGenericCommand`` (expire.c):
+    negative numbers are allowed, but seconds beyond ±LLONG_MAX/1000 and a sum with the
+    base time beyond LLONG_MAX are "invalid expire time"."""
+    n = parse_int(arg)
+    if unit in (b"EX", b"EXAT"):
+        if not -(INT64_MAX // 1000) <= n <= INT64_MAX // 1000:
+            raise CmdError("invalid expire time")
+        n *= 1000
+    base = now if unit in (b"EX", b"PX") else 0
+    if n > INT64_MAX - base:
+        raise CmdError("invalid expire time")
+    return n + base
 
 
 def parse_float(b: bytes) -> float:

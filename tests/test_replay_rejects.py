@@ -1,0 +1,187 @@
+"""Replay refuses what the server refuses: a command whose arguments the server answers
+with an error changes nothing (the server logs it and goes on loading), and is counted
+in ``Replayer.errors``. Each case is an AOF written here; the live test loads the same
+file into redis-server 7.0.15 and compares every key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_server import start_redis_server
+
+from rdbtools.aof import read_aof
+from rdbtools.events import KeyStart, StringValue, records
+from rdbtools.ops.aof_rewrite import aof_rewrite
+from rdbtools.rdb.payload import encode_payload
+from rdbtools.rdb.reader import read_rdb
+from rdbtools.replay import Replayer, replay
+
+U64 = 2**64 - 1
+
+
+def resp(*args: Any) -> bytes:
+    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+
+
+PAYLOAD = encode_payload(KeyStart(0, b"r", "string", "raw", 0, None, None, None),
+                         [StringValue(b"v")], 10)
+
+# (setup commands, the command the server refuses, the error-counter name)
+REFUSED: dict[str, tuple[list[tuple[Any, ...]], tuple[Any, ...], str]] = {
+    "set-ex-overflow": ([], ("SET", "b", "v", "EX", "9999999999999999"), "SET"),
+    "set-ex-overflow-with-now": ([], ("SET", "b", "v", "EX", "9223372036854775"), "SET"),
+    "set-px-zero": ([], ("SET", "b", "v", "PX", "0"), "SET"),
+    "set-nx-xx": ([], ("SET", "b", "v", "NX", "XX"), "SET"),
+    "set-ex-and-px": ([], ("SET", "b", "v", "EX", "10", "PX", "10"), "SET"),
+    "set-keepttl-ex": ([], ("SET", "b", "v", "KEEPTTL", "EX", "10"), "SET"),
+    "setex-negative": ([], ("SETEX", "b", "-5", "v"), "SETEX"),
+    "psetex-overflow": ([], ("PSETEX", "b", "9223372036854775807", "v"), "PSETEX"),
+    "getex-persist-ex": ([("SET", "b", "v", "PX", "100000000")],
+                         ("GETEX", "b", "PERSIST", "EX", "5"), "GETEX"),
+    "expire-overflow": ([("SET", "b", "v")], ("EXPIRE", "b", "9223372036854776"), "EXPIRE"),
+    "pexpire-overflow": ([("SET", "b", "v")], ("PEXPIRE", "b", "9223372036854775807"),
+                         "PEXPIRE"),
+    "expire-nx-gt": ([("SET", "b", "v")], ("EXPIRE", "b", "100", "NX", "GT"), "EXPIRE"),
+    "expire-bad-flag": ([("SET", "b", "v")], ("EXPIRE", "b", "100", "SOON"), "EXPIRE"),
+    "xtrim-maxlen-negative": ([("XADD", "s", "1-1", "f", "v"), ("XADD", "s", "2-1", "f", "v")],
+                              ("XTRIM", "s", "MAXLEN", "-1"), "XTRIM"),
+    "xtrim-no-strategy": ([("XADD", "s", "1-1", "f", "v")], ("XTRIM", "s", "LIMIT", "5"),
+                          "XTRIM"),
+    "xtrim-both": ([("XADD", "s", "1-1", "f", "v")],
+                   ("XTRIM", "s", "MAXLEN", "0", "MINID", "5"), "XTRIM"),
+    "xadd-maxlen-negative": ([("XADD", "s", "1-1", "f", "v")],
+                             ("XADD", "s", "MAXLEN", "-1", "*", "f", "v"), "XADD"),
+    "xadd-after-max-id": ([("XADD", "m", f"{U64}-{U64}", "f", "v")], ("XADD", "m", "*", "f", "v"),
+                          "XADD"),
+    "xadd-seq-after-max": ([("XADD", "m", f"5-{U64}", "f", "v")], ("XADD", "m", "5-*", "f", "v"),
+                           "XADD"),
+    "xadd-ms-only-not-above": ([("XADD", "m", "5-3", "f", "v")], ("XADD", "m", "5", "f", "v"),
+                               "XADD"),
+    "restore-negative-ttl": ([], ("RESTORE", "r", "-5", PAYLOAD), "RESTORE"),
+    "restore-freq-256": ([], ("RESTORE", "r", "0", PAYLOAD, "FREQ", "256"), "RESTORE"),
+    "restore-idletime-negative": ([], ("RESTORE", "r", "0", PAYLOAD, "IDLETIME", "-1"),
+                                  "RESTORE"),
+    "copy-db-99999": ([("SET", "a", "1")], ("COPY", "a", "c", "DB", "99999"), "COPY"),
+    "copy-db-2^64": ([("SET", "a", "1")], ("COPY", "a", "c", "DB", str(2**64)), "COPY"),
+    "move-db-16": ([("SET", "a", "1")], ("MOVE", "a", "16"), "MOVE"),
+    "swapdb-16": ([("SET", "a", "1")], ("SWAPDB", "0", "16"), "SWAPDB"),
+    "xgroup-entriesread-negative": ([("XADD", "s", "1-1", "f", "v")],
+                                    ("XGROUP", "CREATE", "s", "g", "$", "ENTRIESREAD", "-99"),
+                                    "XGROUP"),
+    "xgroup-setid-entriesread": ([("XADD", "s", "1-1", "f", "v"),
+                                  ("XGROUP", "CREATE", "s", "g", "$")],
+                                 ("XGROUP", "SETID", "s", "g", "0", "ENTRIESREAD", "-2"),
+                                 "XGROUP"),
+    "xsetid-entries-added-negative": ([("XADD", "s", "1-1", "f", "v")],
+                                      ("XSETID", "s", "5-0", "ENTRIESADDED", "-3"), "XSETID"),
+    "xsetid-maxdeleted-above": ([("XADD", "s", "1-1", "f", "v")],
+                                ("XSETID", "s", "5-0", "MAXDELETEDID", "6-0"), "XSETID"),
+    "setrange-negative": ([], ("SETRANGE", "k", "-1", "x"), "SETRANGE"),
+}
+
+
+def _aof(tmp_path: Path, commands: list[tuple[Any, ...]]) -> Path:
+    path = tmp_path / "appendonly.aof"
+    path.write_bytes(b"".join(resp(*c) for c in commands))
+    return path
+
+
+def _keyspace(events: Any) -> dict[tuple[int, bytes], Any]:
+    out: dict[tuple[int, bytes], Any] = {}
+    for rec in records(events):
+        value = rec.value
+        if rec.type == "stream":
+            value = ([(e.id, e.fields) for e in value.entries], value.meta.last_id,
+                     value.meta.entries_added,
+                     sorted((g.name, g.last_delivered_id, g.entries_read)
+                            for g in value.groups))
+        expire = rec.expire_ms is not None
+        out[(rec.db, rec.key)] = (rec.type, value, expire)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_refused_command_changes_nothing(name: str, tmp_path: Path) -> None:
+    setup, refused, counter = REFUSED[name]
+    before = _keyspace(replay(read_aof(str(_aof(tmp_path, setup)))))
+    r = Replayer(now_ms=1_700_000_000_000)
+    after = _keyspace(replay(read_aof(str(_aof(tmp_path, [*setup, refused]))), replayer=r))
+    assert after == before
+    assert r.errors == {counter: 1}
+
+
+def test_accepted_extremes_still_apply(tmp_path: Path) -> None:
+    """The edges of each range: what the server takes, replay takes."""
+    r = Replayer(now_ms=1_700_000_000_000)
+    commands = [
+        ("SET", "a", "v", "EXAT", str(2**63 // 1000)),
+        ("SET", "b", "v", "EX", "10", "EX", "20"),  # the same kind twice: the last wins
+        ("EXPIRE", "a", "-5"),  # a negative EXPIRE is allowed (the key is then expired)
+        ("XADD", "s", f"{U64 - 1}-{U64 - 1}", "f", "v"),
+        ("XADD", "s", f"{U64 - 1}-*", "f", "v"),  # (2^64-2)-(2^64-1)
+        ("XADD", "s", "*", "f", "v"),  # (2^64-1)-0: the clock is behind, the next ms
+        ("XGROUP", "CREATE", "s", "g", "$", "ENTRIESREAD", "-1"),
+        ("XTRIM", "s", "MAXLEN", "0"),
+        ("COPY", "b", "c", "DB", "15"),
+        ("SELECT", "40"), ("SET", "in40", "1"),
+        ("COPY", "in40", "x", "DB", "39"),  # 41 databases since SELECT 40
+    ]
+    keys = _keyspace(replay(read_aof(str(_aof(tmp_path, commands))), replayer=r))
+    assert r.errors == {}
+    assert keys[(0, b"s")][1][1] == (U64, 0)
+    assert keys[(0, b"s")][1][0] == []
+    assert keys[(0, b"s")][1][3] == [(b"g", (U64, 0), -1)]
+    assert (15, b"c") in keys and (40, b"in40") in keys and (39, b"x") in keys
+    assert r.databases == 41
+
+
+@pytest.mark.parametrize("number", [str(2**64), str(2**31), str(2**31 - 1), "01"])
+def test_refused_select_keeps_the_database(number: str, tmp_path: Path) -> None:
+    commands = [("SELECT", "3"), ("SET", "a", "1"), ("SELECT", number), ("SET", "b", "1"),
+                ("MULTI",), ("SET", "c", "1"), ("EXEC",), ("SELECT", "2"), ("SET", "d", "1")]
+    r = Replayer()
+    keys = _keyspace(replay(read_aof(str(_aof(tmp_path, commands))), replayer=r))
+    assert sorted(keys) == [(2, b"d"), (3, b"a"), (3, b"b"), (3, b"c")]
+    assert r.errors == {"SELECT": 1}
+
+
+def test_rewrite_to_rdb_after_a_select_beyond_int64(tmp_path: Path) -> None:
+    src = _aof(tmp_path, [("SET", "a", "1"), ("SELECT", str(2**64)), ("SET", "b", "2")])
+    out = tmp_path / "out.rdb"
+    report = aof_rewrite(str(src), output=str(out), format="rdb")
+    assert report.replay_errors == {"SELECT": 1}
+    got = {(x.db, x.key): x.value for x in records(read_rdb(str(out)))}
+    assert got == {(0, b"a"): b"1", (0, b"b"): b"2"}
+
+
+@pytest.mark.live
+def test_live_server_loads_the_same_keyspace(tmp_path: Path) -> None:
+    """Every case of ``REFUSED`` in one AOF (each in a database of its own, emptied
+    first), then a refused SELECT: redis-server 7.0.15 loads it (logging one line per
+    refused command) and saves; its RDB holds what replay builds, and replay counts as
+    many refused commands as the server logged."""
+    commands: list[tuple[Any, ...]] = []
+    for i, name in enumerate(sorted(REFUSED)):
+        setup, refused, _ = REFUSED[name]
+        commands += [("SELECT", str(i % 16)), ("FLUSHDB",), *setup, refused]
+    commands += [("SELECT", "3"), ("SET", "sel", "1"), ("SELECT", str(2**64)),
+                 ("SET", "sel-after", "1"), ("SELECT", "0"), ("SET", "end", "1")]
+    data = b"".join(resp(*c) for c in commands)
+    directory = tmp_path / "server"
+    directory.mkdir()
+    (directory / "appendonly.aof").write_bytes(data)  # the server moves it into its dir
+    with start_redis_server(directory, "--appendonly", "yes", "--appendfilename",
+                            "appendonly.aof") as server:
+        server.client.save()
+        log = server.log()
+    served = _keyspace(read_rdb(str(directory / "dump.rdb")))
+    r = Replayer()
+    replayed = _keyspace(replay(read_aof(str(_aof(tmp_path, commands))), replayer=r))
+    assert replayed == served
+    assert (3, b"sel-after") in served
+    refused_on_load = log.count("sending an error to its AOF-loading-client")
+    assert refused_on_load == len(REFUSED) + 1
+    assert sum(r.errors.values()) == refused_on_load
