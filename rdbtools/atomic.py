@@ -8,18 +8,31 @@ get, fsync-ed and renamed over the target; the directory is then fsync-ed so tha
 rename is durable. On any failure, Ctrl-C included, the temporary file is removed and
 the target is as it was. A target that exists and is not a regular file (``/dev/null``,
 a FIFO, a terminal) is written in place: it cannot be replaced.
+
+The temporary file (``<prefix><random>.tmp``, ``make_temp``) is held under an exclusive
+``flock`` while it is written. A writer killed outright (SIGKILL, a power cut) cannot
+remove its own, but its lock dies with it: before a new one is made, the files of the
+same prefix that nobody holds are removed (``sweep_temps``); one being written (another
+writer of the same target) is left alone. A write
+that fails for want of space (ENOSPC, EDQUOT, EFBIG), which names no file, is reported
+naming the target.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-__all__ = ["atomic_file", "fsync_dir"]
+__all__ = ["atomic_file", "fsync_dir", "hold", "make_temp", "name_write_error", "sweep_temps"]
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""A write that failed for want of room: the message must say where."""
 
 
 def fsync_dir(directory: str) -> None:
@@ -36,6 +49,66 @@ def _named(err: OSError, path: str | os.PathLike[str]) -> OSError:
     return OSError(err.errno, err.strerror, os.fspath(path))
 
 
+def name_write_error(err: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``err`` naming ``path`` when it is a failure for want of space that names no file
+    (a buffered write or an ``fsync`` does not say which file it was); any other error
+    as it is."""
+    if err.errno in _NO_SPACE and err.filename is None:
+        return OSError(err.errno, err.strerror or os.strerror(err.errno), os.fspath(path))
+    return err
+
+
+def hold(fd: int) -> None:
+    """Mark the temporary file open on ``fd`` as being written: an exclusive ``flock``,
+    which ``sweep_temps`` respects and which dies with the process."""
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def sweep_temps(directory: str, prefix: str) -> list[str]:
+    """Remove the files of ``directory`` named ``<prefix>*.tmp`` whose writer is gone
+    (nobody holds their ``flock``: the lock dies with the process that held it); return
+    their names."""
+    try:
+        names = sorted(n for n in os.listdir(directory or ".")
+                       if n.startswith(prefix) and n.endswith(".tmp"))
+    except OSError:
+        return []
+    gone = []
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if not os.path.samestat(os.fstat(fd), os.lstat(path)):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a writer is at work
+            os.unlink(path)
+            gone.append(name)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    if gone:
+        with contextlib.suppress(OSError):
+            fsync_dir(directory)
+    return gone
+
+
+def make_temp(directory: str, prefix: str) -> tuple[int, str]:
+    """A new temporary file ``<prefix><random>.tmp`` in ``directory``, held (``hold``),
+    as ``tempfile.mkstemp`` returns it ``(fd, path)``, after ``sweep_temps`` removed
+    the ones of killed writers."""
+    sweep_temps(directory, prefix)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory or None)
+    hold(fd)
+    return fd, tmp
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike[str], *, prefix: str | None = None,
                 step: Callable[[str], None] | None = None) -> Iterator[BinaryIO]:
@@ -49,13 +122,15 @@ def atomic_file(path: str | os.PathLike[str], *, prefix: str | None = None,
     except FileNotFoundError:
         special = False
     if special:
-        with open(final, "wb") as fp:
-            yield fp
+        try:
+            with open(final, "wb") as fp:
+                yield fp
+        except OSError as err:
+            raise name_write_error(err, path) from None
         return
     directory = os.path.dirname(final)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=prefix or f".{os.path.basename(final)}.",
-                                   suffix=".tmp", dir=directory)
+        fd, tmp = make_temp(directory, prefix or f".{os.path.basename(final)}.")
     except OSError as err:
         raise _named(err, path) from None
     try:
@@ -74,9 +149,11 @@ def atomic_file(path: str | os.PathLike[str], *, prefix: str | None = None,
             os.replace(tmp, final)
         except OSError as err:
             raise _named(err, path) from None
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise name_write_error(exc, path) from None
         raise
     if step is not None:
         step("renamed")

@@ -22,6 +22,20 @@ Exit codes used by the command-line tools (see ``docs/cli.md``):
 
 from __future__ import annotations
 
+KEY_SHOWN = 100
+"""Bytes of a key shown whole in a message; a longer key is shortened (``key_text``)."""
+
+
+def key_text(key: bytes | bytearray | memoryview) -> str:
+    """``key`` as a bytes literal for a message, ``b'user:1'``; a key longer than
+    ``KEY_SHOWN`` bytes shows its first 64 and last 16 bytes and its length, so that one
+    hostile key cannot make a message megabytes long:
+    ``b'aaaa...'...b'...zz' (4194304 bytes)``."""
+    data = bytes(key)
+    if len(data) <= KEY_SHOWN:
+        return repr(data)
+    return f"{data[:64]!r}...{data[-16:]!r} ({len(data)} bytes)"
+
 
 class RdbToolsError(Exception):
     """The root of every error this package raises on purpose."""
@@ -64,7 +78,7 @@ class ParseError(RdbToolsError, ValueError):
             where += f"@{self.offset:#x}"
         text = f"{where}: {self.message}"
         if self.key is not None:
-            text += f" (key {self.key!r})"
+            text += f" (key {key_text(self.key)})"
         return text
 
 

@@ -33,17 +33,15 @@ is the leftover of a killed writer, and ``sweep_temps`` (the next run) removes i
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools.aof.manifest import Manifest
 from rdbtools.atomic import atomic_file as _atomic_file
-from rdbtools.atomic import fsync_dir
+from rdbtools.atomic import fsync_dir, hold, make_temp
 from rdbtools.formats.keys import quote_key
 
 CRASH_ENV = "RDBTOOLS_AOF_REWRITE_CRASH_AT"
@@ -58,48 +56,9 @@ def crash_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _hold(fd: int) -> None:
-    """Mark a temporary file as being written (``sweep_temps`` leaves it alone)."""
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
 def temp_prefix(path: str) -> str:
     """The name prefix of ``atomic_file``'s temporary files for ``path``."""
     return f".{os.path.basename(os.path.realpath(path))}.rewrite-"
-
-
-def sweep_temps(directory: str, prefix: str) -> list[str]:
-    """Remove the files of ``directory`` named ``<prefix>*.tmp`` whose writer is gone
-    (nobody holds their ``flock``: the lock dies with the process that held it); return
-    their names."""
-    try:
-        names = sorted(n for n in os.listdir(directory)
-                       if n.startswith(prefix) and n.endswith(".tmp"))
-    except OSError:
-        return []
-    gone = []
-    for name in names:
-        path = os.path.join(directory, name)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            if not os.path.samestat(os.fstat(fd), os.lstat(path)):
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a writer is at work
-            os.unlink(path)
-            gone.append(name)
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
-    if gone:
-        fsync_dir(directory)
-    return gone
 
 
 @contextlib.contextmanager
@@ -116,7 +75,6 @@ def atomic_file(path: str, *, prefix: str | None = None,
             before_replace()
 
     with _atomic_file(path, prefix=prefix or temp_prefix(path), step=step) as fp:
-        _hold(fp.fileno())
         yield fp
 
 
@@ -218,10 +176,9 @@ def _write_temp(directory: str, name: str, fill: Callable[[BinaryIO], None]
                 ) -> tuple[str, BinaryIO]:
     """A complete, fsync-ed temporary file for ``name``, still open (and so still held
     against ``sweep_temps``) until the caller closes it."""
-    fd, tmp = tempfile.mkstemp(prefix=f"temp-{name}.", suffix=".tmp", dir=directory)
+    fd, tmp = make_temp(directory, f"temp-{name}.")
     fp = os.fdopen(fd, "wb")
     try:
-        _hold(fd)
         fill(fp)
         fp.flush()
         crash_point("temp-written")
@@ -246,7 +203,7 @@ def write_manifest(plan: SwapPlan, entries: list[Entry]) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
         with os.fdopen(fd, "wb") as fp:
-            _hold(fd)
+            hold(fd)
             fp.truncate(0)
             fp.write(data)
             fp.flush()

@@ -46,7 +46,7 @@ from typing import Any, BinaryIO
 from rdbtools import _spec as S
 from rdbtools.aof._resp_out import ADD_COMMANDS, ITEMS_PER_COMMAND, resp_command
 from rdbtools.aof._stream_rewrite import StreamRewrite
-from rdbtools.errors import WriteError
+from rdbtools.errors import WriteError, key_text
 from rdbtools.events import (
     Command,
     Event,
@@ -89,7 +89,7 @@ def _zset_args(key: bytes, members: Iterable[tuple[bytes, float]], level: int) -
     try:
         return [x for member, score in members for x in (score_text(score, level), member)]
     except WriteError as err:
-        raise WriteError(f"key {key!r}: {err}") from None
+        raise WriteError(f"key {key_text(key)}: {err}") from None
 
 
 class AofWriter:
@@ -167,7 +167,7 @@ class AofWriter:
                 self._lose(f"module aux data of {ev.module_name!r} dropped: an AOF holds "
                            "only what the module's own rewrite writes")
             elif isinstance(ev, KeyEnd):
-                raise WriteError(f"KeyEnd for {ev.key!r} outside a key")
+                raise WriteError(f"KeyEnd for {key_text(ev.key)} outside a key")
             return  # Header, Aux, SelectDb, ResizeDb, SlotInfo, End: nothing in an AOF
         if self._skip:
             if isinstance(ev, KeyEnd):
@@ -195,7 +195,7 @@ class AofWriter:
         elif isinstance(ev, KeyEnd):
             self._end(ks)
         else:
-            raise WriteError(f"key {ks.key!r}: {type(ev).__name__} inside a key")
+            raise WriteError(f"key {key_text(ks.key)}: {type(ev).__name__} inside a key")
 
     def write_plain(self, db: int, key: bytes, type: str, value: Any,
                     expire_ms: int | None) -> None:
@@ -206,7 +206,7 @@ class AofWriter:
         if self._closed:
             raise WriteError("write after close")
         if self._key is not None:
-            raise WriteError(f"key {key!r} written inside key {self._key.key!r}")
+            raise WriteError(f"key {key_text(key)} written inside key {key_text(self._key.key)}")
         self._want_db = db
         if type == "string":
             self._cmd(b"SET", key, value)
@@ -242,7 +242,7 @@ class AofWriter:
     def close(self) -> None:
         """Write out what is buffered (the file itself stays open)."""
         if self._key is not None and not self._closed:
-            raise WriteError(f"input ended inside key {self._key.key!r}")
+            raise WriteError(f"input ended inside key {key_text(self._key.key)}")
         self._sink.flush()
         self._closed = True
 
@@ -279,7 +279,7 @@ class AofWriter:
         elif ks.type == "stream" and not self.target.has_streams:
             why = "stream dropped: servers before 5.0 have no streams"
         elif ks.type not in ("string", "stream") and ks.type not in ADD_COMMANDS:
-            raise WriteError(f"unknown key type {ks.type!r} (key {ks.key!r})")
+            raise WriteError(f"unknown key type {ks.type!r} (key {key_text(ks.key)})")
         if why is not None:
             self._lose(why, ks)
             self.report.dropped_keys += 1

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from rdbtools.atomic import atomic_file
+from rdbtools.atomic import atomic_file, name_write_error
 from rdbtools.errors import RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import TYPES, KeyFilter
@@ -124,8 +124,11 @@ def output_file(path: str) -> Iterator[BinaryIO]:
     FIFO is written in place), so ``path`` is either untouched or complete."""
     if path == "-":
         stdout = sys.stdout.buffer
-        yield stdout
-        stdout.flush()
+        try:
+            yield stdout
+            stdout.flush()
+        except OSError as err:
+            raise name_write_error(err, "<standard output>") from None
         return
     with atomic_file(path) as fp:
         yield fp
@@ -157,16 +160,30 @@ def refuse_same_file(prog: str, inputs: tuple[str, ...] | list[str], output: str
                  "write somewhere else", EXIT_USAGE)
 
 
+LINE_MAX = 2000
+"""Characters of a message printed whole; the middle of a longer one is left out (keys
+are already shortened by ``rdbtools.errors.key_text``; this bounds any other text)."""
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line (CR and LF escaped), at most about ``LINE_MAX``
+    characters: the head and the tail of a longer one, with the count left out."""
+    text = message.replace("\r", "\\r").replace("\n", "\\n")
+    if len(text) > LINE_MAX:
+        cut = len(text) - LINE_MAX
+        text = f"{text[:LINE_MAX - 200]}... ({cut} characters left out) ...{text[-200:]}"
+    return text
+
+
 def fail(prog: str, message: str, code: int) -> NoReturn:
     """Print ``prog: message`` as one line on stderr and exit with ``code``."""
-    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
-    click.echo(f"{prog}: {one_line}", err=True)
+    click.echo(f"{prog}: {one_line(message)}", err=True)
     sys.exit(code)
 
 
 def warn(prog: str, message: str) -> None:
-    """Print ``prog: warning: message`` on stderr."""
-    click.echo(f"{prog}: warning: {message}", err=True)
+    """Print ``prog: warning: message`` as one line on stderr."""
+    click.echo(f"{prog}: warning: {one_line(message)}", err=True)
 
 
 def os_message(err: OSError) -> str:

@@ -14,7 +14,7 @@ import base64
 import codecs
 from collections.abc import Callable
 
-from rdbtools.errors import WriteError
+from rdbtools.errors import WriteError, key_text
 from rdbtools.events import (
     Event,
     HashFields,
@@ -167,9 +167,9 @@ class KeyJson:
     def start(self, ks: KeyStart) -> None:
         """Begin a key: write its attributes and open its value."""
         if self._key is not None:
-            raise WriteError(f"key {ks.key!r} starts inside key {self._key.key!r}")
+            raise WriteError(f"key {key_text(ks.key)} starts inside key {key_text(self._key.key)}")
         if ks.type not in _EVENTS_OF_TYPE:
-            raise WriteError(f"key {ks.key!r}: unknown type {ks.type!r}")
+            raise WriteError(f"key {key_text(ks.key)}: unknown type {ks.type!r}")
         self._key = ks
         self.in_key = True
         self._first = True
@@ -213,7 +213,7 @@ class KeyJson:
             raise WriteError(f"{type(ev).__name__} outside a key")
         tp = type(ev)
         if tp not in _EVENTS_OF_TYPE[ks.type]:
-            raise WriteError(f"key {ks.key!r}: {tp.__name__} in a {ks.type} key")
+            raise WriteError(f"key {key_text(ks.key)}: {tp.__name__} in a {ks.type} key")
         if tp is StringValue:
             self._string_piece(ev.data)  # type: ignore[union-attr]
         elif tp is ListItems:
@@ -229,7 +229,7 @@ class KeyJson:
             self._emit(f',"value":{{"not_replayed":{encode_json(ev.names)}}}')
         elif isinstance(ev, ModuleValue):
             if self._module:
-                raise WriteError(f"key {ks.key!r}: two module values")
+                raise WriteError(f"key {key_text(ks.key)}: two module values")
             self._module = True
             self._emit(
                 f',"value":{{"module":{quote(ev.module_name)},'
@@ -245,7 +245,7 @@ class KeyJson:
         ``suffix``."""
         ks = self._key
         if ks is None:
-            raise WriteError(f"KeyEnd for {ke.key!r} outside a key")
+            raise WriteError(f"KeyEnd for {key_text(ke.key)} outside a key")
         tp = ks.type
         try:
             if tp == "string":
@@ -392,11 +392,11 @@ class KeyJson:
     def _stream_part(self, ks: KeyStart, ev: Event) -> None:
         if isinstance(ev, StreamEntries):
             if not self._stream_entries_open:
-                raise WriteError(f"key {ks.key!r}: stream entries after stream metadata")
+                raise WriteError(f"key {key_text(ks.key)}: stream entries after stream metadata")
             self._array(",".join([_entry(e) for e in ev.entries]))
         elif isinstance(ev, StreamMeta):
             if self._stream_meta or self._stream_groups:
-                raise WriteError(f"key {ks.key!r}: stream metadata out of order")
+                raise WriteError(f"key {key_text(ks.key)}: stream metadata out of order")
             self._close_entries()
             self._stream_meta = True
             self._emit(
@@ -406,13 +406,13 @@ class KeyJson:
             )
         elif isinstance(ev, StreamGroup):
             if self._stream_groups == 2:
-                raise WriteError(f"key {ks.key!r}: stream group after idempotency state")
+                raise WriteError(f"key {key_text(ks.key)}: stream group after idempotency state")
             self._close_entries()
             self._emit((',"groups":[' if self._stream_groups == 0 else ",") + _group(ev))
             self._stream_groups = 1
         elif isinstance(ev, StreamIdmp):
             if self._stream_idmp:
-                raise WriteError(f"key {ks.key!r}: two stream idempotency states")
+                raise WriteError(f"key {key_text(ks.key)}: two stream idempotency states")
             self._close_entries()
             self._close_groups()
             self._stream_idmp = True

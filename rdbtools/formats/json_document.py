@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from rdbtools.errors import WriteError
+from rdbtools.errors import WriteError, key_text
 from rdbtools.events import End, Event, Header, KeyEnd, KeyStart
 from rdbtools.formats._jsonkey import KeyJson
 from rdbtools.formats._records import end_json, header_json, record_json
@@ -72,7 +72,8 @@ class JsonDocumentWriter:
             self._sink.emit('],\n"dbs":{\n' + f'"{ks.db}":[\n')
         elif ks.db != self._db:
             if ks.db in self._dbs_done:
-                raise WriteError(f"key {ks.key!r}: the keys of db {ks.db} are not contiguous")
+                raise WriteError(f"key {key_text(ks.key)}: the keys of db {ks.db} are not "
+                                 "contiguous")
             self._dbs_done.add(self._db)
             self._sink.emit(f'],\n"{ks.db}":[\n')
         else:

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from rdbtools.aof._resp_out import ADD_COMMANDS, ITEMS_PER_COMMAND, resp_command
 from rdbtools.aof._resp_out import sid as _id
-from rdbtools.errors import WriteError
+from rdbtools.errors import WriteError, key_text
 from rdbtools.events import (
     Event,
     Function,
@@ -54,7 +54,7 @@ def score_text(score: float, key: bytes) -> bytes:
     if math.isfinite(score):
         return repr(score).encode("ascii")
     if math.isnan(score):
-        raise WriteError(f"key {key!r}: a sorted-set score is NaN, which no server accepts")
+        raise WriteError(f"key {key_text(key)}: a sorted-set score is NaN, which no server accepts")
     return b"inf" if score > 0 else b"-inf"
 
 
@@ -127,7 +127,7 @@ class RespWriter:
         elif isinstance(ev, KeyEnd):
             self._end(ks)
         else:
-            raise WriteError(f"key {ks.key!r}: {type(ev).__name__} inside a key")
+            raise WriteError(f"key {key_text(ks.key)}: {type(ev).__name__} inside a key")
 
     def _file_event(self, ev: Event) -> None:
         if isinstance(ev, Function):
@@ -138,7 +138,7 @@ class RespWriter:
         elif isinstance(ev, ModuleAux):
             self._skip("module aux records")
         elif isinstance(ev, KeyEnd):
-            raise WriteError(f"KeyEnd for {ev.key!r} outside a key")
+            raise WriteError(f"KeyEnd for {key_text(ev.key)} outside a key")
 
     def _start(self, ks: KeyStart) -> None:
         self._key = ks

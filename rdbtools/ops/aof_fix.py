@@ -11,8 +11,10 @@ in place (FORMAT.md §8.6).
 Only the last file of an AOF can be cut (the only one the server itself would repair);
 damage anywhere else, or in an RDB preamble or base, is reported and nothing is written.
 
-Writing: the repaired file is written beside the original (a temporary ``.NAME.fix-*``
-file), flushed, ``fsync``-ed and read back by the AOF reader; then the original is kept as
+Writing: when ``NAME`` is a symbolic link, the file it points to is repaired (and backed
+up beside it); the link stays. The repaired file is written beside the original (a
+temporary ``.NAME.fix-*.tmp`` file, removed by the next run if this one is
+killed), flushed, ``fsync``-ed and read back by the AOF reader; then the original is kept as
 ``NAME.bak.<UTC time>`` (a hard link when the file system allows, else a copy) and the
 repaired file is renamed onto ``NAME``, and the directory is ``fsync``-ed. At every
 moment ``NAME`` is either the original or the complete repaired file. In a multi-part
@@ -26,13 +28,12 @@ import errno
 import os
 import shutil
 import stat
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 from rdbtools.aof._errors import AofCorrupt, AofFramingError
 from rdbtools.aof.reader import AofFile, AofLayout, iter_aof
-from rdbtools.atomic import fsync_dir
+from rdbtools.atomic import fsync_dir, make_temp, name_write_error
 from rdbtools.errors import ParseError, RdbToolsError
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_salvage import Dropped, salvage
@@ -105,6 +106,8 @@ def aof_fix(path: str, *, salvage_commands: bool = False,
             if size - ok > 64 and isinstance(problem, AofCorrupt):
                 report.warnings.append(f"{size - ok} bytes after the damage are dropped; "
                                        "--salvage keeps the commands among them")
+    if os.path.islink(target):  # repair (and back up) the file the link names
+        target = os.path.realpath(target)
     report.file = target
     report.original_size = size
     report.new_size = sum(b - a for a, b in report.kept)
@@ -118,8 +121,7 @@ def _replace(target: str, kept: list[tuple[int, int]], now: float | None) -> str
     backup's path."""
     directory = os.path.dirname(os.path.abspath(target))
     mode = stat.S_IMODE(os.stat(target).st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.fix-", suffix=".tmp",
-                               dir=directory)
+    fd, tmp = make_temp(directory, f".{os.path.basename(target)}.fix-")
     try:
         with os.fdopen(fd, "wb") as out, open(target, "rb") as src:
             for a, b in kept:
@@ -137,9 +139,11 @@ def _replace(target: str, kept: list[tuple[int, int]], now: float | None) -> str
         os.chmod(tmp, mode | stat.S_IRUSR)
         backup = _backup(target, now)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise name_write_error(exc, target) from None
         raise
     with contextlib.suppress(OSError):
         fsync_dir(directory)

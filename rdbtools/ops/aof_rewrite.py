@@ -40,6 +40,7 @@ from rdbtools.aof.manifest import names_a_part
 from rdbtools.aof.origin import OriginWatch
 from rdbtools.aof.reader import AofLayout, iter_aof, open_aof
 from rdbtools.aof.writer import AofWriter
+from rdbtools.atomic import sweep_temps
 from rdbtools.errors import ParseError, WriteError
 from rdbtools.events import Command, Event, StreamGroup, StreamMeta
 from rdbtools.ops.aof_fix import _backup as keep_original
@@ -333,7 +334,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     backup: str | None = None
     if manifest is not None:
         plan = _swap.plan_swap(manifest, "aof" if fmt == "aof" else "rdb")
-        stale = _swap.sweep_temps(plan.directory, _swap.swap_temp_prefix(plan))
+        stale = sweep_temps(plan.directory, _swap.swap_temp_prefix(plan))
         result = _swap.swap(plan, fill, keep_history=keep_history)
         out_name = plan.manifest_path
         after = result.written
@@ -342,7 +343,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     else:
         target_path = output if output is not None else layout.files[0].path
         final = os.path.realpath(target_path)
-        stale = _swap.sweep_temps(os.path.dirname(final), _swap.temp_prefix(final))
+        stale = sweep_temps(os.path.dirname(final), _swap.temp_prefix(final))
 
         def keep() -> None:
             nonlocal backup

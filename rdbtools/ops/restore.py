@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdbtools.errors import key_text
 from rdbtools.events import Event, Function, KeyEnd, KeyStart
 from rdbtools.formats.resp import RespWriter
 from rdbtools.ops.connection import ServerError, cluster_enabled, is_cluster, one_line
@@ -41,7 +42,6 @@ from rdbtools.rdb.writer import Loss
 CONFLICT_MODES = ("replace", "skip-existing", "fail-on-conflict")
 KEY_KINDS = frozenset({"payload", "commands-last"})
 """The command kinds that complete a key: once answered, the key is written."""
-MAX_SHOWN_KEY = 120
 TARGET_VERSIONS = frozenset((*range(1, max(WRITABLE_VERSIONS) + 1), VALKEY_VERSION))
 """What ``target_version`` may be: below 6 every key goes as commands."""
 
@@ -148,9 +148,8 @@ class _Batch:
 
 
 def shown_key(key: bytes | None) -> str:
-    """A key for a message: its repr, cut to a bounded length."""
-    text = repr(key)
-    return text if len(text) <= MAX_SHOWN_KEY else text[:MAX_SHOWN_KEY] + "..."
+    """A key for a message (``rdbtools.errors.key_text``: a long one shortened)."""
+    return repr(key) if key is None else key_text(key)
 
 
 # --------------------------------------------------------------------------- links

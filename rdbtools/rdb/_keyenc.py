@@ -17,7 +17,7 @@ from typing import BinaryIO, cast
 
 from rdbtools import _spec as S
 from rdbtools._buffer import Input
-from rdbtools.errors import ParseError, WriteError
+from rdbtools.errors import ParseError, WriteError, key_text
 from rdbtools.events import (
     Event,
     HashFields,
@@ -70,7 +70,7 @@ class KeyEncoder:
         raise NotImplementedError
 
     def fail(self, message: str) -> WriteError:
-        return WriteError(f"{message} (key {self.start.key!r})")
+        return WriteError(f"{message} (key {key_text(self.start.key)})")
 
 
 # --------------------------------------------------------------------------- strings

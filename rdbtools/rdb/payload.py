@@ -15,6 +15,7 @@ from rdbtools.errors import (
     ParseError,
     UnsupportedVersion,
     WriteError,
+    key_text,
 )
 from rdbtools.events import Event, KeyStart
 from rdbtools.rdb import _values as V
@@ -37,7 +38,8 @@ def encode_payload(
     target = Target.of(version)
     why = unsupported(start, target)
     if why is not None:
-        raise WriteError(f"no DUMP payload of RDB {target.version} for key {start.key!r}: {why}")
+        raise WriteError(f"no DUMP payload of RDB {target.version} for key "
+                         f"{key_text(start.key)}: {why}")
     found: list[Loss] = losses if losses is not None else []
     enc = ENCODERS[start.type](start, target, thresholds or Thresholds(),
                                lambda what: found.append(Loss(what, start.db, start.key)))
@@ -47,7 +49,7 @@ def encode_payload(
         tp, head, spool, tail = enc.finish()
         body = bytes((tp,)) + head + b"".join(spool.chunks()) + tail
     except EmptyKey:
-        raise WriteError(f"key {start.key!r} is empty: it has no DUMP payload") from None
+        raise WriteError(f"key {key_text(start.key)} is empty: it has no DUMP payload") from None
     finally:
         enc.spool.close()
     body += target.version.to_bytes(2, "little")

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from rdbtools import _spec as S
 from rdbtools import crc64
-from rdbtools.errors import WriteError
+from rdbtools.errors import WriteError, key_text
 from rdbtools.events import (
     Aux,
     End,
@@ -79,7 +79,7 @@ class Loss:
     def __str__(self) -> str:
         if self.key is None:
             return self.what
-        return f"db {self.db} key {self.key!r}: {self.what}"
+        return f"db {self.db} key {key_text(self.key)}: {self.what}"
 
 
 @dataclass(slots=True)
@@ -338,7 +338,7 @@ class RdbWriter:
                 return
         enc = ENCODERS.get(ks.type)
         if enc is None:
-            raise WriteError(f"unknown key type {ks.type!r} (key {ks.key!r})")
+            raise WriteError(f"unknown key type {ks.type!r} (key {key_text(ks.key)})")
         self.current = ks
         self.key = enc(ks, t, self.th, self._lose_current)
 
@@ -399,7 +399,7 @@ class RdbWriter:
         if self.closed:
             return
         if self.key is not None:
-            raise WriteError(f"input ended inside key {self.key.start.key!r}")
+            raise WriteError(f"input ended inside key {key_text(self.key.start.key)}")
         self._emit(b"\xff")
         self._flush()
         self._emit(_LE64U(self.crc if self.checksum else 0))
