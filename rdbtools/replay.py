@@ -197,6 +197,23 @@ class _Loader:
         return out
 
 
+REFUSALS_KEPT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A command replay refused as the server would: the file (``None`` for a single
+    input), the command's offset, its name, and the server's reason."""
+
+    source: str | None
+    offset: int
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source or '<input>'}@{self.offset}: {self.name}: {self.reason}"
+
+
 Handler = Callable[["Replayer", int, list[bytes], int], None]
 _HANDLERS: dict[bytes, Handler] = {}
 
@@ -223,6 +240,8 @@ class Replayer:
     function_events: dict[bytes, Function] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    refusals: list[Refusal] = field(default_factory=list)
+    """The first ``REFUSALS_KEPT`` commands counted in ``errors``: where, and why."""
     scripts: dict[bytes, bytes] = field(default_factory=dict)
     """Lua scripts seen in ``EVAL`` / ``SCRIPT LOAD``, by SHA1 hex, for ``EVALSHA``."""
     listpack_zero: bool = False
@@ -327,7 +346,7 @@ class Replayer:
             except (CmdError, IndexError, ValueError) as exc:
                 if isinstance(exc, UnsupportedType):
                     raise exc.located(None, off, _key_of(args)) from None
-                self.errors[args[0].decode("utf-8", "replace")] += 1
+                self._refuse(args[0], off, exc)
 
     def _command(self, cmd: Command) -> None:
         if not cmd.args:
@@ -371,10 +390,18 @@ class Replayer:
         except (CmdError, IndexError, ValueError) as exc:
             if isinstance(exc, UnsupportedType):
                 raise exc.located(None, cmd.offset, _key_of(cmd.args)) from None
-            self.errors[name.decode("utf-8", "replace")] += 1
+            self._refuse(name, cmd.offset, exc)
             return
         if self.carried and name in (b"FLUSHALL", b"FLUSHDB"):
             _replay_modules.flushed(self, cmd.db, name == b"FLUSHALL")
+
+    def _refuse(self, name: bytes, offset: int, exc: Exception) -> None:
+        """Count a command the server would refuse; keep the first few for reports."""
+        text = name.upper().decode("utf-8", "replace")
+        self.errors[text] += 1
+        if len(self.refusals) < REFUSALS_KEPT:
+            why = "wrong number of arguments" if isinstance(exc, IndexError) else str(exc)
+            self.refusals.append(Refusal(self._part, offset, text[:40], why[:200]))
 
     # ---------------------------------------------------------------- access
 

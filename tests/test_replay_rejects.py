@@ -185,3 +185,30 @@ def test_live_server_loads_the_same_keyspace(tmp_path: Path) -> None:
     refused_on_load = log.count("sending an error to its AOF-loading-client")
     assert refused_on_load == len(REFUSED) + 1
     assert sum(r.errors.values()) == refused_on_load
+
+
+def test_check_replay_lists_the_refused_commands(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from rdbtools.cli.aoftool import main as aoftool
+
+    commands: list[tuple[Any, ...]] = [("SET", "a", "1")]
+    for name in sorted(REFUSED):
+        setup, refused, _ = REFUSED[name]
+        commands += [("FLUSHALL",), *setup, refused]
+    commands += [("FROBNICATE", "x")]
+    path = _aof(tmp_path, commands)
+    r = CliRunner().invoke(aoftool, ["check", str(path), "--replay"], catch_exceptions=False)
+    out = r.stdout_bytes.decode()
+    assert r.exit_code == 0, r.stderr_bytes
+    assert f"  replay      {len(REFUSED)} command(s) the server refuses on load" in out
+    assert "    appendonly.aof@" in out and ": COPY: DB index is out of range" in out
+    assert f"    ... {len(REFUSED) - 10} more" in out
+    assert "  replay      1 command(s) replay does not know: FROBNICATE x1" in out
+    plain = CliRunner().invoke(aoftool, ["check", str(path)], catch_exceptions=False)
+    assert "  replay  " not in plain.stdout_bytes.decode()
+    sound = _aof(tmp_path, [("SET", "a", "1")])
+    r = CliRunner().invoke(aoftool, ["check", str(sound), "--replay"], catch_exceptions=False)
+    assert "  replay      every command applies\n" in r.stdout_bytes.decode()
+    r = CliRunner().invoke(aoftool, ["check", "-", "--replay"], input=b"")
+    assert r.exit_code == 2

@@ -68,21 +68,27 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes for a big file: 1, or 2 (the second half in another "
                    "process) [default: 2 when there are 2 CPUs].")
+@click.option("--replay", is_flag=True,
+              help="Also replay every command (the keyspace is held in memory) and list "
+                   "the commands the server refuses when it loads them.")
 @NO_VERIFY
 @guarded(PROG)
-def check_command(path: str, timestamp: int | None, jobs: int | None,
+def check_command(path: str, timestamp: int | None, jobs: int | None, replay: bool,
                   no_verify: bool) -> None:
     """Read all of PATH: the manifest, the RDB preamble or base (with its checksum) and
     the framing of every command, and summarize it.
 
     Damage is one line FILE@OFFSET: what [ok_up_to=N, diff=M] and a non-zero exit; the
     verdict and ok_up_to are those of redis-check-aof. With --truncate-to-timestamp it
-    also says where aoftool fix would cut (nothing is changed).
+    also says where aoftool fix would cut (nothing is changed). With --replay it also
+    lists the commands the server would refuse (and skip) when it loads PATH.
     """
     if jobs is None:
         jobs = 2 if (os.cpu_count() or 1) >= 2 else 1
+    if replay and path == "-":
+        raise click.UsageError("--replay reads PATH twice: it needs a file, not stdin")
     report = aof_check(path, verify_checksum=not no_verify, truncate_to_timestamp=timestamp,
-                       jobs=jobs)
+                       jobs=jobs, replay=replay)
     if report.problem is not None:
         fail(PROG, report.problem_line(), report.problem.exit_code)
     for note in report.warnings:

@@ -25,6 +25,7 @@ from rdbtools.aof.reader import AofLayout, TimestampCut, iter_aof, open_aof
 from rdbtools.aof.resp import Batch
 from rdbtools.errors import ParseError
 from rdbtools.events import AofPart, End, Header, KeyStart
+from rdbtools.replay import Refusal, Replayer
 
 
 @dataclass
@@ -56,6 +57,13 @@ class AofCheckReport:
     cut: TimestampCut | None = None
     bad_timestamps: dict[str, list[int]] = field(default_factory=dict)
     """file -> [batches after a ``#TS:`` beyond ``MAX_TIMESTAMP``, the first such value]"""
+    replayed: bool = False
+    replay_errors: dict[str, int] = field(default_factory=dict)
+    """command name -> commands the server refuses on load (replay changes nothing)"""
+    refusals: list[Refusal] = field(default_factory=list)
+    """the first of them: where and why"""
+    unknown: dict[str, int] = field(default_factory=dict)
+    """command name -> commands replay does not know (not applied)"""
 
     @property
     def warnings(self) -> list[str]:
@@ -114,16 +122,26 @@ def _size(path: str | None) -> int | None:
 
 
 def aof_check(path: str | AofLayout, *, verify_checksum: bool = True,
-              truncate_to_timestamp: int | None = None, jobs: int = 1) -> AofCheckReport:
+              truncate_to_timestamp: int | None = None, jobs: int = 1,
+              replay: bool = False) -> AofCheckReport:
     """Read all of the AOF at ``path`` and report (damage does not raise: it is the
     report's ``problem``). ``OSError`` (a path that cannot be read) does raise. With
     ``jobs`` > 1 a big file is read by two processes (``rdbtools.aof._split``: same
-    verdict, same positions)."""
+    verdict, same positions). ``replay``: when the AOF is sound, also replay it (the
+    keyspace is held in memory) and report the commands the server refuses when it
+    loads them (``replay_errors``, ``refusals``) and those replay does not know."""
     report = AofCheckReport(path if isinstance(path, str) else path.path)
     try:
         layout = path if isinstance(path, AofLayout) else open_aof(path)
         report.layout = layout
         _scan(report, layout, verify_checksum, truncate_to_timestamp, jobs)
+        if replay and report.problem is None:
+            replayer = Replayer(skip_unknown=True)
+            replayer.apply(iter_aof(layout, verify_checksum=False))  # verified above
+            report.replayed = True
+            report.replay_errors = dict(replayer.errors)
+            report.refusals = list(replayer.refusals)
+            report.unknown = dict(replayer.skipped)
     except ParseError as err:
         report.problem = err
     return report

@@ -73,7 +73,33 @@ def check_text(report: AofCheckReport) -> str:
     else:
         lines.append(f"  timestamps  {report.first_timestamp} .. {report.last_timestamp} "
                      f"({utc(report.first_timestamp)} .. {utc(report.last_timestamp)})")
+    if report.replayed:
+        lines += _replay_lines(report)
     return "\n".join(lines) + "\n"
+
+
+def _counts(by_name: dict[str, int]) -> str:
+    return ", ".join(f"{n} x{c}" for n, c in sorted(by_name.items()))
+
+
+def _replay_lines(report: AofCheckReport) -> list[str]:
+    """``check --replay``: the commands the server refuses on load, the first of them
+    with where and why, and the commands replay does not know."""
+    refused = sum(report.replay_errors.values())
+    if not refused and not report.unknown:
+        return ["  replay      every command applies"]
+    lines = []
+    if refused:
+        lines.append(f"  replay      {refused} command(s) the server refuses on load, "
+                     f"changing nothing: {_counts(report.replay_errors)}")
+        lines += [f"    {_name(x.source or report.path)}@{x.offset}: {x.name}: "
+                  f"{x.reason}" for x in report.refusals]
+        if refused > len(report.refusals):
+            lines.append(f"    ... {refused - len(report.refusals)} more")
+    if report.unknown:
+        lines.append(f"  replay      {sum(report.unknown.values())} command(s) replay does "
+                     f"not know: {_counts(report.unknown)}")
+    return lines
 
 
 def cut_text(report: AofCheckReport, limit: int) -> str:
