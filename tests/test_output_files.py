@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 from helpers import REPO, cli_env
 
-from rdbtools._outfiles import make_temp, name_write_error, remove_stale
 from rdbtools.aof._swap import CRASH_ENV
+from rdbtools.atomic import make_temp, name_write_error, remove_stale
 from rdbtools.cli import _common
 from rdbtools.cli.aoftool import main as aoftool
 from rdbtools.cli.rdbtool import main as rdbtool
@@ -56,11 +56,11 @@ def test_stale_temp_of_a_dead_writer_is_removed(tmp_path: Path) -> None:
 
 
 def test_make_temp_names_the_process(tmp_path: Path) -> None:
-    fd, path = make_temp(str(tmp_path), ".x.rdb.", "fix-")
+    fd, path = make_temp(str(tmp_path), ".x.rdb.fix-")
     os.close(fd)
     assert Path(path).name.startswith(f".x.rdb.fix-pid{os.getpid()}-")
     assert path.endswith(".tmp")
-    assert remove_stale(str(tmp_path), ".x.rdb.") == []  # our own is not stale
+    assert remove_stale(str(tmp_path), ".x.rdb.fix-") == []  # our own is not stale
     assert Path(path).exists()
 
 
