@@ -76,6 +76,7 @@ from rdbtools.replay_stream import (
     xtrim,
 )
 from rdbtools.replay_util import (
+    HFE_MAX_MS,
     INT64_MAX,
     INT64_MIN,
     INT_MAX,
@@ -573,10 +574,6 @@ def replay(events: Iterable[AofItem], *, skip_unknown: bool = False, strict: boo
 
 # =========================================================================== commands
 # Each handler gets (replayer, db, args after the command name, offset).
-
-
-HFE_MAX_MS = (2**48 - 1) >> 2
-"""The latest hash field expiry (unix ms) Redis 7.4+ takes (``HFE_MAX_ABS_TIME_MSEC``)."""
 
 
 def _db_index(r: Replayer, arg: bytes) -> int:
@@ -1624,25 +1621,9 @@ def _field_list(a: list[bytes], i: int, pairs: bool = False) -> list[bytes]:
     return rest
 
 
-def hash_expire_ms(unit: bytes, arg: bytes, now: int) -> int:
-    """The absolute field expiry of ``HEXPIRE``-style ``unit`` ``arg`` as
-    ``hexpireGenericCommand`` (t_hash.c, 7.4): >= 0, and no later than ``HFE_MAX_MS``."""
-    n = parse_int(arg)
-    if n < 0:
-        raise CmdError("invalid expire time, must be >= 0")
-    if unit in (b"EX", b"EXAT"):
-        if n > HFE_MAX_MS // 1000:
-            raise CmdError("invalid expire time")
-        n *= 1000
-    base = now if unit in (b"EX", b"PX") else 0
-    if n > HFE_MAX_MS - base:
-        raise CmdError("invalid expire time")
-    return n + base
-
-
 def _hexpire_impl(unit: bytes) -> Handler:
     def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-        when = hash_expire_ms(unit, a[1], r._now)
+        when = expire_at_ms(unit, a[1], r._now, latest=HFE_MAX_MS, negative=False)
         i = 2
         cond = None
         if a[i].upper() in (b"NX", b"XX", b"GT", b"LT"):

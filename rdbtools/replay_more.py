@@ -24,7 +24,7 @@ from rdbtools._buffer import Input
 from rdbtools.errors import ParseError, UnsupportedType
 from rdbtools.replay_hll import pfcount, pfdebug_todense, pfmerge
 from rdbtools.replay_stream import Stream, xautoclaim, xreadgroup
-from rdbtools.replay_util import CmdError, parse_float, parse_int
+from rdbtools.replay_util import HFE_MAX_MS, CmdError, expire_at_ms, parse_float, parse_int
 
 Replayer = R.Replayer
 _cmd = R._cmd
@@ -282,7 +282,7 @@ def _ttl_arg(r: Replayer, opt: bytes, n: bytes) -> int:
     v = parse_int(n)
     if v <= 0:
         raise CmdError("invalid expire time, must be >= 0")
-    return R.hash_expire_ms(opt, n, r._now)
+    return expire_at_ms(opt, n, r._now, latest=HFE_MAX_MS, negative=False)
 
 
 @_cmd("HSETEX")

@@ -59,18 +59,27 @@ def set_expire_ms(unit: bytes, arg: bytes, now: int) -> int:
     return n
 
 
-def expire_at_ms(unit: bytes, arg: bytes, now: int) -> int:
+HFE_MAX_MS = (2**48 - 1) >> 2
+"""The latest hash field expiry (unix ms) Redis 7.4+ takes (``HFE_MAX_ABS_TIME_MSEC``)."""
+
+
+def expire_at_ms(unit: bytes, arg: bytes, now: int, *, latest: int = INT64_MAX,
+                 negative: bool = True) -> int:
     """The absolute expiry (unix ms) of ``EXPIRE``/``PEXPIRE``/``EXPIREAT``/``PEXPIREAT``
     (``unit`` ``EX``, ``PX``, ``EXAT``, ``PXAT``), as ``expireGenericCommand`` (expire.c):
     negative numbers are allowed, but seconds beyond ±LLONG_MAX/1000 and a sum with the
-    base time beyond LLONG_MAX are "invalid expire time"."""
+    base time beyond LLONG_MAX are "invalid expire time". Hash field expiries
+    (``hexpireGenericCommand``, t_hash.c 7.4) pass ``latest=HFE_MAX_MS`` and
+    ``negative=False``."""
     n = parse_int(arg)
+    if not negative and n < 0:
+        raise CmdError("invalid expire time, must be >= 0")
     if unit in (b"EX", b"EXAT"):
-        if not -(INT64_MAX // 1000) <= n <= INT64_MAX // 1000:
+        if not -(INT64_MAX // 1000) <= n <= latest // 1000:
             raise CmdError("invalid expire time")
         n *= 1000
     base = now if unit in (b"EX", b"PX") else 0
-    if n > INT64_MAX - base:
+    if n > latest - base:
         raise CmdError("invalid expire time")
     return n + base
 

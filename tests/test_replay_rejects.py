@@ -212,3 +212,19 @@ def test_check_replay_lists_the_refused_commands(tmp_path: Path) -> None:
     assert "  replay      every command applies\n" in r.stdout_bytes.decode()
     r = CliRunner().invoke(aoftool, ["check", "-", "--replay"], input=b"")
     assert r.exit_code == 2
+
+
+@pytest.mark.parametrize("command", [
+    ("HPEXPIREAT", "h", str(2**46), "FIELDS", "1", "f"),  # beyond HFE_MAX_ABS_TIME_MSEC
+    ("HEXPIRE", "h", "-1", "FIELDS", "1", "f"),
+    ("HEXPIRE", "h", str(2**46 // 1000 + 1), "FIELDS", "1", "f"),
+])
+def test_hash_field_expiry_beyond_what_7_4_takes(command: tuple[Any, ...],
+                                                 tmp_path: Path) -> None:
+    """Redis 7.4's ``hexpireGenericCommand`` limits (not in the 7.0 live test: 7.0 has no
+    such command)."""
+    ok = [("HSET", "h", "f", "v"), ("HPEXPIREAT", "h", str(2**46 - 1), "FIELDS", "1", "f")]
+    r = Replayer(now_ms=1_700_000_000_000)
+    keys = _keyspace(replay(read_aof(str(_aof(tmp_path, [*ok, command]))), replayer=r))
+    assert keys[(0, b"h")][1] == [(b"f", b"v", 2**46 - 1)]
+    assert sum(r.errors.values()) == 1
