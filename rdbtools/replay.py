@@ -67,6 +67,8 @@ from rdbtools.replay_stream import (
     Group,
     Pending,
     Stream,
+    parse_trim_args,
+    parse_xsetid,
     xack,
     xadd,
     xclaim,
@@ -109,11 +111,24 @@ class Obj:
     expire: int | None = None
 
 
+NO_EXPIRE = -1
+"""``getExpire``'s answer for a key without a TTL: a key whose expiry is exactly -1 ms
+loses it when ``COPY``, ``MOVE`` or ``RENAME`` carries it over (``if (expire != -1)
+setExpire(...)``), as on the server."""
+
+
+def _carried(o: Obj) -> Obj:
+    """``o`` as ``COPY`` / ``MOVE`` / ``RENAME`` carry it to its new name."""
+    if o.expire == NO_EXPIRE:
+        o.expire = None
+    return o
+
+
 def _copy_value(o: Obj) -> Obj:
     v = o.value
     if isinstance(v, (deque, list, set, dict, Stream)):
         v = v.copy()
-    return Obj(o.type, v, o.expire)
+    return _carried(Obj(o.type, v, o.expire))
 
 
 def _library_name(code: bytes) -> bytes:
@@ -924,7 +939,7 @@ def _rename(r: Replayer, db: int, a: list[bytes], nx: bool) -> None:
     if nx and dst in d:
         return
     del d[src]
-    d[dst] = o
+    d[dst] = _carried(o)
 
 
 @_cmd("RENAME")
@@ -946,7 +961,7 @@ def _move(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     if o is None or a[0] in r.db(dst):
         return
     del r.db(db)[a[0]]
-    r.db(dst)[a[0]] = o
+    r.db(dst)[a[0]] = _carried(o)
 
 
 @_cmd("COPY")
@@ -1692,17 +1707,19 @@ def _xdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 @_cmd("XTRIM")
 def _xtrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    trim = parse_trim_args(a[1:], False)  # the server checks the options first
     s = _stream(r, db, a[0])
     if s is not None:
-        xtrim(s, a[1:])
+        xtrim(s, trim)
 
 
 @_cmd("XSETID")
 def _xsetid(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    args = parse_xsetid(a[1:])  # the server checks the arguments first
     s = _stream(r, db, a[0])
     if s is None:
         raise CmdError("no such key")
-    xsetid(s, a[1:])
+    xsetid(s, args)
 
 
 @_cmd("XGROUP")

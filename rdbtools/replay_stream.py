@@ -255,8 +255,9 @@ def xadd(s: Stream | None, args: list[bytes], now: int) -> Stream | None:
     return s
 
 
-def xtrim(s: Stream, args: list[bytes]) -> None:
-    _trim(s, parse_trim_args(args, False))
+def xtrim(s: Stream, trim: TrimArgs) -> None:
+    """``XTRIM``: apply the options ``parse_trim_args`` read."""
+    _trim(s, trim)
 
 
 def xdel(s: Stream, ids: list[bytes]) -> None:
@@ -268,36 +269,52 @@ def xdel(s: Stream, ids: list[bytes]) -> None:
                 s.max_deleted_id = x
 
 
-def xsetid(s: Stream, args: list[bytes]) -> None:
-    new = parse_strict_id(args[0])
-    entries_added = s.entries_added
-    added_given = False
-    max_deleted = s.max_deleted_id
+@dataclass
+class SetIdArgs:
+    """``XSETID key id [ENTRIESADDED n] [MAXDELETEDID id]`` as ``xsetidCommand`` reads
+    it, before it looks the key up."""
+
+    last_id: StreamId
+    entries_added: int | None = None
+    max_deleted: StreamId | None = None
+
+
+def parse_xsetid(args: list[bytes]) -> SetIdArgs:
+    """The arguments after the key, with the server's errors: a bad id, a negative
+    ``ENTRIESADDED``, a ``MAXDELETEDID`` above the id, anything else."""
+    t = SetIdArgs(parse_strict_id(args[0]))
     i = 1
     while i < len(args):
         opt = args[i].upper()
         if opt == b"ENTRIESADDED" and i + 1 < len(args):
-            entries_added = parse_int(args[i + 1])
-            if entries_added < 0:
+            t.entries_added = parse_int(args[i + 1])
+            if t.entries_added < 0:
                 raise CmdError("entries_added must be positive")
-            added_given = True
         elif opt == b"MAXDELETEDID" and i + 1 < len(args):
-            max_deleted = parse_strict_id(args[i + 1])
-            if new < max_deleted:
+            t.max_deleted = parse_strict_id(args[i + 1])
+            if t.last_id < t.max_deleted:
                 raise CmdError("The ID specified in XSETID is smaller than the provided "
                                "max_deleted_entry_id")
         else:
             raise CmdError("syntax error")
         i += 2
+    return t
+
+
+def xsetid(s: Stream, t: SetIdArgs) -> None:
+    """Apply ``XSETID``: the id may not go below the last entry, nor ``ENTRIESADDED``
+    below the length; a ``MAXDELETEDID`` of 0-0 leaves it as it is."""
     ids = s.sorted_ids()
-    if ids and new < ids[-1]:
+    if ids and t.last_id < ids[-1]:
         raise CmdError("The ID specified in XSETID is smaller than the target stream top item")
-    if added_given and len(ids) > entries_added:
+    if ids and t.entries_added is not None and len(ids) > t.entries_added:
         raise CmdError("The entries_added specified in XSETID is smaller than the target "
                        "stream length")
-    s.last_id = new
-    s.entries_added = entries_added
-    s.max_deleted_id = max_deleted
+    s.last_id = t.last_id
+    if t.entries_added is not None:
+        s.entries_added = t.entries_added
+    if t.max_deleted is not None and t.max_deleted != (0, 0):
+        s.max_deleted_id = t.max_deleted
 
 
 def _consumer(g: Group, name: bytes, now: int) -> Consumer:

@@ -228,3 +228,94 @@ def test_hash_field_expiry_beyond_what_7_4_takes(command: tuple[Any, ...],
     keys = _keyspace(replay(read_aof(str(_aof(tmp_path, [*ok, command]))), replayer=r))
     assert keys[(0, b"h")][1] == [(b"f", b"v", 2**46 - 1)]
     assert sum(r.errors.values()) == 1
+
+
+# --------------------------------------------------------------------------- random, live
+
+NUMBERS = ["-1", "0", "1", "5", "15", "16", "-9223372036854775808", "9223372036854775807",
+           "9223372036854775808", "18446744073709551616", "2147483647", "2147483648",
+           "-2147483649", "99999999999999999999999", "abc", "01", "", "9223372036854775",
+           "9223372036854776", "1-1", "5-5", f"{U64}-{U64}"]
+"""Arguments at and beyond the edges of every range the server checks."""
+TEMPLATES: list[tuple[Any, ...]] = [
+    ("SET", "k", "v", "EX", None), ("SET", "k", "v", "PXAT", None), ("SET", "k", "v", None, "XX"),
+    ("EXPIRE", "k", None), ("PEXPIREAT", "k", None), ("EXPIREAT", "k", None, "GT"),
+    ("EXPIRE", "k", "100", None), ("GETEX", "k", "EXAT", None), ("SETEX", "k", None, "v"),
+    ("PSETEX", "k", None, "v"), ("XADD", "s", "MAXLEN", None, "9-*", "f", "v"),
+    ("XADD", "s", None, "f", "v"), ("XADD", "s", "MINID", None, "LIMIT", "0", "8-*", "f", "v"),
+    ("XTRIM", "s", "MINID", None), ("XTRIM", "s", "MAXLEN", None),
+    ("XTRIM", "s", "MAXLEN", "=", None, "LIMIT", "5"),
+    ("XGROUP", "CREATE", "s", "g", "$", "ENTRIESREAD", None), ("XGROUP", "SETID", "s", "g", None),
+    ("XSETID", "s", None), ("XSETID", "s", f"{U64}-0", "ENTRIESADDED", None),
+    ("XSETID", "s", f"{U64}-0", "MAXDELETEDID", None),
+    ("XCLAIM", "s", "g", "c", "0", "1-1", "RETRYCOUNT", None, "FORCE"),
+    ("COPY", "k", "k2", "DB", None), ("COPY", "k", "k3", "DB", None, "REPLACE"),
+    ("MOVE", "k", None), ("SWAPDB", "0", None), ("SELECT", None), ("SETRANGE", "k2", None, "x"),
+    ("RESTORE", "r", None, b"x"), ("INCRBY", "n", None), ("LPOP", "l", None),
+    ("RPUSH", "l", "a", "b", "c"), ("SET", "k", "v"), ("XADD", "s", "1-1", "f", "v"),
+]
+"""Commands with one argument (``None``) drawn from ``NUMBERS``. Left out: ``XADD *``
+(its id is the server's clock) and ``~`` trims (the server trims whole radix-tree nodes:
+an AOF the server writes has exact trims only)."""
+
+
+def random_aof(seed: int, n: int) -> bytes:
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        t = rng.choice(TEMPLATES)
+        v = rng.choice(NUMBERS)
+        if t[0] == "SETRANGE" and v.lstrip("-").isdigit() and int(v) > 10**6:
+            v = "5"  # not a 512 MB string
+        if t[0] == "SELECT" and not (v.isdigit() and (int(v) < 16 or int(v) >= 2**31 - 1
+                                                      or v.startswith("0"))):
+            v = "3"  # a database the 16-database server has, or one no server has
+        out.append(resp(*[v if x is None else x for x in t]))
+    return b"".join(out)
+
+
+def _lasting(events: Any, after_ms: int) -> dict[tuple[int, bytes], Any]:
+    """``_keyspace`` without the keys whose TTL ends before ``after_ms`` (the server
+    and replay set relative TTLs from their own clocks, seconds apart)."""
+    keys = {}
+    for rec in records(events):
+        if rec.expire_ms is not None and rec.expire_ms <= after_ms:
+            continue
+        value = rec.value
+        if rec.type == "stream":
+            value = ([(e.id, e.fields) for e in value.entries], value.meta.last_id,
+                     value.meta.entries_added, value.meta.max_deleted_id,
+                     sorted((g.name, g.last_delivered_id, g.entries_read,
+                             [(p.id, p.consumer, p.delivery_count) for p in g.pending])
+                            for g in value.groups))
+        keys[(rec.db, rec.key)] = (rec.type, value, rec.expire_ms is not None)
+    return keys
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_live_random_hostile_arguments(seed: int, tmp_path: Path) -> None:
+    """2000 commands with arguments at and beyond every edge: the server refuses as
+    many as replay does, and holds the same keys (those not expiring within the hour)."""
+    import time
+
+    data = random_aof(seed, 2000)
+    directory = tmp_path / "server"
+    directory.mkdir()
+    (directory / "appendonly.aof").write_bytes(data)
+    copy = tmp_path / "copy.aof"
+    copy.write_bytes(data)
+    with start_redis_server(directory, "--appendonly", "yes", "--appendfilename",
+                            "appendonly.aof") as server:
+        server.client.save()
+        log = server.log()
+    r = Replayer()
+    replayed = list(replay(read_aof(str(copy)), replayer=r))
+    after = int(time.time() * 1000) + 3_600_000
+    assert _lasting(replayed, after) == _lasting(read_rdb(str(directory / "dump.rdb")), after)
+    assert sum(r.errors.values()) == log.count("sending an error to its AOF-loading-client")
+    assert sum(r.errors.values()) > 500
+    report = aof_rewrite(str(copy), output=str(tmp_path / "out.rdb"), format="rdb")
+    assert report.replay_errors == dict(r.errors)
