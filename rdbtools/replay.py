@@ -1198,9 +1198,9 @@ def _ltrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 def _lmove(r: Replayer, db: int, src: bytes, dst: bytes, wfrom: bytes, wto: bytes) -> None:
     lst = _list(r, db, src)
-    dlst = _list(r, db, dst)  # type check of the destination first
     if not lst:
         return
+    dlst = _list(r, db, dst)  # the destination's type is checked once there is an item
     item = lst.popleft() if wfrom == b"LEFT" else lst.pop()
     if dlst is None or dst == src:
         dlst = r.make(db, dst, "list", deque).value if dst != src else lst

@@ -84,25 +84,63 @@ def expire_at_ms(unit: bytes, arg: bytes, now: int, *, latest: int = INT64_MAX,
     return n + base
 
 
-def parse_float(b: bytes) -> float:
-    """``strtod`` as ``getDoubleFromObject`` uses it (``inf`` allowed, ``nan`` not)."""
+_INF_WORDS = frozenset({"inf", "infinity"})
+_HEX = re.compile(r"[+-]?0[xX]")
+
+
+def _strtod_text(b: bytes) -> str:
+    """The text of a float argument, or "not a valid float" for what ``strtod`` cannot
+    take whole: empty, leading or trailing space, and ``_`` (Python's digit separator)."""
     s = b.decode("latin-1")
-    if not s or s[0].isspace() or s[-1].isspace() or "_" in s:
+    if not s or s[0].isspace() or s[-1].isspace() or "_" in s or len(s) > 5000:
         raise CmdError("value is not a valid float")
+    return s
+
+
+def parse_float(b: bytes) -> float:
+    """``strtod`` as ``getDoubleFromObject`` uses it: decimal or hexadecimal (``0x10``,
+    ``0x1.8p3``), ``inf`` / ``infinity`` allowed; NaN, and a number that overflows to
+    infinity or underflows to zero (``ERANGE``), are not."""
+    s = _strtod_text(b)
     try:
-        v = float(s)
-    except ValueError:
+        v = float.fromhex(s) if _HEX.match(s) else float(s)
+    except (ValueError, OverflowError):
         raise CmdError("value is not a valid float") from None
     if math.isnan(v):
         raise CmdError("value is not a valid float")
+    if math.isinf(v) and s.lstrip("+-").lower() not in _INF_WORDS:
+        raise CmdError("value is not a valid float")  # ERANGE, HUGE_VAL
+    if v == 0 and any(c in "123456789" for c in s.lower().split("e")[0].split("p")[0]
+                      .removeprefix("-").removeprefix("+").removeprefix("0x")):
+        raise CmdError("value is not a valid float")  # ERANGE, rounded to zero
     return v
 
 
 def parse_score_bound(b: bytes) -> tuple[float, bool]:
-    """A ZRANGEBYSCORE bound: ``(value, exclusive)``."""
-    if b.startswith(b"("):
-        return parse_float(b[1:]), True
-    return parse_float(b), False
+    """A ZRANGEBYSCORE bound: ``(value, exclusive)``. ``zslParseRange`` calls ``strtod``
+    itself and checks only that it took the whole text and that it is not NaN: leading
+    white space is skipped, an empty text is 0, and overflow / underflow give ±inf / 0."""
+    exclusive = b.startswith(b"(")
+    s = b[1:] if exclusive else b
+    s = s.lstrip(b" \t\n\v\f\r")
+    if not s:
+        return 0.0, exclusive
+    text = s.decode("latin-1")
+    if text[-1].isspace() or "_" in text or len(text) > 5000:
+        raise CmdError("min or max is not a float")
+    try:
+        if _HEX.match(text):
+            try:
+                v = float.fromhex(text)
+            except OverflowError:
+                v = -math.inf if text.startswith("-") else math.inf
+        else:
+            v = float(text)
+    except ValueError:
+        raise CmdError("min or max is not a float") from None
+    if math.isnan(v):
+        raise CmdError("min or max is not a float")
+    return v, exclusive
 
 
 def fmt_int(n: int) -> bytes:
@@ -130,21 +168,27 @@ def _round_ld(x: Fraction) -> Fraction:
     return sign * (q / scale)
 
 
+LD_MAX_EXP = 16384
+"""An x87 long double is finite below 2**16384 and nonzero from 2**-16445 on."""
+
+
 def parse_long_double(b: bytes) -> Fraction:
-    """``strtold`` of a value (``string2ld``: no spaces, finite)."""
-    s = b.decode("latin-1")
-    if not s or s[0].isspace() or s[-1].isspace() or len(s) > 5000 or "_" in s:
-        raise CmdError("value is not a valid float")
+    """``strtold`` of a value as ``string2ld`` takes it: no spaces, not NaN, and not a
+    number that overflows (``HUGE_VAL``) or underflows to zero (``ERANGE``); decimal or
+    hexadecimal. ``inf`` itself is taken by the server, whose sum is then refused: it is
+    refused here at once."""
+    s = _strtod_text(b)
     try:
-        f = float(s)
-    except ValueError:
+        if _HEX.match(s):
+            exact = Fraction(float.fromhex(s))
+        else:
+            exact = Fraction(s)
+    except (ValueError, OverflowError, ZeroDivisionError):
         raise CmdError("value is not a valid float") from None
-    if math.isnan(f) or math.isinf(f):
+    if abs(exact) >= Fraction(2) ** LD_MAX_EXP:
         raise CmdError("value is not a valid float")
-    try:
-        exact = Fraction(s.strip())
-    except ValueError:
-        exact = Fraction(f)
+    if exact and abs(exact) < Fraction(1, 2 ** (LD_MAX_EXP + 62)):
+        raise CmdError("value is not a valid float")
     return _round_ld(exact)
 
 

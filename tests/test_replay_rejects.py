@@ -257,17 +257,44 @@ TEMPLATES: list[tuple[Any, ...]] = [
 """Commands with one argument (``None``) drawn from ``NUMBERS``. Left out: ``XADD *``
 (its id is the server's clock) and ``~`` trims (the server trims whole radix-tree nodes:
 an AOF the server writes has exact trims only)."""
+FLOATS = ["-inf", "+inf", "nan", "1.5", "1e308", "1e400", "1e-400", "-0", "0x10", "0x1p-2",
+          " 5", "l2", "z2"]
+"""Float arguments: hexadecimal, overflowing, underflowing, with a leading space."""
+TEMPLATES_MORE: list[tuple[Any, ...]] = [
+    ("RPUSH", "l", "a", "b", "c"), ("LSET", "l", None, "x"), ("LTRIM", "l", None, "2"),
+    ("LTRIM", "l", "0", None), ("LREM", "l", None, "a"), ("LINSERT", "l", "BEFORE", "a", None),
+    ("LPOP", "l", None), ("RPOP", "l", None), ("LMOVE", "l", "l2", "LEFT", "RIGHT"),
+    ("ZADD", "z", None, "m"), ("ZADD", "z", "NX", "XX", None, "m"),
+    ("ZADD", "z", "GT", "LT", "1", "m"),
+    ("ZADD", "z", "INCR", None, "m"), ("ZINCRBY", "z", None, "m"),
+    ("ZREMRANGEBYRANK", "z", None, "-1"), ("ZREMRANGEBYSCORE", "z", None, "+inf"),
+    ("ZPOPMIN", "z", None), ("ZRANGESTORE", "z2", "z", "0", None),
+    ("ZRANGESTORE", "z2", "z", "0", "-1", "BYSCORE", "LIMIT", "0", None),
+    ("HSET", "h", "f", "1"), ("HINCRBY", "h", "f", None), ("HINCRBYFLOAT", "h", "f", None),
+    ("HSETNX", "h", None, "v"), ("INCRBYFLOAT", "n", None), ("INCR", "n"), ("DECRBY", "n", None),
+    ("SET", "n", None), ("SETBIT", "b", None, "1"), ("SETBIT", "b", "7", None),
+    ("BITFIELD", "b", "SET", "u8", None, "5"), ("BITFIELD", "b", "INCRBY", "i5", "0", None),
+    ("SADD", "st", "a", "b", "c"), ("SREM", "st", None), ("SMOVE", "st", "st2", None),
+    ("SINTERSTORE", "st3", "st", "st2"), ("GEOADD", "g", None, "10", "m"),
+    ("GEOADD", "g", "10", None, "m"), ("EXPIRE", "l", None), ("PERSIST", "l"),
+    ("RENAME", "l", None), ("RENAMENX", "z", None), ("COPY", "h", "h2", "DB", None),
+    ("SELECT", None), ("MOVE", "h", None),
+]
+"""Lists, sorted sets, hashes, numbers, bits, sets and geo with the same edge values and
+``FLOATS``."""
 
 
-def random_aof(seed: int, n: int) -> bytes:
+def random_aof(seed: int, n: int, templates: list[tuple[Any, ...]],
+               values: list[str]) -> bytes:
     import random
 
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        t = rng.choice(TEMPLATES)
-        v = rng.choice(NUMBERS)
-        if t[0] == "SETRANGE" and v.lstrip("-").isdigit() and int(v) > 10**6:
+        t = rng.choice(templates)
+        v = rng.choice(values)
+        if t[0] in ("SETRANGE", "SETBIT", "BITFIELD") and v.lstrip("-").isdigit() and \
+                abs(int(v)) > 10**6:
             v = "5"  # not a 512 MB string
         if t[0] == "SELECT" and not (v.isdigit() and (int(v) < 16 or int(v) >= 2**31 - 1
                                                       or v.startswith("0"))):
@@ -290,18 +317,21 @@ def _lasting(events: Any, after_ms: int) -> dict[tuple[int, bytes], Any]:
                      sorted((g.name, g.last_delivered_id, g.entries_read,
                              [(p.id, p.consumer, p.delivery_count) for p in g.pending])
                             for g in value.groups))
+        elif rec.type in ("set", "zset", "hash"):
+            value = sorted(value, key=repr)
         keys[(rec.db, rec.key)] = (rec.type, value, rec.expire_ms is not None)
     return keys
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_live_random_hostile_arguments(seed: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("seed", "more"), [(1, False), (2, False), (3, True), (4, True)])
+def test_live_random_hostile_arguments(seed: int, more: bool, tmp_path: Path) -> None:
     """2000 commands with arguments at and beyond every edge: the server refuses as
     many as replay does, and holds the same keys (those not expiring within the hour)."""
     import time
 
-    data = random_aof(seed, 2000)
+    data = random_aof(seed, 2000, TEMPLATES_MORE if more else TEMPLATES,
+                      NUMBERS + FLOATS if more else NUMBERS)
     directory = tmp_path / "server"
     directory.mkdir()
     (directory / "appendonly.aof").write_bytes(data)
@@ -319,3 +349,34 @@ def test_live_random_hostile_arguments(seed: int, tmp_path: Path) -> None:
     assert sum(r.errors.values()) > 500
     report = aof_rewrite(str(copy), output=str(tmp_path / "out.rdb"), format="rdb")
     assert report.replay_errors == dict(r.errors)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    (b"0x10", 16.0), (b"-0x1.8p1", -3.0), (b"inf", float("inf")), (b"-Infinity", float("-inf")),
+    (b"1e308", 1e308), (b"1e-310", 1e-310), (b"1e400", None), (b"1e-400", None), (b"nan", None),
+    (b" 5", None), (b"5 ", None), (b"1_0", None), (b"0x", None), (b"", None),
+])
+def test_float_arguments_as_strtod_reads_them(text: bytes, value: float | None) -> None:
+    from rdbtools.replay_util import CmdError, parse_float
+
+    if value is None:
+        with pytest.raises(CmdError):
+            parse_float(text)
+    else:
+        assert parse_float(text) == value
+
+
+@pytest.mark.parametrize(("text", "bound"), [
+    (b"", (0.0, False)), (b"(", (0.0, True)), (b" 5", (5.0, False)),
+    (b"(1e400", (float("inf"), True)),
+    (b"1e-400", (0.0, False)), (b"0x10", (16.0, False)), (b"nan", None), (b"5 ", None),
+])
+def test_score_bounds_as_zslparserange_reads_them(text: bytes,
+                                                  bound: tuple[float, bool] | None) -> None:
+    from rdbtools.replay_util import CmdError, parse_score_bound
+
+    if bound is None:
+        with pytest.raises(CmdError):
+            parse_score_bound(text)
+    else:
+        assert parse_score_bound(text) == bound
