@@ -67,6 +67,7 @@ from rdbtools.replay_stream import (
     Group,
     Pending,
     Stream,
+    parse_strict_id,
     parse_trim_args,
     parse_xsetid,
     xack,
@@ -1701,8 +1702,8 @@ def _xadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 @_cmd("XDEL")
 def _xdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
-    if s is not None:
-        xdel(s, a[1:])
+    if s is not None:  # xdelCommand reads the ids once the key is there
+        xdel(s, [parse_strict_id(x) for x in a[1:]])
 
 
 @_cmd("XTRIM")
@@ -1736,8 +1737,8 @@ def _xgroup(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 @_cmd("XACK")
 def _xack(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
-    if s is not None:
-        xack(s, a[1], a[2:])
+    if s is not None and a[1] in s.groups:  # xackCommand reads the ids after these
+        xack(s, a[1], [parse_strict_id(x) for x in a[2:]])
 
 
 @_cmd("XCLAIM")

@@ -361,10 +361,7 @@ def _hgetdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 @_cmd("XAUTOCLAIM")
 def _xautoclaim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-    s = R._stream(r, db, a[0])
-    if s is None:
-        raise CmdError("NOGROUP No such key or consumer group")
-    xautoclaim(s, a[1:], r._now)
+    xautoclaim(R._stream(r, db, a[0]), a[1:], r._now)
 
 
 @_cmd("XREADGROUP")

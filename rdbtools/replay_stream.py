@@ -260,9 +260,9 @@ def xtrim(s: Stream, trim: TrimArgs) -> None:
     _trim(s, trim)
 
 
-def xdel(s: Stream, ids: list[bytes]) -> None:
-    for b in ids:
-        x = parse_id(b)
+def xdel(s: Stream, ids: list[StreamId]) -> None:
+    """``XDEL``: ``ids`` (``parse_strict_id``, read before the key is looked up)."""
+    for x in ids:
         if x in s.entries:
             del s.entries[x]
             if x > s.max_deleted_id:
@@ -339,67 +339,71 @@ def _entries_read(arg: bytes) -> int:
 
 
 def xgroup(s: Stream | None, sub: bytes, args: list[bytes], now: int) -> Stream | None:
-    """``XGROUP sub key ...`` (``args`` start after the key). Returns the stream (created
-    by ``CREATE ... MKSTREAM``)."""
-    if sub == b"CREATE":
-        name, id_arg = args[0], args[1]
-        entries_read = -1
-        mk = False
-        i = 2
-        while i < len(args):
-            opt = args[i].upper()
-            if opt == b"MKSTREAM":
-                mk = True
-                i += 1
-            elif opt == b"ENTRIESREAD" and i + 1 < len(args):
-                entries_read = _entries_read(args[i + 1])
-                i += 2
-            else:
-                raise CmdError("syntax error")
+    """``XGROUP sub key group ...`` (``args`` start after the key), as ``xgroupCommand``:
+    the options (``MKSTREAM``, ``ENTRIESREAD``) are read first, then the key must exist
+    (unless ``MKSTREAM``), and the group for ``SETID``, ``CREATECONSUMER`` and
+    ``DELCONSUMER`` (``DESTROY`` of a missing group does nothing); ``CREATE`` takes ``$``
+    or a strict id. Returns the stream (created by ``CREATE ... MKSTREAM``)."""
+    argc = 3 + len(args)
+    mk = False
+    entries_read = -1
+    i = 2
+    while i < len(args):
+        opt = args[i].upper()
+        if sub == b"CREATE" and opt == b"MKSTREAM":
+            mk = True
+            i += 1
+        elif sub in (b"CREATE", b"SETID") and opt == b"ENTRIESREAD" and i + 1 < len(args):
+            entries_read = _entries_read(args[i + 1])
+            i += 2
+        else:
+            raise CmdError("syntax error")
+    name = args[0] if args else b""
+    g = None
+    if argc >= 4 and not mk:
         if s is None:
-            if not mk:
-                raise CmdError("The XGROUP subcommand requires the key to exist")
+            raise CmdError("The XGROUP subcommand requires the key to exist")
+        g = s.groups.get(name)
+        if g is None and sub in (b"SETID", b"CREATECONSUMER", b"DELCONSUMER"):
+            raise CmdError("NOGROUP No such consumer group")
+    if sub == b"CREATE" and 5 <= argc <= 8:
+        if args[1] == b"$":
+            gid = s.last_id if s is not None else (0, 0)
+        else:
+            gid = parse_strict_id(args[1])
+        if s is None:
             s = Stream()
         if name in s.groups:
             raise CmdError("BUSYGROUP Consumer Group name already exists")
-        if id_arg == b"$":
-            gid = s.last_id
-        else:
-            gid = parse_id(id_arg)
         s.groups[name] = Group(gid, entries_read)
-        return s
-    if s is None:
-        raise CmdError("The XGROUP subcommand requires the key to exist")
-    g = s.groups.get(args[0])
-    if g is None:
-        raise CmdError("NOGROUP")
-    if sub == b"SETID":
-        id_arg = args[1]
-        entries_read = -1
-        if len(args) >= 4 and args[2].upper() == b"ENTRIESREAD":
-            entries_read = _entries_read(args[3])
-        g.last_id = s.last_id if id_arg == b"$" else parse_id(id_arg)
+    elif sub == b"SETID" and argc in (5, 7):
+        assert s is not None and g is not None
+        g.last_id = s.last_id if args[1] == b"$" else parse_id(args[1])
         g.entries_read = entries_read
-    elif sub == b"DESTROY":
-        del s.groups[args[0]]
-    elif sub == b"CREATECONSUMER":
+    elif sub == b"DESTROY" and argc == 4:
+        assert s is not None
+        s.groups.pop(name, None)
+    elif sub == b"CREATECONSUMER" and argc == 5:
+        assert g is not None
         _consumer(g, args[1], now)
-    elif sub == b"DELCONSUMER":
+    elif sub == b"DELCONSUMER" and argc == 5:
+        assert g is not None
         c = g.consumers.pop(args[1], None)
         if c is not None:
             for x in c.pending:
                 g.pel.pop(x, None)
     else:
-        raise CmdError(f"unknown XGROUP subcommand {sub!r}")
+        raise CmdError("syntax error")
     return s
 
 
-def xack(s: Stream, group: bytes, ids: list[bytes]) -> None:
+def xack(s: Stream, group: bytes, ids: list[StreamId]) -> None:
+    """``XACK``: ``ids`` (``parse_strict_id``, read before the key is looked up) leave
+    the group's PEL."""
     g = s.groups.get(group)
     if g is None:
         return
-    for b in ids:
-        x = parse_id(b)
+    for x in ids:
         p = g.pel.pop(x, None)
         if p is not None:
             _release(g, p.consumer, x)
@@ -416,11 +420,12 @@ def xclaim(s: Stream, args: list[bytes], now: int, clock: int = 0, *,
     g = s.groups.get(group)
     if g is None:
         raise CmdError("NOGROUP")
+    parse_int(args[2], "Invalid min-idle-time argument for XCLAIM")
     i = 3
     ids: list[StreamId] = []
     while i < len(args):
         try:
-            ids.append(parse_id(args[i]))
+            ids.append(parse_strict_id(args[i]))
         except CmdError:
             break
         i += 1
@@ -490,13 +495,18 @@ def xclaim(s: Stream, args: list[bytes], now: int, clock: int = 0, *,
         consumer.active = now
 
 
-def xautoclaim(s: Stream, args: list[bytes], now: int) -> None:
+XAUTOCLAIM_MAX_COUNT = (2**63 - 1) // 16
+"""``LONG_MAX / max(sizeof(streamID), attempts_factor)``: the largest ``COUNT``."""
+
+
+def xautoclaim(s: Stream | None, args: list[bytes], now: int) -> None:
     """``XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID]`` (args after the
     key): from ``start`` (``(id`` exclusive) up to ``n`` (default 100) pending entries,
     scanning at most ``10 * n``, are given to ``consumer`` when idle at least
     ``min-idle`` at ``now`` (the command's ``#TS:`` time or the replay's start); entries
     deleted from the stream leave the PEL and count toward ``n``. The delivery count
-    grows unless ``JUSTID``."""
+    grows unless ``JUSTID``. The arguments are read before the key and the group must
+    exist (``s`` is ``None`` for a missing key)."""
     group, cname = args[0], args[1]
     minidle = max(0, parse_int(args[2]))
     start_arg = args[3]
@@ -512,8 +522,8 @@ def xautoclaim(s: Stream, args: list[bytes], now: int) -> None:
     while i < len(args):
         opt = args[i].upper()
         if opt == b"COUNT" and i + 1 < len(args):
-            count = parse_int(args[i + 1])
-            if count < 1:
+            count = parse_int(args[i + 1], "COUNT must be > 0")
+            if not 1 <= count <= XAUTOCLAIM_MAX_COUNT:
                 raise CmdError("COUNT must be > 0")
             i += 2
         elif opt == b"JUSTID":
@@ -521,9 +531,9 @@ def xautoclaim(s: Stream, args: list[bytes], now: int) -> None:
             i += 1
         else:
             raise CmdError("syntax error")
-    g = s.groups.get(group)
-    if g is None:
-        raise CmdError("NOGROUP")
+    g = s.groups.get(group) if s is not None else None
+    if s is None or g is None:
+        raise CmdError("NOGROUP No such key or consumer group")
     consumer = _consumer(g, cname, now)
     consumer.seen = now
     attempts = count * 10
@@ -609,7 +619,7 @@ def xreadgroup(streams: list[tuple[Stream, bytes]], args: list[bytes], now: int)
         g = s.groups.get(group)
         if g is None:
             raise CmdError("NOGROUP No such key or consumer group")
-        start = None if id_arg == b">" else parse_id(id_arg)
+        start = None if id_arg == b">" else parse_strict_id(id_arg)
         groups.append((s, g, start))
     for s, g, start in groups:
         consumer = _consumer(g, cname, now)
