@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from helpers import REPO, cli_env
 
 from rdbtools.aof._swap import CRASH_ENV
-from rdbtools.atomic import make_temp, name_write_error, remove_stale
+from rdbtools.atomic import hold, make_temp, name_write_error, sweep_temps
 from rdbtools.cli import _common
 from rdbtools.cli.aoftool import main as aoftool
 from rdbtools.cli.rdbtool import main as rdbtool
@@ -28,40 +28,38 @@ from rdbtools.errors import CorruptInput, key_text
 SMALL = REPO / "fixtures" / "7.0.15" / "small-encodings.rdb"
 
 
-def _dead_pid() -> int:
-    """A pid no process can have: one above the kernel's ``pid_max``."""
-    return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
-
-
 def _temps(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
 
 
-# --------------------------------------------------------------------------- stale temps
-
-
 def test_stale_temp_of_a_dead_writer_is_removed(tmp_path: Path) -> None:
-    dead = tmp_path / f".out.jsonl.pid{_dead_pid()}-abc_12.tmp"
+    """A temporary file nobody holds (its writer was killed: the flock died with it) is
+    removed; one held by a writer at work, and another output's, are not."""
+    dead = tmp_path / ".out.jsonl.abc_12.tmp"
     dead.write_bytes(b"x" * 1000)
-    live = tmp_path / f".out.jsonl.pid{os.getppid()}-def34.tmp"  # a process that runs
+    live = tmp_path / ".out.jsonl.def34.tmp"
     live.write_bytes(b"y")
-    other = tmp_path / f".other.jsonl.pid{_dead_pid()}-ghi56.tmp"  # another output's
+    other = tmp_path / ".other.jsonl.ghi56.tmp"
     other.write_bytes(b"z")
-    r = CliRunner().invoke(rdbtool, ["dump", str(SMALL), "--keys", "-o",
-                                     str(tmp_path / "out.jsonl")], catch_exceptions=False)
+    with open(live, "rb") as held:
+        hold(held.fileno())
+        r = CliRunner().invoke(rdbtool, ["dump", str(SMALL), "--keys", "-o",
+                                         str(tmp_path / "out.jsonl")], catch_exceptions=False)
     assert r.exit_code == 0, r.stderr_bytes
     assert not dead.exists()
     assert live.exists() and other.exists()
     assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") > 10
 
 
-def test_make_temp_names_the_process(tmp_path: Path) -> None:
+def test_make_temp_holds_its_file(tmp_path: Path) -> None:
     fd, path = make_temp(str(tmp_path), ".x.rdb.fix-")
-    os.close(fd)
-    assert Path(path).name.startswith(f".x.rdb.fix-pid{os.getpid()}-")
-    assert path.endswith(".tmp")
-    assert remove_stale(str(tmp_path), ".x.rdb.fix-") == []  # our own is not stale
-    assert Path(path).exists()
+    try:
+        assert Path(path).name.startswith(".x.rdb.fix-") and path.endswith(".tmp")
+        assert sweep_temps(str(tmp_path), ".x.rdb.") == []  # held: a writer at work
+        assert Path(path).exists()
+    finally:
+        os.close(fd)
+    assert sweep_temps(str(tmp_path), ".x.rdb.") == [Path(path).name]
 
 
 def test_killed_rewrite_leaves_a_temp_the_next_run_removes(tmp_path: Path) -> None:
@@ -76,7 +74,7 @@ def test_killed_rewrite_leaves_a_temp_the_next_run_removes(tmp_path: Path) -> No
     proc = subprocess.run(cmd, env=env, capture_output=True, timeout=120, check=False)
     assert proc.returncode == -signal.SIGKILL
     (left,) = _temps(tmp_path)
-    assert left.startswith(".out.aof.rewrite-pid") and not out.exists()
+    assert left.startswith(".out.aof.rewrite-") and not out.exists()
     env.pop(CRASH_ENV)
     proc = subprocess.run(cmd, env=env, capture_output=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
