@@ -170,7 +170,8 @@ def test_hostile_jsonl_line_with_a_4mb_key(tmp_path: Path) -> None:
 def test_unknown_aof_command_with_a_4mb_key(tmp_path: Path) -> None:
     path = tmp_path / "big.aof"
     path.write_bytes(b"*2\r\n$5\r\nFROBS\r\n$%d\r\n%s\r\n" % (len(BIG), BIG))
-    r = CliRunner().invoke(aoftool, ["rewrite", str(path), "-o", str(tmp_path / "o.aof")])
+    r = CliRunner().invoke(aoftool, ["rewrite", str(path), "-o", str(tmp_path / "o.aof"),
+                                     "--strict"])
     err = r.stderr_bytes.decode()
     assert r.exit_code == 5, err[:300]
     assert err.count("\n") == 1 and len(err) < 400
