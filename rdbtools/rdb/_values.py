@@ -375,46 +375,95 @@ def _raw_id(inp: Input) -> StreamId:
     return int(ms), int(seq)
 
 
+def _node_int(items: list[bytes | int], i: int, what: str) -> int:
+    """Item ``i`` of a stream node as an integer: an integer entry, or a string entry
+    holding canonical decimal text (``lpGetIntegerIfValid``)."""
+    if i >= len(items):
+        raise CorruptInput(f"stream node ends before its {what} (item {i})")
+    x = items[i]
+    if x.__class__ is int:
+        return x  # type: ignore[return-value]
+    try:
+        v = int(x)
+    except ValueError:
+        v = None
+    if v is None or b"%d" % v != x:
+        raise CorruptInput(f"stream node {what} {x!r} (item {i}) is not an integer")
+    return v
+
+
+def _node_count(items: list[bytes | int], i: int, what: str, per: int) -> int:
+    """A count at item ``i`` of things taking ``per`` items each, which must fit in
+    what remains of the node."""
+    v = _node_int(items, i, what)
+    room = (len(items) - i - 1) // per
+    if v < 0 or v > room:
+        raise CorruptInput(f"stream node {what} {v} (item {i}) does not fit the "
+                           f"{len(items) - i - 1} items that follow")
+    return v
+
+
+def _text(x: bytes | int) -> bytes:
+    return x if x.__class__ is bytes else b"%d" % x  # type: ignore[return-value,str-format]
+
+
 def _stream_node(key: bytes, items: list[bytes | int]) -> list[StreamEntry]:
     """Decode a stream node listpack (FORMAT.md §4.8.1): master entry ``count deleted
     n_fields field*n 0``, then per entry ``flags ms_delta seq_delta [n_fields] values
-    lp_count``; flag 1 = deleted, flag 2 = same fields as the master entry."""
+    lp_count``; flag 1 = deleted, flag 2 = same fields as the master entry.
+
+    Every count is checked against what remains of the node, as the server's
+    ``streamValidateListpackIntegrity`` does: no count is negative or larger than the
+    items left, the node holds exactly ``count + deleted`` entries, and each entry's
+    ``lp_count`` is ``n + 3`` (same fields, ``n`` values) or ``2n + 4`` (``n`` pairs).
+    Work is therefore bounded by the number of items."""
     if len(key) != 16:
         raise CorruptInput(f"stream node key of {len(key)} bytes, not 16")
+    if not items:
+        raise CorruptInput("empty stream node listpack")
     base_ms, base_seq = _BE_ID(key)
-    try:
-        count, deleted, n_master = (int(x) for x in items[:3])
-        master = [x if x.__class__ is bytes else b"%d" % x  # type: ignore[str-format]
-                  for x in items[3 : 3 + n_master]]
-        if items[3 + n_master] != 0:
-            raise CorruptInput("stream master entry is not terminated by 0")
-        i = 4 + n_master
-        out = []
-        for _ in range(count + deleted):
-            flags, ms_delta, seq_delta = (int(x) for x in items[i : i + 3])
-            i += 3
-            if flags & 2:
-                values = items[i : i + n_master]
-                i += n_master
-                fields = tuple(zip(master, [
-                    v if v.__class__ is bytes else b"%d" % v  # type: ignore[str-format]
-                    for v in values]))
-            else:
-                nf = int(items[i])
-                flat = [x if x.__class__ is bytes else b"%d" % x  # type: ignore[str-format]
-                        for x in items[i + 1 : i + 1 + 2 * nf]]
-                i += 1 + 2 * nf
-                it = iter(flat)
-                fields = tuple(zip(it, it))
-            i += 1  # lp_count
-            if not flags & 1:
-                out.append(StreamEntry(((base_ms + ms_delta) % _U64, (base_seq + seq_delta) % _U64),
-                                       fields))
-        if i != len(items):
-            raise CorruptInput(f"stream node holds {len(items) - i} entries past its last record")
-        return out
-    except (IndexError, ValueError, TypeError):
-        raise CorruptInput("stream node listpack does not follow the node layout") from None
+    end = len(items)
+    count = _node_count(items, 0, "entry count", 4)
+    deleted = _node_count(items, 1, "deleted count", 4)
+    n_master = _node_count(items, 2, "master field count", 1)
+    master = [_text(x) for x in items[3 : 3 + n_master]]
+    i = 3 + n_master
+    if _node_int(items, i, "master terminator") != 0:
+        raise CorruptInput("stream master entry is not terminated by 0")
+    i += 1
+    if count + deleted > (end - i) // 4:
+        raise CorruptInput(f"stream node claims {count} + {deleted} entries in "
+                           f"{end - i} items")
+    out = []
+    for _ in range(count + deleted):
+        flags = _node_int(items, i, "entry flags")
+        ms_delta = _node_int(items, i + 1, "entry ms delta")
+        seq_delta = _node_int(items, i + 2, "entry seq delta")
+        i += 3
+        if flags & 2:
+            n = n_master
+            if i + n >= end:
+                raise CorruptInput(f"stream entry values (item {i}) run past the node end")
+            fields = tuple(zip(master, [_text(v) for v in items[i : i + n]]))
+            i += n
+            want = n + 3
+        else:
+            n = _node_count(items, i, "entry field count", 2)
+            flat = [_text(x) for x in items[i + 1 : i + 1 + 2 * n]]
+            i += 1 + 2 * n
+            it = iter(flat)
+            fields = tuple(zip(it, it))
+            want = 2 * n + 4
+        lp_count = _node_int(items, i, "entry lp-count")
+        if lp_count != want:
+            raise CorruptInput(f"stream entry lp-count {lp_count} (item {i}), not {want}")
+        i += 1
+        if not flags & 1:
+            out.append(StreamEntry(((base_ms + ms_delta) % _U64, (base_seq + seq_delta) % _U64),
+                                   fields))
+    if i != end:
+        raise CorruptInput(f"stream node holds {end - i} items past its last entry")
+    return out
 
 
 def read_stream(inp: Input, k: KeyCtx) -> Iterator[Event]:
