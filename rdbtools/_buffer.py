@@ -6,6 +6,8 @@ Nothing here ever asks the operating system for more than ``MAX_READ`` bytes at 
 a hostile length in the input can never make us allocate more than the input actually
 holds: a string that claims 2**62 bytes fails as truncated after reading what is there.
 When the total size is known (a regular file), such a length fails before any read.
+One value read whole (a key, an element, a blob, an LZF string's inflated bytes) is at
+most ``MAX_STRING``: what a server accepts as one string (``proto-max-bulk-len``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from rdbtools.errors import CorruptInput, LimitExceeded, ParseError, TruncatedIn
 
 CHUNK = 1 << 20
 MAX_READ = 16 << 20
+MAX_STRING = 512 << 20
+"""Redis's default ``proto-max-bulk-len``: no command can make a longer string."""
 
 _BE32 = Struct(">I").unpack_from
 _BE64 = Struct(">Q").unpack_from
@@ -44,7 +48,7 @@ class Input:
         *,
         size: int | None = None,
         checksum: bool = True,
-        max_string: int = 1 << 40,
+        max_string: int = MAX_STRING,
         initial: bytes = b"",
         base: int = 0,
     ) -> None:
@@ -304,6 +308,9 @@ class Input:
         if enc == 3:
             clen = self.read_len()
             ulen = self.read_len()
+            if ulen > self.max_string:
+                raise self.error(LimitExceeded, f"LZF string inflating to {ulen} bytes exceeds "
+                                                f"the limit {self.max_string}", start)
             data = self.read(clen, "an LZF string")
             try:
                 return lzf.decompress(data, ulen)

@@ -211,13 +211,20 @@ def lzf_listpack_bomb(claimed: int = 12_000_000, real: int = 20_000) -> bytes:
     return rdb(key(16, b"h", lzf_string(lp)), header=H10)
 
 
+def lzf_zeros(refs: int) -> bytes:
+    """LZF data of ``1 + 264 * refs`` zero bytes at LZF's highest ratio: one literal zero,
+    then back references of the longest length (``111 00000``, length byte 255, offset
+    byte 0: copy 264 bytes from 1 byte back)."""
+    return b"\x00\x00" + b"\xe0\xff\x00" * refs
+
+
 def lzf_zero_bomb(megabytes: int = 3) -> bytes:
-    """An RDB of string keys, each an LZF string of zeros at the highest ratio LZF
-    reaches: ``megabytes`` MB of file that inflate to ~130x as much."""
-    chunk = b"\0" * (400 << 10)  # 400 KiB of zeros compress to ~3 KiB
-    value = lzf_string(chunk)
-    n = (megabytes << 20) // len(value)
-    return rdb(*(key(0, b"z%d" % i, value) for i in range(n)))
+    """An RDB with one string key: ``megabytes`` MB of LZF data inflating to ~88 times
+    as many zero bytes."""
+    refs = (megabytes << 20) // 3
+    data = lzf_zeros(refs)
+    value = b"\xc3" + len_enc(len(data)) + len_enc(1 + 264 * refs) + data
+    return rdb(key(0, b"z", value))
 
 
 # --------------------------------------------------------------------------- AOF

@@ -112,7 +112,10 @@ def read_string(inp: Input, k: KeyCtx) -> Iterator[Event]:
         first = inp.peek_byte()
         data = inp.read_string()
         yield k.start("string", "lzf" if first == 0xC3 else "int", len(data))
-        yield StringValue(data, at)
+        # an inflated LZF string goes on in pieces too, so no consumer holds a copy of
+        # the whole (it may be ~100 times its compressed size)
+        for i in range(0, len(data), STRING_PIECE):
+            yield StringValue(data[i : i + STRING_PIECE], at)
         return
     yield k.start("string", "raw", n)
     if n <= STRING_PIECE:

@@ -132,11 +132,11 @@ class RdbReader:
                 value_at = inp.base + inp.pos
                 first = inp.buf[inp.pos] if inp.pos < len(inp.buf) else 0x80
                 try:
-                    if op == 0 and (first < 0x80 or 0xC0 <= first <= 0xC3):
+                    if op == 0 and (first < 0x80 or 0xC0 <= first <= 0xC2):
                         # the common case, without the generic reader's generator: a
                         # string value short enough to arrive in one piece
                         data = read_string()
-                        enc = "raw" if first < 0x80 else "lzf" if first == 0xC3 else "int"
+                        enc = "raw" if first < 0x80 else "int"
                         yield KeyStart(db, key, "string", enc, 0, expire, idle, freq,
                                        len(data), key_at)
                         yield StringValue(data, value_at)
