@@ -103,10 +103,22 @@ def test_usage_errors() -> None:
     assert runner.invoke(main, ["--version"]).output.startswith("aoftool, version")
 
 
-def test_empty_file_is_valid(damaged: dict[str, Path]) -> None:
-    proc = aoftool("check", str(damaged["empty.aof"]))
-    assert proc.returncode == 0
-    assert b"0 commands" in proc.stdout
+@pytest.mark.parametrize("command", ["check", "dump", "stats"])
+def test_empty_single_file_is_refused(damaged: dict[str, Path], command: str) -> None:
+    proc = aoftool(command, str(damaged["empty.aof"]))
+    assert proc.returncode == 3, proc.stderr
+    assert "empty.aof@0x0: empty input" in one_line(proc.stderr)
+
+
+def test_empty_incr_file_of_a_multi_part_aof_is_read(tmp_path: Path) -> None:
+    """The server loads a multi-part AOF whose incr file is empty (every rewrite makes
+    one): so does every reading command."""
+    d = copy_tree(fixture("7.0.15/aof-multipart-preamble-yes-rewritten"), tmp_path / "d")
+    incr = sorted(d.glob("*.incr.aof"))[-1]
+    incr.write_bytes(b"")
+    proc = aoftool("check", str(d))
+    assert proc.returncode == 0, proc.stderr
+    assert b"ok" in proc.stdout
 
 
 def test_check_summary_and_timestamp_cut(tmp_path: Path) -> None:

@@ -283,9 +283,20 @@ def test_load_events_api_errors_name_the_line() -> None:
         list(load_events([GOOD, b"", b'{"key":"k","type":"string","value":{"b64":"*"}}'], "src"))
 
 
-def test_empty_dump_loads_to_an_empty_rdb(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stdin", [b"", b" \n\t\n\n"])
+def test_empty_dump_is_refused(tmp_path: Path, stdin: bytes) -> None:
     out = tmp_path / "out.rdb"
-    r = cli("load", "-", "-o", str(out), "--to-version", "9", stdin=b"")
+    r = cli("load", "-", "-o", str(out), "--to-version", "9", stdin=stdin)
+    assert r.exit_code == 3, r.stderr_bytes
+    assert "-@0x0: empty input" in r.stderr
+    assert not out.exists()
+
+
+def test_dump_of_an_empty_rdb_loads_to_an_empty_rdb(tmp_path: Path) -> None:
+    """Not empty input: the header and end records of an RDB without keys."""
+    out = tmp_path / "out.rdb"
+    dump = b'{"record":"header","magic":"REDIS","version":9}\n'
+    r = cli("load", "-", "-o", str(out), "--to-version", "9", stdin=dump)
     assert r.exit_code == 0, r.stderr_bytes
     events = list(read_rdb(str(out)))
     assert events[0].version == 9 and events[-1].checksum_state == "ok"

@@ -22,12 +22,17 @@ manifest's files); ``unlisted`` names them.
 
 Load order: the base (if any), then every incr file in manifest order; history files
 are ignored (they need not exist). Every listed base and incr file must exist.
+
+The manifest and the files it lists must be regular files (a symbolic link to one is
+fine): a device or a FIFO there is refused before it is opened, as it could never end
+(``/dev/zero``) or never start (a FIFO without a writer).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 
 from rdbtools.aof._splitargs import SplitError, splitargs
@@ -172,14 +177,21 @@ def _record(chunk: bytes, source: str, number: int, offset: int) -> ManifestEntr
     return ManifestEntry(os.fsdecode(name), int(seq), TYPES[kind[0]], number, offset)
 
 
+def is_regular(path: str) -> bool:
+    """Whether ``path`` is a regular file, following symbolic links; ``OSError`` when it
+    cannot be examined (missing, no permission)."""
+    return stat.S_ISREG(os.stat(path).st_mode)
+
+
 def load_manifest(path: str) -> Manifest:
-    """Read and parse the manifest file at ``path``."""
+    """Read and parse the manifest file at ``path`` (a regular file)."""
+    if not is_regular(path):
+        raise CorruptInput("the manifest is not a regular file", source=path, offset=0)
     with open(path, "rb") as fp:
-        size = os.fstat(fp.fileno()).st_size
-        if size > MANIFEST_MAX_SIZE:
-            raise CorruptInput(f"a manifest of {size} bytes (at most {MANIFEST_MAX_SIZE})",
-                               source=path, offset=0)
-        data = fp.read()
+        data = fp.read(MANIFEST_MAX_SIZE + 1)
+    if len(data) > MANIFEST_MAX_SIZE:
+        raise CorruptInput(f"a manifest of more than {MANIFEST_MAX_SIZE} bytes",
+                           source=path, offset=0)
     return parse_manifest(data, path)
 
 

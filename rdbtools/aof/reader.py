@@ -27,6 +27,7 @@ one event per command), for ``check`` and ``stats``.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from typing import BinaryIO
 from rdbtools._buffer import Input
 from rdbtools.aof._errors import AofFramingError, AofTimestampError
 from rdbtools.aof._split import split_batches
-from rdbtools.aof.manifest import Manifest, ManifestEntry, load_manifest, resolve
+from rdbtools.aof.manifest import Manifest, ManifestEntry, is_regular, load_manifest, resolve
 from rdbtools.aof.resp import Batch, RespReader, batch_commands
 from rdbtools.errors import CorruptInput
 from rdbtools.events import AofPart, Event
@@ -107,6 +108,10 @@ def open_aof(path: str | os.PathLike[str]) -> AofLayout:
                 f"({', '.join(names)}): name one"
             raise CorruptInput(f"not a multi-part AOF directory: {what}", source=path)
         return _multi(path, load_manifest(os.path.join(path, names[0])))
+    if not is_regular(path):
+        # a pipe or a device is read once, front to back, as one AOF: it cannot be
+        # peeked at, and a manifest is always a regular file
+        return AofLayout(path, "single", None, (AofFile(path, "single"),))
     with open(path, "rb") as fp:
         head = fp.read(1024)
     if not head.startswith(RDB_MAGICS) and looks_like_manifest(head):
@@ -163,7 +168,8 @@ def _open(path: str) -> tuple[BinaryIO, int | None]:
     if path == "-":
         return sys.stdin.buffer, None
     fp = open(path, "rb")  # noqa: SIM115 - closed by _file
-    return fp, os.fstat(fp.fileno()).st_size
+    st = os.fstat(fp.fileno())
+    return fp, st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool, limit: int | None,
@@ -173,7 +179,13 @@ def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool, limit: in
     try:
         yield AofPart(f.path, f.kind, 0)
         inp = Input(fp, f.path, size=size, checksum=verify)
-        if inp._fill(9) and inp.buf[inp.pos:inp.pos + 9].startswith(RDB_MAGICS):  # noqa: SLF001
+        have = inp._fill(9)  # noqa: SLF001 - the buffer's refill, shared on purpose
+        if not have and f.kind == "single":
+            # the server would start empty, but nothing in zero bytes says "AOF": a wrong
+            # path or a failed producer; an empty part of a multi-part AOF is normal
+            raise CorruptInput("empty input: an AOF holds at least one command or an RDB "
+                               "preamble", source=f.path, offset=0)
+        if have and inp.buf[inp.pos:inp.pos + 9].startswith(RDB_MAGICS):  # noqa: SLF001
             yield from RdbReader(inp, verify_checksum=verify).events()
             inp = Input(fp, f.path, size=size, checksum=False, initial=inp.leftover(),
                         base=inp.tell())

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 import click
 
 from rdbtools.atomic import atomic_file, name_write_error
-from rdbtools.errors import RdbToolsError
+from rdbtools.errors import LimitExceeded, RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import TYPES, KeyFilter
 from rdbtools.ops.inputs import open_input
@@ -202,7 +202,9 @@ def _silence_stdout() -> None:
 
 def guarded(prog: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Wrap a command: ``RdbToolsError`` -> one line and ``err.exit_code``; ``OSError``
-    -> one line and exit 8; a closed stdout pipe -> quiet exit 141; Ctrl-C -> exit 130."""
+    -> one line and exit 8; running out of memory -> one line and exit 6 (a limit
+    exceeded: the one of the machine); a closed stdout pipe -> quiet exit 141; Ctrl-C
+    -> exit 130."""
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
@@ -216,6 +218,9 @@ def guarded(prog: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 sys.exit(EXIT_BROKEN_PIPE)
             except OSError as err:
                 fail(prog, os_message(err), EXIT_OS_ERROR)
+            except MemoryError:
+                fail(prog, "out of memory: the input needs more memory than this process "
+                     "may use", LimitExceeded.exit_code)
             except KeyboardInterrupt:
                 fail(prog, "interrupted", EXIT_INTERRUPTED)
 

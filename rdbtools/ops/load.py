@@ -379,10 +379,13 @@ def load_events(lines: Iterable[bytes | str], source: str = "<jsonl>") -> Iterat
     A line that is not JSON, or a member that does not follow the schema (a wrong type,
     a number out of the range its RDB field can hold: ``freq`` 0..255, times -2^63..2^63-1,
     counts and ``db`` 0..2^64-1) raises ``CorruptInput`` located as
-    ``<source>:<line>: $.member.path: what (key b'...')``."""
+    ``<source>:<line>: $.member.path: what (key b'...')``. An input without any other
+    line is refused too: empty is not a dump of nothing."""
+    empty = True
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        empty = False
         obj: Any = None
         try:
             try:
@@ -401,6 +404,9 @@ def load_events(lines: Iterable[bytes | str], source: str = "<jsonl>") -> Iterat
         except _Bad as exc:
             key = _key_of(obj) if isinstance(obj, dict) else None
             raise CorruptInput(str(exc), source=f"{source}:{n}", key=key) from None
+    if empty:
+        raise CorruptInput("empty input: no RDB header and no JSON Lines record",
+                           source=source, offset=0)
 
 
 def load_jsonl(path: str) -> Iterator[Event]:
