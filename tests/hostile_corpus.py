@@ -12,7 +12,6 @@ import struct
 from collections.abc import Sequence
 
 import lzf
-
 from helpers import len_enc, rdb_string
 
 H9 = b"REDIS0009"
