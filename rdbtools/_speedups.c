@@ -72,152 +72,195 @@ static int append_steal(PyObject *list, PyObject *item) {
     return rc;
 }
 
+/* The entries of a listpack from byte p (an entry start) to its end byte at `end`:
+ * appends up to `limit` of them to `out` (NULL: create nothing, only walk and count).
+ * Returns the number walked, sets *next to where it stopped; -1 with an exception on a
+ * structural error or a failed allocation. */
+static Py_ssize_t lp_walk(const unsigned char *b, Py_ssize_t p, Py_ssize_t end, int ints,
+                          Py_ssize_t limit, PyObject *out, Py_ssize_t *next) {
+    Py_ssize_t found = 0;
+    while (p < end && found < limit) {
+        unsigned c = b[p];
+        PyObject *item = NULL;
+        Py_ssize_t q;
+        if (c < 0x80) {
+            if (out) item = int_text(c, ints);
+            q = p + 2;
+        } else if (c < 0xC0) {
+            Py_ssize_t len = c & 0x3F;
+            if (p + 1 + len > end) { corrupt(NULL, "listpack string at +%zd overruns", p); return -1; }
+            if (out) item = PyBytes_FromStringAndSize((const char *)b + p + 1, len);
+            q = p + 1 + len + 1;
+        } else if (c < 0xE0) {
+            if (p + 1 >= end) { corrupt(NULL, "listpack entry runs past the end of the blob"); return -1; }
+            int u = ((c & 0x1F) << 8) | b[p + 1];
+            if (out) item = int_text(u >= 4096 ? u - 8192 : u, ints);
+            q = p + 3;
+        } else if (c < 0xF0) {
+            if (p + 1 >= end) { corrupt(NULL, "listpack entry runs past the end of the blob"); return -1; }
+            Py_ssize_t len = ((c & 0x0F) << 8) | b[p + 1];
+            if (p + 2 + len > end) { corrupt(NULL, "listpack string at +%zd overruns", p); return -1; }
+            if (out) item = PyBytes_FromStringAndSize((const char *)b + p + 2, len);
+            q = p + 2 + len + (len <= 125 ? 1 : 2);
+        } else if (c == 0xF0) {
+            if (p + 5 > end) { corrupt(NULL, "listpack entry runs past the end of the blob"); return -1; }
+            uint64_t len = le32(b + p + 1);
+            if ((uint64_t)p + 5 + len > (uint64_t)end) { corrupt(NULL, "listpack string of %llu bytes at +%zd overruns", (unsigned long long)len, p); return -1; }
+            if (out) item = PyBytes_FromStringAndSize((const char *)b + p + 5, (Py_ssize_t)len);
+            q = p + 5 + (Py_ssize_t)len + backlen_size(len + 5);
+        } else if (c >= 0xF1 && c <= 0xF4) {
+            static const int width[] = {2, 3, 4, 8};
+            int w = width[c - 0xF1];
+            if (p + 1 + w > end) { corrupt(NULL, "listpack entry runs past the end of the blob"); return -1; }
+            if (out) item = int_text(le_signed(b + p + 1, w), ints);
+            q = p + 1 + w + 1;
+        } else {
+            corrupt(NULL, "bad listpack entry encoding 0x%02x at +%zd", c, p);
+            return -1;
+        }
+        if (out && append_steal(out, item) < 0)
+            return -1;
+        p = q;
+        found++;
+    }
+    *next = p;
+    return found;
+}
+
+/* The header checks of a listpack: total bytes, end byte. Returns the header's count,
+ * or -1 with an exception. */
+static long lp_header(const unsigned char *b, Py_ssize_t n) {
+    if (n < 7) {
+        corrupt(NULL, "listpack of %zd bytes is shorter than its header", n);
+        return -1;
+    }
+    uint32_t total = le32(b);
+    if ((Py_ssize_t)total != n) {
+        corrupt(NULL, "listpack header says %u bytes, blob holds %zd", total, n);
+        return -1;
+    }
+    if (b[n - 1] != 0xFF) {
+        corrupt(NULL, "listpack does not end with 0xff (last byte 0x%02x)", b[n - 1]);
+        return -1;
+    }
+    return (long)((unsigned)b[4] | ((unsigned)b[5] << 8));
+}
+
+/* The whole of a listpack: entries into `out` (or only counted, out NULL), every check
+ * made. Returns the number of entries or -1. */
+static Py_ssize_t lp_all(const unsigned char *b, Py_ssize_t n, int ints, PyObject *out) {
+    long count = lp_header(b, n);
+    if (count < 0)
+        return -1;
+    Py_ssize_t p, end = n - 1;
+    Py_ssize_t found = lp_walk(b, 6, end, ints, PY_SSIZE_T_MAX, out, &p);
+    if (found < 0)
+        return -1;
+    if (p != end) {
+        corrupt(NULL, "listpack entries overrun its end (+%zd vs +%zd)", p, end);
+        return -1;
+    }
+    if (count != 0xFFFF && (Py_ssize_t)count != found) {
+        corrupt(NULL, "listpack header counts %ld entries, found %zd", count, found);
+        return -1;
+    }
+    return found;
+}
+
 /* listpack(blob, ints=False) -> list */
 static PyObject *sp_listpack(PyObject *self, PyObject *args) {
     Py_buffer view;
     int ints = 0;
     if (!PyArg_ParseTuple(args, "y*|p", &view, &ints))
         return NULL;
-    const unsigned char *b = view.buf;
-    Py_ssize_t n = view.len;
-    PyObject *out = NULL;
-    if (n < 7) {
-        corrupt(NULL, "listpack of %zd bytes is shorter than its header", n);
-        goto done;
-    }
-    uint32_t total = le32(b);
-    unsigned count = (unsigned)b[4] | ((unsigned)b[5] << 8);
-    if ((Py_ssize_t)total != n) {
-        corrupt(NULL, "listpack header says %u bytes, blob holds %zd", total, n);
-        goto done;
-    }
-    if (b[n - 1] != 0xFF) {
-        corrupt(NULL, "listpack does not end with 0xff (last byte 0x%02x)", b[n - 1]);
-        goto done;
-    }
-    out = PyList_New(0);
-    if (out == NULL)
-        goto done;
-    Py_ssize_t p = 6, end = n - 1;
-    while (p < end) {
-        unsigned c = b[p];
-        PyObject *item;
-        if (c < 0x80) {
-            item = int_text(c, ints);
-            p += 2;
-        } else if (c < 0xC0) {
-            Py_ssize_t len = c & 0x3F;
-            if (p + 1 + len > end) { out = corrupt(out, "listpack string at +%zd overruns", p); goto done; }
-            item = PyBytes_FromStringAndSize((const char *)b + p + 1, len);
-            p += 1 + len + 1;
-        } else if (c < 0xE0) {
-            if (p + 1 >= end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
-            int u = ((c & 0x1F) << 8) | b[p + 1];
-            item = int_text(u >= 4096 ? u - 8192 : u, ints);
-            p += 3;
-        } else if (c < 0xF0) {
-            if (p + 1 >= end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
-            Py_ssize_t len = ((c & 0x0F) << 8) | b[p + 1];
-            if (p + 2 + len > end) { out = corrupt(out, "listpack string at +%zd overruns", p); goto done; }
-            item = PyBytes_FromStringAndSize((const char *)b + p + 2, len);
-            p += 2 + len + (len <= 125 ? 1 : 2);
-        } else if (c == 0xF0) {
-            if (p + 5 > end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
-            uint64_t len = le32(b + p + 1);
-            if ((uint64_t)p + 5 + len > (uint64_t)end) { out = corrupt(out, "listpack string of %llu bytes at +%zd overruns", (unsigned long long)len, p); goto done; }
-            item = PyBytes_FromStringAndSize((const char *)b + p + 5, (Py_ssize_t)len);
-            p += 5 + (Py_ssize_t)len + backlen_size(len + 5);
-        } else if (c >= 0xF1 && c <= 0xF4) {
-            static const int width[] = {2, 3, 4, 8};
-            int w = width[c - 0xF1];
-            if (p + 1 + w > end) { out = corrupt(out, "listpack entry runs past the end of the blob"); goto done; }
-            item = int_text(le_signed(b + p + 1, w), ints);
-            p += 1 + w + 1;
-        } else {
-            out = corrupt(out, "bad listpack entry encoding 0x%02x at +%zd", c, p);
-            goto done;
-        }
-        if (append_steal(out, item) < 0) { Py_CLEAR(out); goto done; }
-    }
-    if (p != end) {
-        out = corrupt(out, "listpack entries overrun its end (+%zd vs +%zd)", p, end);
-        goto done;
-    }
-    if (count != 0xFFFF && (Py_ssize_t)count != PyList_GET_SIZE(out)) {
-        out = corrupt(out, "listpack header counts %u entries, found %zd", count, PyList_GET_SIZE(out));
-        goto done;
-    }
-done:
+    PyObject *out = PyList_New(0);
+    if (out != NULL && lp_all(view.buf, view.len, ints, out) < 0)
+        Py_CLEAR(out);
     PyBuffer_Release(&view);
     return out;
 }
 
-/* ziplist(blob) -> list[bytes] */
-static PyObject *sp_ziplist(PyObject *self, PyObject *args) {
+/* listpack_count(blob) -> int: every check of listpack(), no element created. */
+static PyObject *sp_listpack_count(PyObject *self, PyObject *args) {
     Py_buffer view;
     if (!PyArg_ParseTuple(args, "y*", &view))
         return NULL;
-    const unsigned char *b = view.buf;
-    Py_ssize_t n = view.len;
-    PyObject *out = NULL;
-    if (n < 11) {
-        corrupt(NULL, "ziplist of %zd bytes is shorter than its header", n);
-        goto done;
-    }
-    uint32_t zlbytes = le32(b), zltail = le32(b + 4);
-    unsigned zllen = (unsigned)b[8] | ((unsigned)b[9] << 8);
-    if ((Py_ssize_t)zlbytes != n) {
-        corrupt(NULL, "ziplist header says %u bytes, blob holds %zd", zlbytes, n);
-        goto done;
-    }
-    if (b[n - 1] != 0xFF) {
-        corrupt(NULL, "ziplist does not end with 0xff (last byte 0x%02x)", b[n - 1]);
+    Py_ssize_t found = lp_all(view.buf, view.len, 0, NULL);
+    PyBuffer_Release(&view);
+    return found < 0 ? NULL : PyLong_FromSsize_t(found);
+}
+
+/* listpack_slice(blob, ints, pos, limit) -> (list, pos): up to `limit` entries from
+ * the entry at byte `pos` (6 for the first) of a listpack that listpack_count accepted;
+ * the returned pos is that of the next entry (len(blob) - 1 at the end). */
+static PyObject *sp_listpack_slice(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    int ints = 0;
+    Py_ssize_t pos, limit;
+    if (!PyArg_ParseTuple(args, "y*pnn", &view, &ints, &pos, &limit))
+        return NULL;
+    PyObject *res = NULL, *out = NULL;
+    if (view.len < 7 || pos < 6 || pos > view.len - 1) {
+        corrupt(NULL, "listpack slice at +%zd of a %zd-byte blob", pos, view.len);
         goto done;
     }
     out = PyList_New(0);
-    if (out == NULL)
+    Py_ssize_t next;
+    if (out == NULL || lp_walk(view.buf, pos, view.len - 1, ints, limit, out, &next) < 0)
         goto done;
-    Py_ssize_t p = 10, end = n - 1, last = 10;
-    uint64_t prev = 0;
-    while (p < end) {
+    res = Py_BuildValue("(On)", out, next);
+done:
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return res;
+}
+
+/* The entries of a ziplist from byte p (an entry start, `prev` the size of the entry
+ * before it) to its end byte at `end`, as lp_walk; *last is set to the start of the
+ * last entry walked and *prev_out to its size. */
+static Py_ssize_t zl_walk(const unsigned char *b, Py_ssize_t p, Py_ssize_t end, uint64_t prev,
+                          Py_ssize_t limit, PyObject *out, Py_ssize_t *next, Py_ssize_t *last,
+                          uint64_t *prev_out) {
+    Py_ssize_t found = 0;
+    while (p < end && found < limit) {
         Py_ssize_t start = p;
         uint64_t prevlen;
         if (b[p] < 0xFE) {
             prevlen = b[p];
             p += 1;
         } else if (b[p] == 0xFE) {
-            if (p + 5 > end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+            if (p + 5 > end) { corrupt(NULL, "ziplist entry runs past the end of the blob"); return -1; }
             prevlen = le32(b + p + 1);
             p += 5;
         } else {
-            out = corrupt(out, "ziplist entry at +%zd starts with 0xff", p);
-            goto done;
+            corrupt(NULL, "ziplist entry at +%zd starts with 0xff", p);
+            return -1;
         }
         if (prevlen != prev) {
-            out = corrupt(out, "ziplist entry at +%zd has prevlen %llu, not %llu", p, (unsigned long long)prevlen, (unsigned long long)prev);
-            goto done;
+            corrupt(NULL, "ziplist entry at +%zd has prevlen %llu, not %llu", p, (unsigned long long)prevlen, (unsigned long long)prev);
+            return -1;
         }
-        if (p >= end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+        if (p >= end) { corrupt(NULL, "ziplist entry runs past the end of the blob"); return -1; }
         unsigned e = b[p];
         unsigned t = e >> 6;
-        PyObject *item;
+        PyObject *item = NULL;
         if (t <= 2) {
             uint64_t len;
             Py_ssize_t hdr;
             if (t == 0) { len = e & 0x3F; hdr = 1; }
             else if (t == 1) {
-                if (p + 1 >= end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+                if (p + 1 >= end) { corrupt(NULL, "ziplist entry runs past the end of the blob"); return -1; }
                 len = ((e & 0x3F) << 8) | b[p + 1]; hdr = 2;
             } else if (e == 0x80) {
-                if (p + 5 > end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
+                if (p + 5 > end) { corrupt(NULL, "ziplist entry runs past the end of the blob"); return -1; }
                 len = ((uint64_t)b[p + 1] << 24) | ((uint64_t)b[p + 2] << 16) | ((uint64_t)b[p + 3] << 8) | b[p + 4];
                 hdr = 5;
             } else {
-                out = corrupt(out, "bad ziplist entry encoding 0x%02x at +%zd", e, p);
-                goto done;
+                corrupt(NULL, "bad ziplist entry encoding 0x%02x at +%zd", e, p);
+                return -1;
             }
-            if ((uint64_t)p + hdr + len > (uint64_t)end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
-            item = PyBytes_FromStringAndSize((const char *)b + p + hdr, (Py_ssize_t)len);
+            if ((uint64_t)p + hdr + len > (uint64_t)end) { corrupt(NULL, "ziplist entry runs past the end of the blob"); return -1; }
+            if (out) item = PyBytes_FromStringAndSize((const char *)b + p + hdr, (Py_ssize_t)len);
             p += hdr + (Py_ssize_t)len;
         } else {
             int w;
@@ -227,30 +270,106 @@ static PyObject *sp_ziplist(PyObject *self, PyObject *args) {
             else if (e == 0xF0) w = 3;
             else if (e == 0xFE) w = 1;
             else if (e >= 0xF1 && e <= 0xFD) w = 0;
-            else { out = corrupt(out, "bad ziplist entry encoding 0x%02x at +%zd", e, p); goto done; }
-            if (p + 1 + w > end) { out = corrupt(out, "ziplist entry runs past the end of the blob"); goto done; }
-            item = int_text(w ? le_signed(b + p + 1, w) : (int64_t)(e & 0x0F) - 1, 0);
+            else { corrupt(NULL, "bad ziplist entry encoding 0x%02x at +%zd", e, p); return -1; }
+            if (p + 1 + w > end) { corrupt(NULL, "ziplist entry runs past the end of the blob"); return -1; }
+            if (out) item = int_text(w ? le_signed(b + p + 1, w) : (int64_t)(e & 0x0F) - 1, 0);
             p += 1 + w;
         }
-        if (append_steal(out, item) < 0) { Py_CLEAR(out); goto done; }
+        if (out && append_steal(out, item) < 0)
+            return -1;
         prev = (uint64_t)(p - start);
-        last = start;
+        *last = start;
+        found++;
     }
+    *next = p;
+    *prev_out = prev;
+    return found;
+}
+
+/* The whole of a ziplist, as lp_all. */
+static Py_ssize_t zl_all(const unsigned char *b, Py_ssize_t n, PyObject *out) {
+    if (n < 11) {
+        corrupt(NULL, "ziplist of %zd bytes is shorter than its header", n);
+        return -1;
+    }
+    uint32_t zlbytes = le32(b), zltail = le32(b + 4);
+    unsigned zllen = (unsigned)b[8] | ((unsigned)b[9] << 8);
+    if ((Py_ssize_t)zlbytes != n) {
+        corrupt(NULL, "ziplist header says %u bytes, blob holds %zd", zlbytes, n);
+        return -1;
+    }
+    if (b[n - 1] != 0xFF) {
+        corrupt(NULL, "ziplist does not end with 0xff (last byte 0x%02x)", b[n - 1]);
+        return -1;
+    }
+    Py_ssize_t p, end = n - 1, last = 10;
+    uint64_t prev;
+    Py_ssize_t found = zl_walk(b, 10, end, 0, PY_SSIZE_T_MAX, out, &p, &last, &prev);
+    if (found < 0)
+        return -1;
     if (p != end) {
-        out = corrupt(out, "ziplist entries overrun its end (+%zd vs +%zd)", p, end);
-        goto done;
+        corrupt(NULL, "ziplist entries overrun its end (+%zd vs +%zd)", p, end);
+        return -1;
     }
     if ((Py_ssize_t)zltail != last) {
-        out = corrupt(out, "ziplist tail offset %u does not point at the last entry (+%zd)", zltail, last);
-        goto done;
+        corrupt(NULL, "ziplist tail offset %u does not point at the last entry (+%zd)", zltail, last);
+        return -1;
     }
-    if (zllen != 0xFFFF && (Py_ssize_t)zllen != PyList_GET_SIZE(out)) {
-        out = corrupt(out, "ziplist header counts %u entries, found %zd", zllen, PyList_GET_SIZE(out));
-        goto done;
+    if (zllen != 0xFFFF && (Py_ssize_t)zllen != found) {
+        corrupt(NULL, "ziplist header counts %u entries, found %zd", zllen, found);
+        return -1;
     }
-done:
+    return found;
+}
+
+/* ziplist(blob) -> list[bytes] */
+static PyObject *sp_ziplist(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view))
+        return NULL;
+    PyObject *out = PyList_New(0);
+    if (out != NULL && zl_all(view.buf, view.len, out) < 0)
+        Py_CLEAR(out);
     PyBuffer_Release(&view);
     return out;
+}
+
+/* ziplist_count(blob) -> int: every check of ziplist(), no element created. */
+static PyObject *sp_ziplist_count(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view))
+        return NULL;
+    Py_ssize_t found = zl_all(view.buf, view.len, NULL);
+    PyBuffer_Release(&view);
+    return found < 0 ? NULL : PyLong_FromSsize_t(found);
+}
+
+/* ziplist_slice(blob, pos, prev, limit) -> (list, pos, prev): up to `limit` entries
+ * from the entry at byte `pos` (10 for the first, `prev` 0) of a ziplist that
+ * ziplist_count accepted; returns where the next entry starts and the size of the last
+ * one read (the next call's `prev`). */
+static PyObject *sp_ziplist_slice(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos, limit;
+    unsigned long long prev;
+    if (!PyArg_ParseTuple(args, "y*nKn", &view, &pos, &prev, &limit))
+        return NULL;
+    PyObject *res = NULL, *out = NULL;
+    if (view.len < 11 || pos < 10 || pos > view.len - 1) {
+        corrupt(NULL, "ziplist slice at +%zd of a %zd-byte blob", pos, view.len);
+        goto done;
+    }
+    out = PyList_New(0);
+    Py_ssize_t next, last = pos;
+    uint64_t prev_out;
+    if (out == NULL || zl_walk(view.buf, pos, view.len - 1, prev, limit, out, &next, &last,
+                               &prev_out) < 0)
+        goto done;
+    res = Py_BuildValue("(OnK)", out, next, (unsigned long long)prev_out);
+done:
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return res;
 }
 
 /* One rdb-string at b[p..n): returns its bytes (new reference) and advances *pp, or
@@ -1980,6 +2099,10 @@ static PyMethodDef methods[] = {
     {"resp", (PyCFunction)(void (*)(void))sp_resp, METH_FASTCALL, "One RESP command."},
     {"listpack", sp_listpack, METH_VARARGS, "Decode a listpack blob."},
     {"ziplist", sp_ziplist, METH_VARARGS, "Decode a ziplist blob."},
+    {"listpack_count", sp_listpack_count, METH_VARARGS, "Check a listpack blob, count its entries."},
+    {"listpack_slice", sp_listpack_slice, METH_VARARGS, "Decode a run of listpack entries."},
+    {"ziplist_count", sp_ziplist_count, METH_VARARGS, "Check a ziplist blob, count its entries."},
+    {"ziplist_slice", sp_ziplist_slice, METH_VARARGS, "Decode a run of ziplist entries."},
     {"strings", sp_strings, METH_VARARGS, "Read up to count rdb-strings from a buffer."},
     {"zset2", sp_zset2, METH_VARARGS, "Read up to count (member, binary score) pairs."},
     {"string_keys", sp_string_keys, METH_VARARGS, "Read a run of plain string key records."},

@@ -202,11 +202,12 @@ def hostile_rdbs() -> dict[str, bytes]:
     return out
 
 
-def lzf_listpack_bomb(claimed: int = 12_000_000, real: int = 20_000) -> bytes:
-    """An RDB with a listpack hash stored as an LZF string: ``real`` field/value pairs of
-    zeros (a highly compressible blob), its header claiming ``claimed`` entries."""
-    items: list[Item] = [b"\0" * 40] * (2 * real)
-    lp = listpack(items, claimed)
+def lzf_listpack_bomb(entries: int = 12_000_000) -> bytes:
+    """An RDB with one listpack hash of ``entries`` entries (``entries // 2`` fields),
+    each the 2-byte integer entry ``1``, stored as an LZF string: a few hundred KB of
+    file for millions of elements."""
+    body = b"\x01\x01" * entries
+    lp = struct.pack("<IH", len(body) + 7, 0xFFFF) + body + b"\xff"
     return rdb(key(16, b"h", lzf_string(lp)), header=H10)
 
 

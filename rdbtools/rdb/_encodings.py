@@ -9,6 +9,7 @@ caller attaches the blob's file offset and the key.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from struct import Struct
 from struct import error as StructError
 
@@ -68,9 +69,69 @@ def backlen_size(n: int) -> int:
     return 5
 
 
-def listpack_py(blob: bytes, ints: bool = False) -> list[Element]:
-    """Decode a listpack: ``<u32 total_bytes> <u16 count> <entry>* <0xFF>``; each entry is
-    ``<encoding+data> <backlen>`` (FORMAT.md §4.B). ``count`` 0xFFFF means unknown."""
+def _lp_walk(blob: bytes, ints: bool, p: int, end: int, limit: int,
+             out: list[Element] | None) -> tuple[int, int]:
+    """Walk up to ``limit`` listpack entries from byte ``p`` (an entry start) to the end
+    byte at ``end``, appending them to ``out`` (``None``: only count). Returns (entries
+    walked, where the next one starts)."""
+    app = out.append if out is not None else _discard
+    found = 0
+    while p < end and found < limit:
+        b = blob[p]
+        if b < 0x80:  # 7-bit unsigned int
+            app(b if ints else _UINT7_TEXT[b])
+            p += 2
+        elif b < 0xC0:  # 6-bit length string
+            q = p + 1 + (b & 0x3F)
+            if q > end:
+                raise CorruptInput(f"listpack string at +{p} overruns")
+            app(blob[p + 1 : q])
+            p = q + 1
+        elif b < 0xE0:  # 13-bit signed int
+            u = ((b & 0x1F) << 8) | blob[p + 1]
+            app(_INT13[u] if ints else _INT13_TEXT[u])
+            p += 3
+        elif b < 0xF0:  # 12-bit length string
+            ln = ((b & 0x0F) << 8) | blob[p + 1]
+            q = p + 2 + ln
+            if q > end:
+                raise CorruptInput(f"listpack string at +{p} overruns")
+            app(blob[p + 2 : q])
+            p = q + (1 if ln <= 125 else 2)
+        elif b == 0xF0:  # 32-bit length string
+            ln = _LE32(blob, p + 1)[0]
+            q = p + 5 + ln
+            if q > end:
+                raise CorruptInput(f"listpack string of {ln} bytes at +{p} overruns")
+            app(blob[p + 5 : q])
+            p = q + backlen_size(ln + 5)
+        else:
+            if b == 0xF1:
+                v = _LE16S(blob, p + 1)[0]
+                p += 4
+            elif b == 0xF2:
+                v = int.from_bytes(blob[p + 1 : p + 4], "little", signed=True)
+                p += 5
+            elif b == 0xF3:
+                v = _LE32S(blob, p + 1)[0]
+                p += 6
+            elif b == 0xF4:
+                v = _LE64S(blob, p + 1)[0]
+                p += 10
+            else:
+                raise CorruptInput(f"bad listpack entry encoding {b:#04x} at +{p}")
+            if p > end + 1:
+                raise CorruptInput("listpack entry runs past the end of the blob")
+            app(v if ints else b"%d" % v)
+        found += 1
+    return found, p
+
+
+def _discard(_: object) -> None:
+    pass
+
+
+def _lp_all(blob: bytes, ints: bool, out: list[Element] | None) -> int:
     n = len(blob)
     try:
         if n < 7:
@@ -80,63 +141,129 @@ def listpack_py(blob: bytes, ints: bool = False) -> list[Element]:
             raise CorruptInput(f"listpack header says {total} bytes, blob holds {n}")
         if blob[-1] != 0xFF:
             raise CorruptInput(f"listpack does not end with 0xff (last byte {blob[-1]:#04x})")
-        out: list[Element] = []
-        app = out.append
-        p = 6
-        end = n - 1
-        while p < end:
-            b = blob[p]
-            if b < 0x80:  # 7-bit unsigned int
-                app(b if ints else _UINT7_TEXT[b])
-                p += 2
-            elif b < 0xC0:  # 6-bit length string
-                q = p + 1 + (b & 0x3F)
-                app(blob[p + 1 : q])
-                p = q + 1
-            elif b < 0xE0:  # 13-bit signed int
-                u = ((b & 0x1F) << 8) | blob[p + 1]
-                app(_INT13[u] if ints else _INT13_TEXT[u])
-                p += 3
-            elif b < 0xF0:  # 12-bit length string
-                ln = ((b & 0x0F) << 8) | blob[p + 1]
-                q = p + 2 + ln
-                app(blob[p + 2 : q])
-                p = q + (1 if ln <= 125 else 2)
-            elif b == 0xF0:  # 32-bit length string
-                ln = _LE32(blob, p + 1)[0]
-                q = p + 5 + ln
-                if q > end:
-                    raise CorruptInput(f"listpack string of {ln} bytes at +{p} overruns")
-                app(blob[p + 5 : q])
-                p = q + backlen_size(ln + 5)
-            else:
-                if b == 0xF1:
-                    v = _LE16S(blob, p + 1)[0]
-                    p += 4
-                elif b == 0xF2:
-                    v = int.from_bytes(blob[p + 1 : p + 4], "little", signed=True)
-                    p += 5
-                elif b == 0xF3:
-                    v = _LE32S(blob, p + 1)[0]
-                    p += 6
-                elif b == 0xF4:
-                    v = _LE64S(blob, p + 1)[0]
-                    p += 10
-                else:
-                    raise CorruptInput(f"bad listpack entry encoding {b:#04x} at +{p}")
-                app(v if ints else b"%d" % v)
-        if p != end:
-            raise CorruptInput(f"listpack entries overrun its end (+{p} vs +{end})")
-        if count != 0xFFFF and count != len(out):
-            raise CorruptInput(f"listpack header counts {count} entries, found {len(out)}")
-        return out
+        found, p = _lp_walk(blob, ints, 6, n - 1, n, out)
+        if p != n - 1:
+            raise CorruptInput(f"listpack entries overrun its end (+{p} vs +{n - 1})")
+        if count != 0xFFFF and count != found:
+            raise CorruptInput(f"listpack header counts {count} entries, found {found}")
+        return found
     except (IndexError, StructError):
         raise CorruptInput("listpack entry runs past the end of the blob") from None
 
 
-def ziplist_py(blob: bytes) -> list[bytes]:
-    """Decode a ziplist: ``<u32 zlbytes> <u32 zltail> <u16 zllen> <entry>* <0xFF>``; each
-    entry is ``<prevlen: 1 byte, or 0xFE + u32> <encoding> [data]`` (FORMAT.md §4.A)."""
+def listpack_py(blob: bytes, ints: bool = False) -> list[Element]:
+    """Decode a listpack: ``<u32 total_bytes> <u16 count> <entry>* <0xFF>``; each entry is
+    ``<encoding+data> <backlen>`` (FORMAT.md §4.B). ``count`` 0xFFFF means unknown."""
+    out: list[Element] = []
+    _lp_all(blob, ints, out)
+    return out
+
+
+RUN = 1024
+"""Most elements ``listpack_runs`` / ``ziplist_runs`` decode at once."""
+
+
+def listpack_runs(blob: bytes, ints: bool = False,
+                  run: int = RUN) -> tuple[int, Iterator[list[Element]]]:
+    """Check all of a listpack and count its entries without creating them, then give
+    them in lists of at most ``run``: a blob of millions of tiny entries never exists as
+    millions of objects at once."""
+    if _speedups is None:
+        count = _lp_all(blob, ints, None)
+        return count, _runs_py(blob, ints, count, run)
+    try:
+        count = _speedups.listpack_count(blob)
+    except ValueError as exc:
+        raise CorruptInput(str(exc)) from None
+    return count, _lp_runs_c(blob, ints, count, run)
+
+
+def _runs_py(blob: bytes, ints: bool, count: int, run: int) -> Iterator[list[Element]]:
+    p, end = 6, len(blob) - 1
+    while count > 0:
+        out: list[Element] = []
+        found, p = _lp_walk(blob, ints, p, end, run, out)
+        if not found:
+            return
+        count -= found
+        yield out
+
+
+def _lp_runs_c(blob: bytes, ints: bool, count: int, run: int) -> Iterator[list[Element]]:
+    p = 6
+    while count > 0:
+        out, p = _speedups.listpack_slice(blob, ints, p, run)
+        if not out:
+            return
+        count -= len(out)
+        yield out
+
+
+def _zl_walk(blob: bytes, p: int, end: int, prev: int, limit: int,
+             out: list[bytes] | None) -> tuple[int, int, int, int]:
+    """Walk up to ``limit`` ziplist entries from byte ``p`` (an entry start; ``prev`` the
+    size of the entry before it) to the end byte at ``end``, appending them to ``out``
+    (``None``: only count). Returns (entries walked, next entry start, size of the last
+    entry walked, start of the last entry walked or -1)."""
+    app = out.append if out is not None else _discard
+    found = 0
+    last = -1
+    while p < end and found < limit:
+        start = p
+        b = blob[p]
+        if b < 0xFE:
+            prevlen = b
+            p += 1
+        elif b == 0xFE:
+            prevlen = _LE32(blob, p + 1)[0]
+            p += 5
+        else:
+            raise CorruptInput(f"ziplist entry at +{p} starts with 0xff")
+        if prevlen != prev:
+            raise CorruptInput(f"ziplist entry at +{p} has prevlen {prevlen}, not {prev}")
+        e = blob[p]
+        t = e >> 6
+        if t == 0:
+            q = p + 1 + (e & 0x3F)
+            app(blob[p + 1 : q])
+            p = q
+        elif t == 1:
+            q = p + 2 + (((e & 0x3F) << 8) | blob[p + 1])
+            app(blob[p + 2 : q])
+            p = q
+        elif e == 0x80:
+            q = p + 5 + _BE32(blob, p + 1)[0]
+            app(blob[p + 5 : q])
+            p = q
+        elif e == 0xC0:
+            app(b"%d" % _LE16S(blob, p + 1)[0])
+            p += 3
+        elif e == 0xD0:
+            app(b"%d" % _LE32S(blob, p + 1)[0])
+            p += 5
+        elif e == 0xE0:
+            app(b"%d" % _LE64S(blob, p + 1)[0])
+            p += 9
+        elif e == 0xF0:
+            app(b"%d" % int.from_bytes(blob[p + 1 : p + 4], "little", signed=True))
+            p += 4
+        elif e == 0xFE:
+            app(_UINT7_TEXT[blob[p + 1]] if blob[p + 1] < 128 else b"%d" % (blob[p + 1] - 256))
+            p += 2
+        elif 0xF1 <= e <= 0xFD:
+            app(_UINT7_TEXT[(e & 0x0F) - 1])
+            p += 1
+        else:
+            raise CorruptInput(f"bad ziplist entry encoding {e:#04x} at +{p}")
+        if p > end:
+            raise CorruptInput("ziplist entry runs past the end of the blob")
+        prev = p - start
+        last = start
+        found += 1
+    return found, p, prev, last
+
+
+def _zl_all(blob: bytes, out: list[bytes] | None) -> int:
     n = len(blob)
     try:
         if n < 11:
@@ -146,71 +273,55 @@ def ziplist_py(blob: bytes) -> list[bytes]:
             raise CorruptInput(f"ziplist header says {zlbytes} bytes, blob holds {n}")
         if blob[-1] != 0xFF:
             raise CorruptInput(f"ziplist does not end with 0xff (last byte {blob[-1]:#04x})")
-        out: list[bytes] = []
-        app = out.append
-        p = 10
         end = n - 1
-        prev = 0
-        last = 10
-        while p < end:
-            start = p
-            b = blob[p]
-            if b < 0xFE:
-                prevlen = b
-                p += 1
-            elif b == 0xFE:
-                prevlen = _LE32(blob, p + 1)[0]
-                p += 5
-            else:
-                raise CorruptInput(f"ziplist entry at +{p} starts with 0xff")
-            if prevlen != prev:
-                raise CorruptInput(f"ziplist entry at +{p} has prevlen {prevlen}, not {prev}")
-            e = blob[p]
-            t = e >> 6
-            if t == 0:
-                q = p + 1 + (e & 0x3F)
-                app(blob[p + 1 : q])
-                p = q
-            elif t == 1:
-                q = p + 2 + (((e & 0x3F) << 8) | blob[p + 1])
-                app(blob[p + 2 : q])
-                p = q
-            elif e == 0x80:
-                q = p + 5 + _BE32(blob, p + 1)[0]
-                app(blob[p + 5 : q])
-                p = q
-            elif e == 0xC0:
-                app(b"%d" % _LE16S(blob, p + 1)[0])
-                p += 3
-            elif e == 0xD0:
-                app(b"%d" % _LE32S(blob, p + 1)[0])
-                p += 5
-            elif e == 0xE0:
-                app(b"%d" % _LE64S(blob, p + 1)[0])
-                p += 9
-            elif e == 0xF0:
-                app(b"%d" % int.from_bytes(blob[p + 1 : p + 4], "little", signed=True))
-                p += 4
-            elif e == 0xFE:
-                app(_UINT7_TEXT[blob[p + 1]] if blob[p + 1] < 128 else b"%d" % (blob[p + 1] - 256))
-                p += 2
-            elif 0xF1 <= e <= 0xFD:
-                app(_UINT7_TEXT[(e & 0x0F) - 1])
-                p += 1
-            else:
-                raise CorruptInput(f"bad ziplist entry encoding {e:#04x} at +{p}")
-            prev = p - start
-            last = start
+        found, p, _, last = _zl_walk(blob, 10, end, 0, n, out)
         if p != end:
             raise CorruptInput(f"ziplist entries overrun its end (+{p} vs +{end})")
+        if last < 0:
+            last = 10
         if zltail != last:
             raise CorruptInput(f"ziplist tail offset {zltail} does not point at the last "
                                f"entry (+{last})")
-        if zllen != 0xFFFF and zllen != len(out):
-            raise CorruptInput(f"ziplist header counts {zllen} entries, found {len(out)}")
-        return out
+        if zllen != 0xFFFF and zllen != found:
+            raise CorruptInput(f"ziplist header counts {zllen} entries, found {found}")
+        return found
     except (IndexError, StructError):
         raise CorruptInput("ziplist entry runs past the end of the blob") from None
+
+
+def ziplist_py(blob: bytes) -> list[bytes]:
+    """Decode a ziplist: ``<u32 zlbytes> <u32 zltail> <u16 zllen> <entry>* <0xFF>``; each
+    entry is ``<prevlen: 1 byte, or 0xFE + u32> <encoding> [data]`` (FORMAT.md §4.A)."""
+    out: list[bytes] = []
+    _zl_all(blob, out)
+    return out
+
+
+def ziplist_runs(blob: bytes, run: int = RUN) -> tuple[int, Iterator[list[bytes]]]:
+    """As ``listpack_runs``, for a ziplist."""
+    if _speedups is None:
+        return _zl_all(blob, None), _zl_runs(blob, run, _zl_slice_py)
+    try:
+        count = _speedups.ziplist_count(blob)
+    except ValueError as exc:
+        raise CorruptInput(str(exc)) from None
+    return count, _zl_runs(blob, run, _speedups.ziplist_slice)
+
+
+def _zl_slice_py(blob: bytes, p: int, prev: int, run: int) -> tuple[list[bytes], int, int]:
+    out: list[bytes] = []
+    _, p, prev, _ = _zl_walk(blob, p, len(blob) - 1, prev, run, out)
+    return out, p, prev
+
+
+def _zl_runs(blob: bytes, run: int, slice_: Callable[[bytes, int, int, int],
+             tuple[list[bytes], int, int]]) -> Iterator[list[bytes]]:
+    p, prev, end = 10, 0, len(blob) - 1
+    while p < end:
+        out, p, prev = slice_(blob, p, prev, run)
+        if not out:
+            return
+        yield out
 
 
 _INTSET_FORMAT = {2: "h", 4: "i", 8: "q"}
@@ -219,6 +330,12 @@ _INTSET_FORMAT = {2: "h", 4: "i", 8: "q"}
 def intset(blob: bytes) -> list[bytes]:
     """Decode an intset: ``<u32 width 2|4|8> <u32 count> <count LE signed ints>``
     (FORMAT.md §4.C); the blob is exactly ``8 + count * width`` bytes, count >= 1."""
+    count, runs = intset_runs(blob, max(1, len(blob)))
+    return next(runs)
+
+
+def intset_runs(blob: bytes, run: int = RUN) -> tuple[int, Iterator[list[bytes]]]:
+    """As ``listpack_runs``, for an intset (see ``intset``)."""
     if len(blob) < 8:
         raise CorruptInput(f"intset of {len(blob)} bytes is shorter than its header")
     width, count = _IS_HEADER(blob, 0)
@@ -229,7 +346,13 @@ def intset(blob: bytes) -> list[bytes]:
         raise CorruptInput(f"intset of {count} x {width} bytes in a {len(blob)}-byte blob")
     if count == 0:
         raise CorruptInput("empty intset")
-    return [b"%d" % v for v in Struct(f"<{count}{fmt}").unpack_from(blob, 8)]
+
+    def runs() -> Iterator[list[bytes]]:
+        for i in range(0, count, run):
+            n = min(run, count - i)
+            yield [b"%d" % v for v in Struct(f"<{n}{fmt}").unpack_from(blob, 8 + i * width)]
+
+    return count, runs()
 
 
 def zipmap(blob: bytes) -> list[bytes]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from struct import Struct
+from typing import Any
 
 from rdbtools import _spec as S
 from rdbtools._buffer import Input
@@ -205,12 +206,35 @@ def read_hash(inp: Input, k: KeyCtx) -> Iterator[Event]:
 # --------------------------------------------------------------------------- blob types
 
 
+Runs = Callable[[bytes], tuple[int, Iterator[list[Any]]]]
+
+
+def _runs(inp: Input, runs: Runs, what: str) -> tuple[int, int, Iterator[list[Any]]]:
+    """Read one rdb-string blob, check all of it and count its elements (errors located
+    at its start); returns (offset, count, runs of elements). Elements are made a run at
+    a time, so a blob of millions of tiny elements never exists as millions of objects."""
+    at = inp.tell()
+    data = inp.read_string()
+    try:
+        count, it = runs(data)
+    except ParseError as exc:
+        exc.message = f"{what}: {exc.message}"
+        raise exc.located(inp.source, at, None) from None
+    return at, count, it
+
+
+def _even(count: int, what: str, k: int = 2) -> int:
+    if count % k:
+        raise CorruptInput(f"{what} holds {count} entries, not a multiple of {k}")
+    return count // k
+
+
 def read_list_blob(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Type 10: one ziplist of list elements."""
-    at = inp.tell()
-    items = _blob(inp, E.ziplist, "list ziplist")
-    yield k.start("list", "ziplist", len(items))
-    yield from _batches(items, at, ListItems)
+    at, count, runs = _runs(inp, E.ziplist_runs, "list ziplist")
+    yield k.start("list", "ziplist", count)
+    for run in runs:
+        yield ListItems(tuple(run), at)
 
 
 def read_quicklist(inp: Input, k: KeyCtx) -> Iterator[Event]:
@@ -223,34 +247,33 @@ def read_quicklist(inp: Input, k: KeyCtx) -> Iterator[Event]:
     for _ in range(nodes):
         if v2:
             container = inp.read_len()
-            at = inp.tell()
             if container == S.QUICKLIST_NODE_PLAIN:
+                at = inp.tell()
                 yield ListItems((inp.read_string(),), at)
                 continue
             if container != S.QUICKLIST_NODE_PACKED:
                 raise inp.error(CorruptInput, f"bad quicklist node container {container}")
-            items = _blob(inp, E.listpack, "quicklist node listpack")  # type: ignore[arg-type]
+            at, _, runs = _runs(inp, E.listpack_runs, "quicklist node listpack")
         else:
-            at = inp.tell()
-            items = _blob(inp, E.ziplist, "quicklist node ziplist")
-        if items:
-            yield from _batches(items, at, ListItems)
+            at, _, runs = _runs(inp, E.ziplist_runs, "quicklist node ziplist")
+        for run in runs:
+            yield ListItems(tuple(run), at)
 
 
 def read_intset(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Type 11: one intset."""
-    at = inp.tell()
-    items = _blob(inp, E.intset, "intset")
-    yield k.start("set", "intset", len(items))
-    yield from _batches(items, at, SetMembers)
+    at, count, runs = _runs(inp, E.intset_runs, "intset")
+    yield k.start("set", "intset", count)
+    for run in runs:
+        yield SetMembers(tuple(run), at)
 
 
 def read_set_listpack(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Type 20: one listpack of set members."""
-    at = inp.tell()
-    items = _blob(inp, E.listpack, "set listpack")  # type: ignore[arg-type]
-    yield k.start("set", "listpack", len(items))
-    yield from _batches(items, at, SetMembers)
+    at, count, runs = _runs(inp, E.listpack_runs, "set listpack")
+    yield k.start("set", "listpack", count)
+    for run in runs:
+        yield SetMembers(tuple(run), at)
 
 
 def _scores(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes, float]]:
@@ -272,28 +295,33 @@ def _is_float(s: bytes) -> bool:
 def read_zset_blob(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Types 12 (ziplist) and 17 (listpack): member, score, member, score ... where a
     score is an integer entry or decimal text."""
-    at = inp.tell()
     if k.rdb_type == S.TYPE_ZSET_ZIPLIST:
-        items, enc = _blob(inp, E.ziplist, "zset ziplist"), "ziplist"
+        (at, count, runs), enc = _runs(inp, E.ziplist_runs, "zset ziplist"), "ziplist"
     else:
-        items, enc = _blob(inp, E.listpack, "zset listpack"), "listpack"  # type: ignore[arg-type]
-    members = _scores(_pairs(items, "a sorted-set blob"))
-    yield k.start("zset", enc, len(members))
-    yield from _batches(members, at, ZSetMembers)  # type: ignore[arg-type]
+        (at, count, runs), enc = _runs(inp, E.listpack_runs, "zset listpack"), "listpack"
+    yield k.start("zset", enc, _even(count, "a sorted-set blob"))
+    for run in runs:
+        it = iter(run)
+        yield ZSetMembers(tuple(_scores(list(zip(it, it)))), at)
 
 
 def read_hash_blob(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Types 9 (zipmap), 13 (ziplist) and 16 (listpack): field, value, field, value ..."""
-    at = inp.tell()
     if k.rdb_type == S.TYPE_HASH_ZIPMAP:
+        at = inp.tell()
         items, enc = _blob(inp, E.zipmap, "zipmap"), "zipmap"
-    elif k.rdb_type == S.TYPE_HASH_ZIPLIST:
-        items, enc = _blob(inp, E.ziplist, "hash ziplist"), "ziplist"
+        pairs = _pairs(items, "a hash blob")
+        yield k.start("hash", enc, len(pairs))
+        yield from _batches([(f, v, None) for f, v in pairs], at, HashFields)  # type: ignore[misc]
+        return
+    if k.rdb_type == S.TYPE_HASH_ZIPLIST:
+        (at, count, runs), enc = _runs(inp, E.ziplist_runs, "hash ziplist"), "ziplist"
     else:
-        items, enc = _blob(inp, E.listpack, "hash listpack"), "listpack"  # type: ignore[arg-type]
-    pairs = _pairs(items, "a hash blob")
-    yield k.start("hash", enc, len(pairs))
-    yield from _batches([(f, v, None) for f, v in pairs], at, HashFields)  # type: ignore[misc]
+        (at, count, runs), enc = _runs(inp, E.listpack_runs, "hash listpack"), "listpack"
+    yield k.start("hash", enc, _even(count, "a hash blob"))
+    for run in runs:
+        it = iter(run)
+        yield HashFields(tuple([(f, v, None) for f, v in zip(it, it)]), at)
 
 
 # --------------------------------------------------------------------------- field TTLs
@@ -349,21 +377,22 @@ def read_hash_listpack_ex(inp: Input, k: KeyCtx) -> Iterator[Event]:
     without ``minExpire``."""
     if k.rdb_type == S.TYPE_HASH_LISTPACK_EX:
         inp.read(8, "a hash min-expire")
-    at = inp.tell()
-    items = _blob(inp, E.listpack, "hash listpack-ex")  # type: ignore[arg-type]
-    if len(items) % 3:
-        raise inp.error(CorruptInput, f"hash listpack-ex holds {len(items)} entries, "
+    at, count, runs = _runs(inp, lambda b: E.listpack_runs(b, run=3 * 341), "hash listpack-ex")
+    n = count // 3
+    if count % 3:
+        raise inp.error(CorruptInput, f"hash listpack-ex holds {count} entries, "
                         "not a multiple of 3", at)
-    fields = []
-    for i in range(0, len(items), 3):
-        try:
-            expire = int(items[i + 2])
-        except ValueError:
-            raise inp.error(CorruptInput, f"field expiry {items[i + 2]!r} is not an integer",
-                            at) from None
-        fields.append((items[i], items[i + 1], expire or None))
-    yield k.start("hash", "listpackex", len(fields))
-    yield from _batches(fields, at, HashFields)  # type: ignore[arg-type]
+    yield k.start("hash", "listpackex", n)
+    for run in runs:
+        fields = []
+        for i in range(0, len(run), 3):
+            try:
+                expire = int(run[i + 2])
+            except ValueError:
+                raise inp.error(CorruptInput, f"field expiry {run[i + 2]!r} is not an integer",
+                                at) from None
+            fields.append((run[i], run[i + 1], expire or None))
+        yield HashFields(tuple(fields), at)
 
 
 # --------------------------------------------------------------------------- streams
@@ -384,8 +413,8 @@ def _node_int(items: list[bytes | int], i: int, what: str) -> int:
     if i >= len(items):
         raise CorruptInput(f"stream node ends before its {what} (item {i})")
     x = items[i]
-    if x.__class__ is int:
-        return x  # type: ignore[return-value]
+    if isinstance(x, int):
+        return x
     try:
         v = int(x)
     except ValueError:
@@ -407,7 +436,7 @@ def _node_count(items: list[bytes | int], i: int, what: str, per: int) -> int:
 
 
 def _text(x: bytes | int) -> bytes:
-    return x if x.__class__ is bytes else b"%d" % x  # type: ignore[return-value,str-format]
+    return x if isinstance(x, bytes) else b"%d" % x
 
 
 def _stream_node(key: bytes, items: list[bytes | int]) -> list[StreamEntry]:
