@@ -75,6 +75,12 @@ def read_bulk(inp: Input, n: int, at: int) -> bytes:
     if left is not None and n + 2 > left:
         raise Damage(f"Expected to read {n + 2} bytes, got {max(left, 0)} bytes", at, True)
     try:
+        if left is None and n > inp.max_string:
+            # on a pipe a claimed length is not buffered: read past the limit (keeping
+            # nothing) to tell a stream that ends inside it from a bulk too long to take
+            inp.skip(inp.max_string + 1, "a bulk string")
+            raise Damage(f"a bulk string of {n} bytes is longer than {inp.max_string} "
+                         "(proto-max-bulk-len)", at, False)
         data = inp.read(n, "a bulk string")
         crlf = inp.read(2, "a bulk string")
     except TruncatedInput:

@@ -50,6 +50,25 @@ END, ANOMALY, CUT = 0, 1, 2
 not complete in it); a line for the exact parser; a ``#TS:`` beyond the limit."""
 
 
+PAYLOAD = 4
+"""``walk_framing`` only: a RESTORE, whose payload ``aoftool check`` decodes (the exact
+parser reads it)."""
+PAYLOADS = {b"RESTORE": PAYLOAD, b"RESTORE-ASKING": PAYLOAD}
+_FRAMING_KINDS: dict[bytes, int] = {**SPECIAL, **PAYLOADS}
+
+
+def framing_kind_of(name: bytes) -> int:
+    """``kind_of``, or ``PAYLOAD`` for a RESTORE."""
+    kind = _FRAMING_KINDS.get(name)
+    if kind is None:
+        kind = kind_of(name)
+        if kind == OTHER and len(name) <= 14:
+            kind = PAYLOADS.get(name.upper(), OTHER)
+        if len(_FRAMING_KINDS) < _KINDS_MAX:
+            _FRAMING_KINDS[name] = kind
+    return kind
+
+
 def kind_of(name: bytes) -> int:
     """``OTHER``, or which of SELECT / MULTI / EXEC ``name`` is (case-insensitive)."""
     kind = KINDS.get(name)
@@ -286,7 +305,7 @@ def walk_framing(window: Lines, i: int, st: State) -> Walk:
     ``Walk.specials`` instead, so that the state before any command can be rebuilt."""
     lines, nl = window.list, window.nl
     stars = STARS.get
-    kinds = KINDS.get
+    kinds = _FRAMING_KINDS.get
     db, ts, limit = st.db, st.timestamp, st.limit
     walk = Walk(i, i, END, [], [st.multi_at])
     walk.start_db = db
@@ -312,8 +331,11 @@ def walk_framing(window: Lines, i: int, st: State) -> Walk:
             name = lines[i + 2]
             kind = kinds(name)
             if kind is None:
-                kind = kind_of(name)
+                kind = framing_kind_of(name)
             if kind:
+                if kind == PAYLOAD:
+                    why = ANOMALY
+                    break
                 if kind == SELECT:
                     if (n != 2 or not lines[i + 4].isdigit()
                             or len(lines[i + 4]) > SELECT_FAST_DIGITS):

@@ -41,15 +41,18 @@ from rdbtools.aof._walk import (
     END,
     EXEC,
     MULTI,
+    PAYLOAD,
     SELECT,
     Batch,
     State,
     Walk,
     command_size,
+    framing_kind_of,
     kind_of,
     walk_framing,
     walk_full,
 )
+from rdbtools.errors import ParseError
 from rdbtools.events import Command
 
 __all__ = ["Batch", "RespReader", "command_size"]
@@ -239,7 +242,25 @@ class RespReader:
         batch.count = 1
         batch.end = inp.tell()
         self._special(args, at)
+        if self.framing_only and framing_kind_of(args[0]) == PAYLOAD:
+            self._check_payload(args, at)
         return batch
+
+    def _check_payload(self, args: tuple[bytes, ...], at: int) -> None:
+        """``RESTORE key ttl payload ...``: decode the payload as the server would before
+        running the command; damage in it is damage of the AOF (its checksum, version
+        and every count and length of the value)."""
+        if len(args) < 4:
+            return  # the server refuses the command itself: replay counts it
+        from rdbtools.rdb.payload import decode_payload
+
+        try:
+            for _ in decode_payload(args[3], args[1], source=self.input.source):
+                pass
+        except ParseError as exc:
+            exc.message = f"RESTORE payload: {exc.message}"
+            exc.source, exc.offset, exc.key = self.input.source, at, args[1]
+            raise
 
     def _annotation(self, line: bytes, at: int) -> None:
         """``#TS:<digits>\\r``: the timestamp of the commands after it. Any other
