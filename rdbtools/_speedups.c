@@ -372,6 +372,58 @@ done:
     return res;
 }
 
+/* lzf(data, ulen) -> bytes: liblzf's lzf_decompress into a bytes object of exactly
+ * `ulen` bytes, allocated once (python-lzf's decompress holds two copies at its peak).
+ * A token is a literal run (ctrl < 32: ctrl + 1 bytes follow) or a back reference
+ * (length ctrl >> 5, 7 = extended by the next byte, + 2; distance from the 13 bits of
+ * ctrl & 0x1f and the next byte, + 1). */
+static PyObject *sp_lzf(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t ulen;
+    if (!PyArg_ParseTuple(args, "y*n", &view, &ulen))
+        return NULL;
+    PyObject *out = NULL;
+    if (ulen < 0) {
+        corrupt(NULL, "negative uncompressed length");
+        goto done;
+    }
+    out = PyBytes_FromStringAndSize(NULL, ulen);
+    if (out == NULL)
+        goto done;
+    unsigned char *o0 = (unsigned char *)PyBytes_AS_STRING(out), *op = o0, *oe = o0 + ulen;
+    const unsigned char *ip = view.buf, *ie = ip + view.len;
+    while (ip < ie) {
+        size_t ctrl = *ip++;
+        if (ctrl < 32) {
+            ctrl++;
+            if ((size_t)(oe - op) < ctrl) { out = corrupt(out, "inflates past the stated %zd bytes", ulen); goto done; }
+            if ((size_t)(ie - ip) < ctrl) { out = corrupt(out, "literal run past the end of the data"); goto done; }
+            memcpy(op, ip, ctrl);
+            op += ctrl;
+            ip += ctrl;
+        } else {
+            size_t len = ctrl >> 5;
+            size_t dist = ((ctrl & 0x1f) << 8) + 1;
+            if (len == 7) {
+                if (ip >= ie) { out = corrupt(out, "back reference past the end of the data"); goto done; }
+                len += *ip++;
+            }
+            if (ip >= ie) { out = corrupt(out, "back reference past the end of the data"); goto done; }
+            dist += *ip++;
+            len += 2;
+            if ((size_t)(oe - op) < len) { out = corrupt(out, "inflates past the stated %zd bytes", ulen); goto done; }
+            if ((size_t)(op - o0) < dist) { out = corrupt(out, "back reference before the start of the output"); goto done; }
+            const unsigned char *ref = op - dist;
+            while (len--) *op++ = *ref++;
+        }
+    }
+    if (op != oe)
+        out = corrupt(out, "inflates to %zd bytes, not the stated %zd", (Py_ssize_t)(op - o0), ulen);
+done:
+    PyBuffer_Release(&view);
+    return out;
+}
+
 /* One rdb-string at b[p..n): returns its bytes (new reference) and advances *pp, or
  * returns NULL without an exception when it is not complete in the buffer or needs the
  * Python reader (LZF, or a byte that is not a valid string start: it raises there). */
@@ -2099,6 +2151,7 @@ static PyMethodDef methods[] = {
     {"resp", (PyCFunction)(void (*)(void))sp_resp, METH_FASTCALL, "One RESP command."},
     {"listpack", sp_listpack, METH_VARARGS, "Decode a listpack blob."},
     {"ziplist", sp_ziplist, METH_VARARGS, "Decode a ziplist blob."},
+    {"lzf", sp_lzf, METH_VARARGS, "LZF decompression to an exact length."},
     {"listpack_count", sp_listpack_count, METH_VARARGS, "Check a listpack blob, count its entries."},
     {"listpack_slice", sp_listpack_slice, METH_VARARGS, "Decode a run of listpack entries."},
     {"ziplist_count", sp_ziplist_count, METH_VARARGS, "Check a ziplist blob, count its entries."},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lzf as _lzf
 
+from rdbtools._accel import speedups
 from rdbtools.errors import CorruptInput
 
 MAX_RATIO = 132
@@ -20,7 +21,8 @@ def decompress(data: bytes, ulen: int) -> bytes:
     if ulen == 0:
         raise CorruptInput("LZF string with uncompressed length 0")
     try:
-        out = _lzf.decompress(data, ulen)
+        # the extension inflates in place (python-lzf holds two copies at its peak)
+        out = _lzf.decompress(data, ulen) if speedups is None else speedups.lzf(data, ulen)
     except Exception as exc:  # noqa: BLE001 - the C module raises ValueError/others
         raise CorruptInput(f"bad LZF data: {exc}") from None
     if out is None or len(out) != ulen:
