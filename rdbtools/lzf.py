@@ -23,6 +23,8 @@ def decompress(data: bytes, ulen: int) -> bytes:
     try:
         # the extension inflates in place (python-lzf holds two copies at its peak)
         out = _lzf.decompress(data, ulen) if speedups is None else speedups.lzf(data, ulen)
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the C module raises ValueError/others
         raise CorruptInput(f"bad LZF data: {exc}") from None
     if out is None or len(out) != ulen:
