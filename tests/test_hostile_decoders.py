@@ -25,7 +25,7 @@ import rdbtools.rdb.reader
 from rdbtools import ParseError
 from rdbtools._accel import speedups
 from rdbtools.errors import LimitExceeded
-from rdbtools.events import HashFields
+from rdbtools.events import HashFields, StreamEntries
 from rdbtools.rdb import _encodings as E
 from rdbtools.rdb import _values as V
 from rdbtools.rdb.reader import read_rdb
@@ -275,3 +275,44 @@ def test_runs_match_whole_decoding_on_both_backends() -> None:
             assert counted == 2500 and [x for r in runs for x in r] == whole_lp
         py = [x for r in E._zl_runs(zl, run, E._zl_slice_py) for x in r]
         assert py == whole_zl
+
+
+@HYP
+@given(_nodes(), st.integers(1, 9))
+def test_stream_node_in_runs_decodes_as_whole(items: list[H.Item], run: int) -> None:
+    """The node decoder fed runs of any size gives what it gives on the whole list
+    (the same entries, or an error)."""
+    blob = H.listpack(items)
+    try:
+        whole: Any = _decode_node(blob)
+    except ParseError as exc:
+        whole = type(exc)
+    count, runs = E.listpack_runs(blob, ints=True, run=run)
+    try:
+        got: Any = [e for r in V._stream_node_runs(H.NODE_KEY, count, runs) for e in r]
+    except ParseError as exc:
+        got = type(exc)
+    assert got == whole
+
+
+def test_big_stream_node_is_decoded_in_batches(backend: str) -> None:
+    """A node of 100 000 entries: events of at most ``BATCH`` entries, and never all the
+    node's items as objects at once."""
+    n = 100_000
+    items: list[H.Item] = [n, 0, 1, b"f", 0]
+    for j in range(n):
+        items += [2, j, 0, b"v", 4]
+    data = H.stream_rdb(items)
+    total = longest = 0
+    tracemalloc.start()
+    try:
+        for ev in read_rdb(io.BytesIO(data)):
+            if isinstance(ev, StreamEntries):
+                total += len(ev.entries)
+                longest = max(longest, len(ev.entries))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total == n and longest <= V.BATCH
+    # the ~1 MB listpack, one run of items and one batch of entries (whole: ~60 MB)
+    assert peak < 12 << 20, f"peak {peak >> 20} MiB"

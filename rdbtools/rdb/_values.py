@@ -407,12 +407,9 @@ def _raw_id(inp: Input) -> StreamId:
     return int(ms), int(seq)
 
 
-def _node_int(items: list[bytes | int], i: int, what: str) -> int:
+def _node_int(x: bytes | int, i: int, what: str) -> int:
     """Item ``i`` of a stream node as an integer: an integer entry, or a string entry
     holding canonical decimal text (``lpGetIntegerIfValid``)."""
-    if i >= len(items):
-        raise CorruptInput(f"stream node ends before its {what} (item {i})")
-    x = items[i]
     if isinstance(x, int):
         return x
     try:
@@ -424,14 +421,13 @@ def _node_int(items: list[bytes | int], i: int, what: str) -> int:
     return v
 
 
-def _node_count(items: list[bytes | int], i: int, what: str, per: int) -> int:
-    """A count at item ``i`` of things taking ``per`` items each, which must fit in
-    what remains of the node."""
-    v = _node_int(items, i, what)
-    room = (len(items) - i - 1) // per
-    if v < 0 or v > room:
+def _node_count(x: bytes | int, i: int, what: str, per: int, count: int) -> int:
+    """A count at item ``i`` (of ``count``) of things taking ``per`` items each, which
+    must fit in what remains of the node."""
+    v = _node_int(x, i, what)
+    if v < 0 or v > (count - i - 1) // per:
         raise CorruptInput(f"stream node {what} {v} (item {i}) does not fit the "
-                           f"{len(items) - i - 1} items that follow")
+                           f"{count - i - 1} items that follow")
     return v
 
 
@@ -439,63 +435,116 @@ def _text(x: bytes | int) -> bytes:
     return x if isinstance(x, bytes) else b"%d" % x
 
 
+class _Window:
+    """Items ``off .. off + len(items)`` of a node whose runs arrive one at a time
+    (``E.listpack_runs``); ``count`` items in all."""
+
+    __slots__ = ("items", "off", "runs", "count")
+
+    def __init__(self, count: int, runs: Iterator[list[bytes | int]]) -> None:
+        self.items: list[bytes | int] = []
+        self.off = 0
+        self.runs = runs
+        self.count = count
+
+    def span(self, a: int, b: int, what: str) -> list[bytes | int]:
+        """Items ``a .. b`` (those before ``a`` are not needed again)."""
+        if b > self.count:
+            raise CorruptInput(f"stream node ends before its {what} (item {self.count})")
+        items = self.items
+        if self.off + len(items) < b:
+            del items[: a - self.off]
+            self.off = a
+            while self.off + len(items) < b:
+                run = next(self.runs, None)
+                if run is None:
+                    raise CorruptInput(f"stream node ends before its {what}")
+                items += run
+        return items[a - self.off : b - self.off]
+
+
 def _stream_node(key: bytes, items: list[bytes | int]) -> list[StreamEntry]:
-    """Decode a stream node listpack (FORMAT.md §4.8.1): master entry ``count deleted
-    n_fields field*n 0``, then per entry ``flags ms_delta seq_delta [n_fields] values
-    lp_count``; flag 1 = deleted, flag 2 = same fields as the master entry.
+    """All the entries of a stream node (see ``_stream_node_runs``)."""
+    return [e for run in _stream_node_runs(key, len(items), iter([items])) for e in run]
+
+
+def _stream_node_runs(key: bytes, count: int, runs: Iterator[list[bytes | int]]
+                      ) -> Iterator[list[StreamEntry]]:
+    """Decode a stream node listpack of ``count`` items given in ``runs`` (FORMAT.md
+    §4.8.1): master entry ``count deleted n_fields field*n 0``, then per entry ``flags
+    ms_delta seq_delta [n_fields] values lp_count``; flag 1 = deleted, flag 2 = same
+    fields as the master entry. Yields the live entries, at most ``BATCH`` at a time.
 
     Every count is checked against what remains of the node, as the server's
     ``streamValidateListpackIntegrity`` does: no count is negative or larger than the
     items left, the node holds exactly ``count + deleted`` entries, and each entry's
     ``lp_count`` is ``n + 3`` (same fields, ``n`` values) or ``2n + 4`` (``n`` pairs).
-    Work is therefore bounded by the number of items."""
+    Work and memory are therefore bounded by the items of the node and one run."""
     if len(key) != 16:
         raise CorruptInput(f"stream node key of {len(key)} bytes, not 16")
-    if not items:
+    if not count:
         raise CorruptInput("empty stream node listpack")
     base_ms, base_seq = _BE_ID(key)
-    end = len(items)
-    count = _node_count(items, 0, "entry count", 4)
-    deleted = _node_count(items, 1, "deleted count", 4)
-    n_master = _node_count(items, 2, "master field count", 1)
-    master = [_text(x) for x in items[3 : 3 + n_master]]
+    w = _Window(count, runs)
+    head = w.span(0, 3, "master entry")
+    live = _node_count(head[0], 0, "entry count", 4, count)
+    deleted = _node_count(head[1], 1, "deleted count", 4, count)
+    n_master = _node_count(head[2], 2, "master field count", 1, count)
+    master = [_text(x) for x in w.span(3, 3 + n_master, "master fields")]
     i = 3 + n_master
-    if _node_int(items, i, "master terminator") != 0:
+    if _node_int(w.span(i, i + 1, "master terminator")[0], i, "master terminator") != 0:
         raise CorruptInput("stream master entry is not terminated by 0")
     i += 1
-    if count + deleted > (end - i) // 4:
-        raise CorruptInput(f"stream node claims {count} + {deleted} entries in "
-                           f"{end - i} items")
-    out = []
-    for _ in range(count + deleted):
-        flags = _node_int(items, i, "entry flags")
-        ms_delta = _node_int(items, i + 1, "entry ms delta")
-        seq_delta = _node_int(items, i + 2, "entry seq delta")
-        i += 3
+    if live + deleted > (count - i) // 4:
+        raise CorruptInput(f"stream node claims {live} + {deleted} entries in "
+                           f"{count - i} items")
+    out: list[StreamEntry] = []
+    span, to_int = w.span, _node_int
+    for _ in range(live + deleted):
+        # flags ms_delta seq_delta, then (same fields) the values and lp_count, else the
+        # field count: one window read for the usual entry
+        e = span(i, min(i + 4 + n_master, count), "entry")
+        x = e[0]
+        flags = x if x.__class__ is int else to_int(x, i, "entry flags")
+        x = e[1]
+        ms_delta = x if x.__class__ is int else to_int(x, i + 1, "entry ms delta")
+        x = e[2]
+        seq_delta = x if x.__class__ is int else to_int(x, i + 2, "entry seq delta")
         if flags & 2:
             n = n_master
-            if i + n >= end:
-                raise CorruptInput(f"stream entry values (item {i}) run past the node end")
-            fields = tuple(zip(master, [_text(v) for v in items[i : i + n]]))
-            i += n
+            if len(e) < n + 4:
+                raise CorruptInput(f"stream node ends before its entry values (item {count})")
+            fields = tuple(zip(master, [v if v.__class__ is bytes else b"%d" % v  # type: ignore[str-format]
+                                        for v in e[3 : 3 + n]]))
+            x = e[3 + n]
             want = n + 3
+            i += 3 + n
         else:
-            n = _node_count(items, i, "entry field count", 2)
-            flat = [_text(x) for x in items[i + 1 : i + 1 + 2 * n]]
-            i += 1 + 2 * n
-            it = iter(flat)
+            if len(e) < 4:
+                raise CorruptInput(f"stream node ends before its entry field count "
+                                   f"(item {count})")
+            n = _node_count(e[3], i + 3, "entry field count", 2, count)
+            f = span(i + 4, i + 5 + 2 * n, "entry fields")
+            it = iter([v if v.__class__ is bytes else b"%d" % v  # type: ignore[str-format]
+                       for v in f[: 2 * n]])
             fields = tuple(zip(it, it))
+            x = f[2 * n]
             want = 2 * n + 4
-        lp_count = _node_int(items, i, "entry lp-count")
+            i += 4 + 2 * n
+        lp_count = x if x.__class__ is int else to_int(x, i, "entry lp-count")
         if lp_count != want:
             raise CorruptInput(f"stream entry lp-count {lp_count} (item {i}), not {want}")
         i += 1
         if not flags & 1:
             out.append(StreamEntry(((base_ms + ms_delta) % _U64, (base_seq + seq_delta) % _U64),
                                    fields))
-    if i != end:
-        raise CorruptInput(f"stream node holds {end - i} items past its last entry")
-    return out
+            if len(out) == BATCH:
+                yield out
+                out = []
+    if i != count:
+        raise CorruptInput(f"stream node holds {count - i} items past its last entry")
+    if out:
+        yield out
 
 
 def read_stream(inp: Input, k: KeyCtx) -> Iterator[Event]:
@@ -510,11 +559,11 @@ def read_stream(inp: Input, k: KeyCtx) -> Iterator[Event]:
         at = inp.tell()
         data = inp.read_string()
         try:
-            entries = _stream_node(node_key, E.listpack(data, ints=True))
+            count, runs = E.listpack_runs(data, ints=True)
+            for entries in _stream_node_runs(node_key, count, runs):
+                yield StreamEntries(tuple(entries), at)
         except ParseError as exc:
             raise exc.located(inp.source, at, None) from None
-        if entries:
-            yield StreamEntries(tuple(entries), at)
     at = inp.tell()
     length = inp.read_len()
     last_id = _stream_id(inp)
