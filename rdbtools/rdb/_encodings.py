@@ -355,40 +355,62 @@ def intset_runs(blob: bytes, run: int = RUN) -> tuple[int, Iterator[list[bytes]]
     return count, runs()
 
 
+def _zm_walk(blob: bytes, p: int, limit: int, out: list[bytes] | None) -> tuple[int, int]:
+    """Walk up to ``limit`` zipmap pairs from byte ``p`` (a pair start), appending field
+    and value to ``out`` (``None``: only count); stops at the end byte. Returns (pairs
+    walked, where the next one starts)."""
+    n = len(blob)
+    found = 0
+    while found < limit and blob[p] != 0xFF:
+        for is_value in (False, True):
+            b = blob[p]
+            if b < 254:
+                ln = b
+                p += 1
+            elif b == 254:
+                ln = _LE32(blob, p + 1)[0]
+                p += 5
+            else:
+                raise CorruptInput(f"zipmap value length missing at +{p}")
+            free = 0
+            if is_value:
+                free = blob[p]
+                p += 1
+            if p + ln > n - 1:
+                raise CorruptInput(f"zipmap entry of {ln} bytes at +{p} overruns")
+            if out is not None:
+                out.append(blob[p : p + ln])
+            p += ln + free
+        found += 1
+    return found, p
+
+
+def zipmap_runs(blob: bytes, run: int = RUN) -> tuple[int, Iterator[list[bytes]]]:
+    """As ``listpack_runs``, for a zipmap (see ``zipmap``): the count is of pairs, a run
+    holds at most ``run`` pairs (field, value, field, value ...)."""
+    n = len(blob)
+    try:
+        pairs, p = _zm_walk(blob, 1, n, None)
+        if p != n - 1:
+            raise CorruptInput(f"zipmap ends at +{p}, blob at +{n - 1}")
+        if blob[0] < 254 and blob[0] != pairs:
+            raise CorruptInput(f"zipmap header counts {blob[0]} pairs, found {pairs}")
+    except (IndexError, StructError):
+        raise CorruptInput("zipmap entry runs past the end of the blob") from None
+
+    def runs() -> Iterator[list[bytes]]:
+        q = 1
+        while q < n - 1:
+            out: list[bytes] = []
+            _, q = _zm_walk(blob, q, run, out)
+            yield out
+
+    return pairs, runs()
+
+
 def zipmap(blob: bytes) -> list[bytes]:
     """Decode a zipmap: ``<zmlen> { <len> key <len> <free> value <free bytes> }* <0xFF>``;
     a ``<len>`` is one byte < 254, or 0xFE + u32 (FORMAT.md §4.D). Returns field, value,
     field, value ..."""
-    n = len(blob)
-    out: list[bytes] = []
-    try:
-        p = 1
-        while True:
-            b = blob[p]
-            if b == 0xFF:
-                break
-            for is_value in (False, True):
-                b = blob[p]
-                if b < 254:
-                    ln = b
-                    p += 1
-                elif b == 254:
-                    ln = _LE32(blob, p + 1)[0]
-                    p += 5
-                else:
-                    raise CorruptInput(f"zipmap value length missing at +{p}")
-                free = 0
-                if is_value:
-                    free = blob[p]
-                    p += 1
-                if p + ln > n - 1:
-                    raise CorruptInput(f"zipmap entry of {ln} bytes at +{p} overruns")
-                out.append(blob[p : p + ln])
-                p += ln + free
-        if p != n - 1:
-            raise CorruptInput(f"zipmap ends at +{p}, blob at +{n - 1}")
-        if blob[0] < 254 and blob[0] != len(out) // 2:
-            raise CorruptInput(f"zipmap header counts {blob[0]} pairs, found {len(out) // 2}")
-        return out
-    except (IndexError, StructError):
-        raise CorruptInput("zipmap entry runs past the end of the blob") from None
+    _, runs = zipmap_runs(blob, max(1, len(blob)))
+    return next(runs, [])

@@ -76,32 +76,6 @@ class KeyCtx:
 Reader = Callable[[Input, KeyCtx], Iterator[Event]]
 
 
-def _blob(inp: Input, decode: Callable[[bytes], list[bytes]], what: str) -> list[bytes]:
-    """Read one rdb-string and decode it as a blob, locating blob errors at its start."""
-    at = inp.tell()
-    data = inp.read_string()
-    try:
-        return decode(data)
-    except ParseError as exc:
-        exc.message = f"{what}: {exc.message}"
-        raise exc.located(inp.source, at, None) from None
-
-
-def _batches(items: list[bytes], at: int, make: Callable[..., Event]) -> Iterator[Event]:
-    if len(items) <= BATCH:
-        yield make(tuple(items), at)
-        return
-    for i in range(0, len(items), BATCH):
-        yield make(tuple(items[i : i + BATCH]), at)
-
-
-def _pairs(items: list[bytes], what: str) -> list[tuple[bytes, bytes]]:
-    if len(items) & 1:
-        raise CorruptInput(f"{what} holds an odd number of entries ({len(items)})")
-    it = iter(items)
-    return list(zip(it, it))
-
-
 # --------------------------------------------------------------------------- strings
 
 
@@ -308,11 +282,11 @@ def read_zset_blob(inp: Input, k: KeyCtx) -> Iterator[Event]:
 def read_hash_blob(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Types 9 (zipmap), 13 (ziplist) and 16 (listpack): field, value, field, value ..."""
     if k.rdb_type == S.TYPE_HASH_ZIPMAP:
-        at = inp.tell()
-        items, enc = _blob(inp, E.zipmap, "zipmap"), "zipmap"
-        pairs = _pairs(items, "a hash blob")
-        yield k.start("hash", enc, len(pairs))
-        yield from _batches([(f, v, None) for f, v in pairs], at, HashFields)  # type: ignore[misc]
+        (at, pairs, runs), enc = _runs(inp, E.zipmap_runs, "zipmap"), "zipmap"
+        yield k.start("hash", enc, pairs)
+        for run in runs:
+            it = iter(run)
+            yield HashFields(tuple([(f, v, None) for f, v in zip(it, it)]), at)
         return
     if k.rdb_type == S.TYPE_HASH_ZIPLIST:
         (at, count, runs), enc = _runs(inp, E.ziplist_runs, "hash ziplist"), "ziplist"
