@@ -268,42 +268,26 @@ def _multi(tmp: Path) -> Path:
     return d
 
 
-def _zero_manifest(tmp: Path) -> Path:
-    d = _multi(tmp)
-    m = d / "appendonly.aof.manifest"
-    m.unlink()
-    m.symlink_to("/dev/zero")
-    return d
+NOT_REGULAR = {
+    "zero-manifest": ("appendonly.aof.manifest", "/dev/zero"),
+    "fifo-manifest": ("appendonly.aof.manifest", None),
+    "fifo-incr": ("*.incr.aof", None),
+    "zero-base": ("*.base.*", "/dev/zero"),
+}
+"""What to replace in a multi-part AOF, and by what: a symbolic link to a device, or
+(``None``) a FIFO that no one writes."""
 
 
-def _fifo_manifest(tmp: Path) -> Path:
-    d = _multi(tmp)
-    m = d / "appendonly.aof.manifest"
-    m.unlink()
-    os.mkfifo(m)
-    return d
-
-
-def _fifo_incr(tmp: Path) -> Path:
-    d = _multi(tmp)
-    incr = sorted(d.glob("*.incr.aof"))[-1]
-    incr.unlink()
-    os.mkfifo(incr)
-    return d
-
-
-def _zero_base(tmp: Path) -> Path:
-    d = _multi(tmp)
-    base = sorted(d.glob("*.base.*"))[-1]
-    base.unlink()
-    base.symlink_to("/dev/zero")
-    return d
-
-
-@pytest.mark.parametrize("make", [_zero_manifest, _fifo_manifest, _fifo_incr, _zero_base],
-                         ids=["zero-manifest", "fifo-manifest", "fifo-incr", "zero-base"])
-def test_not_a_regular_file_in_a_multi_part_aof(make: object, tmp_path: Path) -> None:
-    d = make(tmp_path)  # type: ignore[operator]
+@pytest.mark.parametrize("case", sorted(NOT_REGULAR))
+def test_not_a_regular_file_in_a_multi_part_aof(case: str, tmp_path: Path) -> None:
+    pattern, target = NOT_REGULAR[case]
+    d = _multi(tmp_path)
+    victim = sorted(d.glob(pattern))[-1]
+    victim.unlink()
+    if target is None:
+        os.mkfifo(victim)
+    else:
+        victim.symlink_to(target)
     for tool, command in [("aoftool", c) for c in AOF_COMMANDS] + [
             ("rdbtool", "check"), ("rdbtool", "dump"), ("rdbtool", "info")]:
         line = one_line(run(tool, command, str(d)), tool, {3})

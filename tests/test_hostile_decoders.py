@@ -52,6 +52,31 @@ def _read(data: bytes) -> helpers.ReadResult:
         return helpers.read_all(io.BytesIO(data))
 
 
+def _traced(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """``fn()`` and the peak of memory allocated while it ran."""
+    tracemalloc.start()
+    try:
+        return fn(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _streamed(data: bytes, cls: type, attr: str) -> tuple[int, int, int]:
+    """Read ``data`` keeping nothing: (items in ``cls`` events, most in one event, peak
+    memory)."""
+    def count() -> tuple[int, int]:
+        total = longest = 0
+        for ev in read_rdb(io.BytesIO(data)):
+            if isinstance(ev, cls):
+                n = len(getattr(ev, attr))
+                total += n
+                longest = max(longest, n)
+        return total, longest
+
+    (total, longest), peak = _traced(count)
+    return total, longest, peak
+
+
 # --------------------------------------------------------------------------- the corpus
 
 
@@ -68,12 +93,7 @@ def test_the_good_stream_node_reads(backend: str) -> None:
 @pytest.mark.parametrize("name", sorted(H.STREAM_NODES))
 def test_stream_node_lie_is_a_located_parse_error(name: str, backend: str) -> None:
     data = H.stream_rdb(H.STREAM_NODES[name])
-    tracemalloc.start()
-    try:
-        got = _read(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    got, peak = _traced(lambda: _read(data))
     err = got.error
     assert isinstance(err, ParseError), f"{name}: {err!r} after {len(got.events)} events"
     assert err.key == b"s" and err.offset is not None and 0 < err.offset < len(data)
@@ -83,12 +103,7 @@ def test_stream_node_lie_is_a_located_parse_error(name: str, backend: str) -> No
 @pytest.mark.parametrize("name", sorted(H.hostile_rdbs()))
 def test_every_corpus_file_is_a_located_parse_error(name: str, backend: str) -> None:
     data = H.hostile_rdbs()[name]
-    tracemalloc.start()
-    try:
-        got = _read(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    got, peak = _traced(lambda: _read(data))
     err = got.error
     assert isinstance(err, ParseError), f"{name}: {err!r} after {len(got.events)} events"
     assert err.offset is not None and err.key is not None, f"{name}: {err}"
@@ -98,12 +113,7 @@ def test_every_corpus_file_is_a_located_parse_error(name: str, backend: str) -> 
 def test_lzf_string_over_512_mib_is_refused_before_inflating(backend: str) -> None:
     """~1.9 GB of zeros from 7 MB of LZF: refused from its stated length."""
     data = H.lzf_zero_bomb(7)
-    tracemalloc.start()
-    try:
-        got = _read(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    got, peak = _traced(lambda: _read(data))
     assert isinstance(got.error, LimitExceeded), got.error
     assert got.error.key == b"z" and "536870912" in str(got.error)
     assert peak < 2 * len(data) + (4 << 20)
@@ -112,17 +122,7 @@ def test_lzf_string_over_512_mib_is_refused_before_inflating(backend: str) -> No
 def test_listpack_of_millions_is_decoded_in_runs(backend: str) -> None:
     """600 000 entries (a 1.2 MB listpack, 14 KB of LZF): no event holds more than one run
     and the decoded elements never exist all at once."""
-    data = H.lzf_listpack_bomb(600_000)
-    total = longest = 0
-    tracemalloc.start()
-    try:
-        for ev in read_rdb(io.BytesIO(data)):
-            if isinstance(ev, HashFields):
-                total += len(ev.fields)
-                longest = max(longest, len(ev.fields))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    total, longest, peak = _streamed(H.lzf_listpack_bomb(600_000), HashFields, "fields")
     assert total == 300_000 and longest <= E.RUN // 2
     # the 1.2 MB blob and a few runs, not 600 000 objects (~30 MB)
     assert peak < 12 << 20, f"peak {peak >> 20} MiB"
@@ -302,17 +302,7 @@ def test_big_stream_node_is_decoded_in_batches(backend: str) -> None:
     items: list[H.Item] = [n, 0, 1, b"f", 0]
     for j in range(n):
         items += [2, j, 0, b"v", 4]
-    data = H.stream_rdb(items)
-    total = longest = 0
-    tracemalloc.start()
-    try:
-        for ev in read_rdb(io.BytesIO(data)):
-            if isinstance(ev, StreamEntries):
-                total += len(ev.entries)
-                longest = max(longest, len(ev.entries))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    total, longest, peak = _streamed(H.stream_rdb(items), StreamEntries, "entries")
     assert total == n and longest <= V.BATCH
     # the ~1 MB listpack, one run of items and one batch of entries (whole: ~60 MB)
     assert peak < 12 << 20, f"peak {peak >> 20} MiB"
