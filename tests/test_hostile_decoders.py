@@ -261,20 +261,22 @@ def test_fuzz_ziplist(blob: bytes) -> None:
 
 def test_runs_match_whole_decoding_on_both_backends() -> None:
     """``listpack_runs`` / ``ziplist_runs`` give the elements of ``listpack`` /
-    ``ziplist`` in order, whatever the run size, in C and in Python."""
-    lp = H.listpack([b"k%d" % i if i % 3 else i - 500 for i in range(2500)])
-    zl = H.ziplist([b"e%d" % i for i in range(700)], 0xFFFF)
-    whole_lp, whole_zl = E.listpack_py(lp), E.ziplist_py(zl)
-    assert len(whole_lp) == 2500 and len(whole_zl) == 700
-    for run in (1, 7, 1024, 5000):
-        n, it = E.listpack_runs(lp, run=run)
-        assert n == 2500 and [x for r in it for x in r] == whole_lp
-        n, it = E.ziplist_runs(zl, run=run)
-        assert n == 700 and [x for r in it for x in r] == whole_zl
-        for counted, runs in ((E._lp_all(lp, False, None), E._runs_py(lp, False, 2500, run)),):
-            assert counted == 2500 and [x for r in runs for x in r] == whole_lp
-        py = [x for r in E._zl_runs(zl, run, E._zl_slice_py) for x in r]
-        assert py == whole_zl
+    ``ziplist`` in order, whatever the run size, in C and in Python, for blobs decoded
+    whole (small) and counted then sliced (larger than ``WHOLE``)."""
+    for n in (2500, 25_000):
+        lp = H.listpack([b"k%d" % i if i % 3 else i - 500 for i in range(n)])
+        zl = H.ziplist([b"e%d" % i for i in range(n)], 0xFFFF)
+        assert (len(lp) > E.WHOLE) == (len(zl) > E.WHOLE) == (n > 10_000)
+        whole_lp, whole_zl = E.listpack_py(lp), E.ziplist_py(zl)
+        assert len(whole_lp) == len(whole_zl) == n
+        for run in (1, 7, 1024, 50_000):
+            got_n, it = E.listpack_runs(lp, run=run)
+            assert got_n == n and [x for r in it for x in r] == whole_lp
+            got_n, it = E.ziplist_runs(zl, run=run)
+            assert got_n == n and [x for r in it for x in r] == whole_zl
+            assert E._lp_all(lp, False, None) == n
+            assert [x for r in E._runs_py(lp, False, n, run) for x in r] == whole_lp
+            assert [x for r in E._zl_runs(zl, run, E._zl_slice_py) for x in r] == whole_zl
 
 
 @HYP

@@ -160,7 +160,16 @@ def listpack_py(blob: bytes, ints: bool = False) -> list[Element]:
 
 
 RUN = 1024
-"""Most elements ``listpack_runs`` / ``ziplist_runs`` decode at once."""
+"""Most elements ``listpack_runs`` / ``ziplist_runs`` give at once."""
+WHOLE = 1 << 16
+"""A blob of at most this many bytes (32 768 elements at most) is decoded in one call,
+then cut into runs: the usual blob costs one pass."""
+
+
+def _cut(items: list[Element], run: int) -> tuple[int, Iterator[list[Element]]]:
+    if len(items) <= run:
+        return len(items), iter([items] if items else [])
+    return len(items), (items[i : i + run] for i in range(0, len(items), run))
 
 
 def listpack_runs(blob: bytes, ints: bool = False,
@@ -168,6 +177,8 @@ def listpack_runs(blob: bytes, ints: bool = False,
     """Check all of a listpack and count its entries without creating them, then give
     them in lists of at most ``run``: a blob of millions of tiny entries never exists as
     millions of objects at once."""
+    if len(blob) <= WHOLE:
+        return _cut(listpack(blob, ints), run)
     if _speedups is None:
         count = _lp_all(blob, ints, None)
         return count, _runs_py(blob, ints, count, run)
@@ -299,6 +310,8 @@ def ziplist_py(blob: bytes) -> list[bytes]:
 
 def ziplist_runs(blob: bytes, run: int = RUN) -> tuple[int, Iterator[list[bytes]]]:
     """As ``listpack_runs``, for a ziplist."""
+    if len(blob) <= WHOLE:
+        return _cut(ziplist(blob), run)  # type: ignore[arg-type,return-value]
     if _speedups is None:
         return _zl_all(blob, None), _zl_runs(blob, run, _zl_slice_py)
     try:
