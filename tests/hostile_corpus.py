@@ -148,6 +148,8 @@ STREAM_NODES: dict[str, list[Item]] = {
     "entry fields -3": [1, 0, 1, b"f", 0, 0, 0, 0, -3, b"a", b"b", 4],
     "entry fields 2^62": [1, 0, 1, b"f", 0, 0, 0, 0, 2**62, b"a", b"b", 4],
     "entry fields past the end": [1, 0, 1, b"f", 0, 0, 0, 0, 9, b"a", b"b", 6],
+    # count + deleted passes the "4 items per entry" bound, but the last entry is missing
+    "one entry missing": [3, 1, *GOOD_NODE[2:]],
     "lp-count wrong": [1, 0, 1, b"f", 0, 2, 0, 0, b"v", 9],
     "lp-count negative": [1, 0, 1, b"f", 0, 2, 0, 0, b"v", -1],
     "master not terminated": [1, 0, 1, b"f", 5, 2, 0, 0, b"v", 4],

@@ -6,6 +6,7 @@ stream-node, listpack and ziplist decoders)."""
 from __future__ import annotations
 
 import io
+import os
 import struct
 import sys
 import tracemalloc
@@ -162,7 +163,7 @@ def _decode_runs(blob: bytes, runs: Callable[[bytes], tuple[int, Iterator[list[A
     return got
 
 
-HYP = settings(max_examples=150, deadline=None,
+HYP = settings(max_examples=int(os.environ.get("RDBTOOLS_FUZZ_EXAMPLES", "150")), deadline=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 _ints = st.one_of(st.integers(-8, 130), st.integers(-2**63, 2**63 - 1),

@@ -477,7 +477,7 @@ def _stream_node_runs(key: bytes, count: int, runs: Iterator[list[bytes | int]]
     for _ in range(live + deleted):
         # flags ms_delta seq_delta, then (same fields) the values and lp_count, else the
         # field count: one window read for the usual entry
-        e = span(i, min(i + 4 + n_master, count), "entry")
+        e = span(i, max(i + 4, min(i + 4 + n_master, count)), "entry")
         x = e[0]
         flags = x if x.__class__ is int else to_int(x, i, "entry flags")
         x = e[1]
@@ -494,9 +494,6 @@ def _stream_node_runs(key: bytes, count: int, runs: Iterator[list[bytes | int]]
             want = n + 3
             i += 3 + n
         else:
-            if len(e) < 4:
-                raise CorruptInput(f"stream node ends before its entry field count "
-                                   f"(item {count})")
             n = _node_count(e[3], i + 3, "entry field count", 2, count)
             f = span(i + 4, i + 5 + 2 * n, "entry fields")
             it = iter([v if v.__class__ is bytes else b"%d" % v  # type: ignore[str-format]
