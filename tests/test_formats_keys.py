@@ -6,7 +6,8 @@ import io
 
 from cli_support import file_events, key_events
 
-from rdbtools.formats.keys import KeysWriter, key_line, quote_key
+from rdbtools.formats.keys import KeysWriter, key_line
+from rdbtools.quoting import quote_key
 
 
 def test_key_lines() -> None:

@@ -21,7 +21,7 @@ from rdbtools.events import (
     StreamEntry,
     StringValue,
 )
-from rdbtools.ops._histogram import Histogram, bucket
+from rdbtools.histogram import Histogram, bucket
 from rdbtools.ops.check import check
 from rdbtools.ops.dump import FORMATS, dump
 from rdbtools.ops.info import info

@@ -42,7 +42,7 @@ from typing import BinaryIO
 from rdbtools.aof.manifest import Manifest
 from rdbtools.atomic import atomic_file as _atomic_file
 from rdbtools.atomic import fsync_dir, hold, make_temp
-from rdbtools.formats.keys import quote_key
+from rdbtools.quoting import quote_key
 
 CRASH_ENV = "RDBTOOLS_AOF_REWRITE_CRASH_AT"
 CRASH_POINTS = ("replayed", "temp-written", "temp-synced", "renamed", "manifest-written",

@@ -64,9 +64,9 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.formats._sink import BytesSink
 from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import Loss, LossReport
+from rdbtools.sinks import BytesSink
 
 _TTL_HASH_TYPES = frozenset({S.TYPE_HASH_METADATA_PRE_GA, S.TYPE_HASH_LISTPACK_EX_PRE_GA,
                              S.TYPE_HASH_METADATA, S.TYPE_HASH_LISTPACK_EX})

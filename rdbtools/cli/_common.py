@@ -13,10 +13,11 @@ from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
 
+from rdbtools._spec import LOGICAL_TYPES
 from rdbtools.atomic import atomic_file, name_write_error
 from rdbtools.errors import LimitExceeded, RdbToolsError
 from rdbtools.events import Event
-from rdbtools.ops.filters import TYPES, KeyFilter
+from rdbtools.ops.filters import KeyFilter
 from rdbtools.ops.inputs import open_input
 
 P = ParamSpec("P")
@@ -82,9 +83,9 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
             "--type",
             "types",
             multiple=True,
-            type=click.Choice(TYPES),
+            type=click.Choice(LOGICAL_TYPES),
             metavar="T",
-            help=f"Only keys of type T (repeatable): {', '.join(TYPES)}.",
+            help=f"Only keys of type T (repeatable): {', '.join(LOGICAL_TYPES)}.",
         ),
         click.option("--no-expired", is_flag=True, help="Leave out keys whose TTL has passed."),
         click.option(

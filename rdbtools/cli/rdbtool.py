@@ -26,8 +26,6 @@ from rdbtools.cli._common import (
 )
 from rdbtools.cli._progress import Progress
 from rdbtools.events import Event
-from rdbtools.formats.check_report import check_text
-from rdbtools.formats.info_report import info_json, info_text
 from rdbtools.ops.check import check
 from rdbtools.ops.connection import (
     DEFAULT_TIMEOUT,
@@ -46,6 +44,8 @@ from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import TARGET_VERSIONS, RestoreError, restore
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
 from rdbtools.rdb.module_types import ModuleNeeds
+from rdbtools.reports.check import check_text
+from rdbtools.reports.info import info_json, info_text
 
 PROG = "rdbtool"
 

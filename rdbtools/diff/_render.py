@@ -19,8 +19,8 @@ from typing import Any
 
 from rdbtools.diff._change import Change, DiffSummary
 from rdbtools.diff._prefixes import PrefixRow
-from rdbtools.formats._display import json_bytes, show
-from rdbtools.formats.keys import quote_key
+from rdbtools.formats.display import json_bytes, show
+from rdbtools.quoting import quote_key
 
 TEXT_LIMIT = 60
 """Characters of a value shown in text output before it is shortened."""

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator
 from struct import Struct
 from typing import BinaryIO
 
+from rdbtools._spec import LOGICAL_TYPES
 from rdbtools.diff._canon import KeyRow
-from rdbtools.ops.filters import TYPES as _TYPES
 
 ROW_OVERHEAD = 320
 """Bytes a held key is counted for besides its name and packed value. ``tracemalloc``
@@ -36,7 +36,7 @@ PARTITIONS = 32
 MAX_DEPTH = 4
 """Partitioning levels at most: the first split and up to three more."""
 _HEAD = Struct("<qBBqIQ")
-_TYPE_CODE = {t: i for i, t in enumerate(_TYPES)}
+_TYPE_CODE = {t: i for i, t in enumerate(LOGICAL_TYPES)}
 _WRITE_BUFFER = 64 << 10
 _READ_BUFFER = 1 << 20
 
@@ -90,7 +90,7 @@ def _read_rows(path: str) -> Iterator[KeyRow]:
             if not head:
                 return
             db, tp, has_expire, expire, key_len, value_len = unpack(head)
-            yield (db, read(key_len), _TYPES[tp], expire if has_expire else None,
+            yield (db, read(key_len), LOGICAL_TYPES[tp], expire if has_expire else None,
                    read(value_len))
 
 

@@ -19,7 +19,7 @@ from rdbtools.errors import WriteError, key_text
 from rdbtools.events import End, Event, Header, KeyEnd, KeyStart
 from rdbtools.formats._jsonkey import KeyJson
 from rdbtools.formats._records import end_json, header_json, record_json
-from rdbtools.formats._sink import TextSink
+from rdbtools.sinks import TextSink
 
 
 class JsonDocumentWriter:

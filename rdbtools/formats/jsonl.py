@@ -8,7 +8,7 @@ from typing import BinaryIO
 from rdbtools.events import Event, KeyEnd, KeyStart
 from rdbtools.formats._jsonkey import KeyJson
 from rdbtools.formats._records import record_json
-from rdbtools.formats._sink import TextSink
+from rdbtools.sinks import TextSink
 
 
 class JsonlWriter:

@@ -12,23 +12,8 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from rdbtools.events import Event, KeyStart
-from rdbtools.formats._sink import BytesSink
-
-_ESCAPES = {
-    ord("\\"): b"\\\\",
-    ord('"'): b'\\"',
-    ord("\n"): b"\\n",
-    ord("\r"): b"\\r",
-    ord("\t"): b"\\t",
-    0x07: b"\\a",
-    0x08: b"\\b",
-}
-_REPR = [_ESCAPES.get(c, bytes([c]) if 0x20 <= c < 0x7F else b"\\x%02x" % c) for c in range(256)]
-
-
-def quote_key(key: bytes) -> bytes:
-    """``key`` as a double-quoted string with redis-cli escapes."""
-    return b'"' + b"".join(_REPR[c] for c in key) + b'"'
+from rdbtools.quoting import quote_key
+from rdbtools.sinks import BytesSink
 
 
 def key_line(key: bytes) -> bytes:

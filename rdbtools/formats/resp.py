@@ -42,8 +42,8 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.formats._sink import BytesSink
 from rdbtools.rdb.module_types import json_text
+from rdbtools.sinks import BytesSink
 
 command = resp_command
 """One command as a RESP array of bulk strings."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rdbtools.formats._display import json_bytes
+from rdbtools.formats.display import json_bytes
 from rdbtools.memory.aggregate import (
     Bucket,
     FileTotal,

@@ -3,7 +3,7 @@ estimated bytes in a running server (``MemoryRow.memory``), written in full."""
 
 from __future__ import annotations
 
-from rdbtools.formats._display import show, table
+from rdbtools.formats.display import show, table
 from rdbtools.memory._report_json import listed_prefixes, model_lines
 from rdbtools.memory.aggregate import Bucket, MemorySummary, PrefixTotal, Total
 

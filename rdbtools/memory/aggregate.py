@@ -6,7 +6,7 @@ What is kept, whatever the number of keys:
 - totals per file, database, type and type/encoding (keys, estimated memory, share of
   the whole): one counter per distinct (file, database, type, encoding);
 - the ``top`` biggest keys by memory: a heap of ``top`` rows;
-- per type, element counts and memory in a bounded histogram (``ops/_histogram.py``:
+- per type, element counts and memory in a bounded histogram (``rdbtools/histogram.py``:
   exact below 1024, within 0.2% above; at most 1024 + 512 buckets per power of two), from
   which min, p50, p90, p99 and max are read (min and max exact);
 - TTL buckets, idle-time and LFU-frequency buckets: fixed tables;
@@ -36,10 +36,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from rdbtools.clock import now_ms as clock_ms
+from rdbtools.histogram import Histogram
 from rdbtools.memory.model import ModelChoice
 from rdbtools.memory.rows import MemoryRow
-from rdbtools.ops._histogram import Histogram
-from rdbtools.ops.filters import now_ms as clock_ms
 
 K = TypeVar("K")
 

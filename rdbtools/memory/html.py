@@ -21,7 +21,7 @@ import json
 from string import Template
 from typing import Any
 
-from rdbtools.formats._display import show
+from rdbtools.formats.display import show
 from rdbtools.memory._report_assets import CSS, JS
 from rdbtools.memory._report_json import listed_prefixes, model_lines
 from rdbtools.memory.aggregate import (

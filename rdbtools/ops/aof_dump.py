@@ -22,9 +22,9 @@ from typing import BinaryIO
 
 from rdbtools.events import AofPart, Command, Event, KeyStart
 from rdbtools.formats._jsontext import jbytes_items, quote
-from rdbtools.formats._sink import TextSink
 from rdbtools.formats.jsonl import JsonlWriter
-from rdbtools.formats.keys import quote_key
+from rdbtools.quoting import quote_key
+from rdbtools.sinks import TextSink
 
 FORMATS = ("text", "jsonl")
 _BARE = frozenset(range(0x21, 0x7F)) - {ord('"'), ord("'"), ord("\\")}

@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from rdbtools.formats._display import json_bytes, show
+from rdbtools.formats.display import json_bytes, show
 from rdbtools.ops.aof_check import AofCheckReport
 from rdbtools.ops.aof_fix import AofFixReport
 from rdbtools.ops.aof_stats import AofStatsReport

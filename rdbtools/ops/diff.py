@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
+from rdbtools.clock import now_ms
 from rdbtools.diff._canon import canonical_rows
 from rdbtools.diff._change import CHANGE_KINDS, Change, DiffSummary
 from rdbtools.diff._compare import Options, compare_rows
@@ -28,7 +29,7 @@ from rdbtools.diff._prefixes import PrefixCounts, PrefixRow
 from rdbtools.diff._spill import Join
 from rdbtools.events import Event
 from rdbtools.ops._glob import compile_glob
-from rdbtools.ops.filters import KeyFilter, now_ms
+from rdbtools.ops.filters import KeyFilter
 from rdbtools.ops.inputs import open_input
 
 __all__ = ["CHANGE_KINDS", "Change", "DiffSummary", "PrefixRow", "diff_events",

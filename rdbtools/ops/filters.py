@@ -8,20 +8,13 @@ value events and ``KeyEnd``) that ``KeyFilter`` rejects. All given conditions mu
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from rdbtools._spec import LOGICAL_TYPES
+from rdbtools.clock import now_ms
 from rdbtools.events import Event, KeyEnd, KeyStart
 from rdbtools.ops._glob import compile_glob
-
-TYPES = ("string", "list", "set", "zset", "hash", "stream", "module")
-"""The logical key types."""
-
-
-def now_ms() -> int:
-    """The current time in Unix milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,7 @@ class KeyFilter:
                 reason = "nested too deeply" if isinstance(err, RecursionError) else err
                 raise ValueError(f"bad key regex {shown!r}: {reason}") from None
         if self.types is not None:
-            unknown = sorted(set(self.types) - set(TYPES))
+            unknown = sorted(set(self.types) - set(LOGICAL_TYPES))
             if unknown:
                 raise ValueError(f"unknown key type(s): {', '.join(unknown)}")
 

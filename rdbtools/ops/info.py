@@ -4,7 +4,7 @@ Sizes are serialized sizes (``KeyEnd.size``: the bytes of the key's record in th
 attribute opcodes, type byte and key name included), not server memory. Element counts
 are: string bytes, list items, set members, sorted-set members, hash fields, live
 stream entries (module values have none). Percentiles come from a bounded histogram
-(exact below 1024 elements, within 0.2% above; see ``ops/_histogram.py``).
+(exact below 1024 elements, within 0.2% above; see ``rdbtools/histogram.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from rdbtools.clock import now_ms as current_ms
 from rdbtools.events import (
     Aux,
     End,
@@ -31,8 +32,7 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.ops._histogram import Histogram
-from rdbtools.ops.filters import now_ms as current_ms
+from rdbtools.histogram import Histogram
 
 PERCENTILES = (50, 90, 99)
 """The element-count percentiles reported per type."""

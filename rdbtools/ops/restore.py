@@ -30,11 +30,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdbtools.clock import now_ms as current_ms
 from rdbtools.errors import key_text
 from rdbtools.events import Event, Function, KeyEnd, KeyStart
 from rdbtools.formats.resp import RespWriter
 from rdbtools.ops.connection import ServerError, cluster_enabled, is_cluster, one_line
-from rdbtools.ops.filters import now_ms as current_ms
 from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
 from rdbtools.rdb.writer import Loss

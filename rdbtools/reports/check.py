@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rdbtools.formats._display import show
+from rdbtools.formats.display import show
 from rdbtools.ops.check import CheckSummary
 
 CHECKSUM_NOTES = {

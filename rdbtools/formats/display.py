@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from rdbtools.formats.keys import quote_key
+from rdbtools.quoting import quote_key
 
 
 def show(data: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rdbtools.formats._display import json_bytes, show, table
+from rdbtools.formats.display import json_bytes, show, table
 from rdbtools.ops.info import InfoReport
 
 

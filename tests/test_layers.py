@@ -1,0 +1,205 @@
+"""Every import inside ``rdbtools/`` runs down the layer order, never up.
+
+The layers, top to bottom (a module may import its own layer and any layer below):
+
+0. ``cli`` — the command-line tools; and the facade ``rdbtools/__init__.py``, which
+   may import anything.
+1. ``reports`` — text / JSON renderings of what operations return; used by ``cli``.
+2. ``ops`` — one library function per command.
+3. ``memory``, ``diff`` — the engines behind ``rdbtool memory`` and ``rdbtool diff``:
+   ``ops`` (and ``cli``) call them; they read events and use ``formats`` and below,
+   never an operation.
+4. ``replay`` (``replay.py`` with ``replay_*.py``, or a ``replay/`` package),
+   ``formats`` — the AOF command replayer and the event serializers.
+5. ``aof``, ``rdb`` — readers and writers of the two file formats.
+6. core — every other top-level module or package: ``events``, ``errors``, ``_spec``,
+   ``_buffer``, ``atomic``, ``crc64``, ``lzf``, ``_accel``, ``_make``, ``sinks``,
+   ``quoting``, ``histogram``, ``clock``, the C extension ``_speedups``.
+
+An import counts wherever it is written: at the top of a module, inside a function
+(a lazy import), under ``if TYPE_CHECKING:``, as ``import a.b``, ``from a import b``,
+relative (``from ..ops import x``), or as ``importlib.import_module("rdbtools.x")`` with
+a literal name. ``from rdbtools import name`` where ``name`` is not a module imports the
+facade, which is layer 0. A new top-level module defaults to core, which is sound: a
+core module may import only core, so a misplaced one fails here rather than passing.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "rdbtools"
+
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"cli", ""}),  # "" is the facade, rdbtools/__init__.py
+    frozenset({"reports"}),
+    frozenset({"ops"}),
+    frozenset({"memory", "diff"}),
+    frozenset({"replay", "formats"}),
+    frozenset({"aof", "rdb"}),
+)
+"""Top-level names of each layer, top first; anything else is core (below them all)."""
+CORE = len(LAYERS)
+
+ALLOWED: frozenset[tuple[str, str]] = frozenset()
+"""``(importer, imported)`` module pairs allowed to import upward, each with the reason
+in a comment. Empty: every import runs down."""
+
+
+@dataclass(frozen=True, order=True)
+class Upward:
+    """An import that runs up the order."""
+
+    importer: str
+    imported: str
+    where: str
+
+
+def layer_of(module: str) -> int:
+    """The layer of a dotted module name inside the package (``rdbtools.ops.dump``)."""
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else ""
+    if top.startswith("replay_"):
+        top = "replay"
+    for index, names in enumerate(LAYERS):
+        if top in names:
+            return index
+    return CORE
+
+
+def _module_name(path: Path, package: Path) -> tuple[str, bool]:
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
+    is_init = parts[-1] == "__init__"
+    if is_init:
+        parts.pop()
+    return ".".join(parts), is_init
+
+
+def _is_module(dotted: str, package: Path) -> bool:
+    rel = Path(*dotted.split(".")[1:])
+    base = package / rel
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file() or any(
+        package.joinpath(rel.parent).glob(rel.name + ".*.so")
+    )
+
+
+def imports_of(path: Path, package: Path) -> list[tuple[str, int]]:
+    """``(imported module, line)`` for every import of the package in ``path``."""
+    name, is_init = _module_name(path, package)
+    root = package.name
+    found: list[tuple[str, int]] = []
+    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".") if is_init else name.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            for alias in node.names:
+                sub = f"{source}.{alias.name}"
+                hit = sub if _is_module(sub, package) else source
+                found.append((hit, node.lineno))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.args[0].value, node.lineno))
+    return [(mod, line) for mod, line in found if mod == root or mod.startswith(root + ".")]
+
+
+def upward_imports(package: Path) -> tuple[list[Upward], int]:
+    """Every import in ``package`` that runs up a layer, and how many imports of the
+    package were checked."""
+    bad: list[Upward] = []
+    checked = 0
+    for path in sorted(package.rglob("*.py")):
+        importer, _ = _module_name(path, package)
+        if importer == package.name:
+            continue  # the facade may import anything
+        for imported, line in imports_of(path, package):
+            checked += 1
+            if layer_of(imported) < layer_of(importer):
+                where = f"{path.relative_to(package.parent)}:{line}"
+                bad.append(Upward(importer, imported, where))
+    return sorted(bad), checked
+
+
+def test_imports_run_down_the_layers() -> None:
+    bad, checked = upward_imports(PACKAGE)
+    assert checked > 500, f"only {checked} imports found under {PACKAGE}"
+    unexpected = [u for u in bad if (u.importer, u.imported) not in ALLOWED]
+    assert not unexpected, "imports running up the layer order:\n" + "\n".join(
+        f"  {u.where}: {u.importer} imports {u.imported}" for u in unexpected
+    )
+    stale = ALLOWED - {(u.importer, u.imported) for u in bad}
+    assert not stale, f"allowed upward imports that no longer occur: {sorted(stale)}"
+
+
+def test_every_layer_is_present() -> None:
+    tops = {p.name.removesuffix(".py") for p in PACKAGE.iterdir()}
+    tops = {"replay" if t.startswith("replay_") else t for t in tops}
+    for names in LAYERS[1:]:
+        assert names & tops, f"no module of layer {sorted(names)} under {PACKAGE}"
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / "rdbtools" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root / "rdbtools"
+
+
+def test_checker_reports_upward_imports(tmp_path: Path) -> None:
+    package = _tree(tmp_path, {
+        "__init__.py": "from rdbtools.cli import main\nfrom rdbtools.ops import run\n",
+        "events.py": "",
+        "clock.py": "import time\n",
+        "cli/__init__.py": "from rdbtools.reports import text\nmain = 1\n",
+        "reports/__init__.py": "from ..ops import run\ntext = 1\n",
+        "ops/__init__.py": "from .run import run\n",
+        "ops/run.py": "from rdbtools.formats import jsonl\nfrom rdbtools import events\nrun = 1\n",
+        "formats/__init__.py": "",
+        "formats/jsonl.py": "from rdbtools.events import x\nfrom rdbtools.aof import w\n",
+        "formats/report.py": "from rdbtools.ops.run import run\n",
+        "aof/__init__.py": "",
+        "aof/w.py": (
+            "import importlib\n"
+            "def lazy():\n"
+            "    from ..formats import jsonl\n"
+            "    return importlib.import_module('rdbtools.ops')\n"
+        ),
+        "rdb/reader.py": "import rdbtools.clock\nfrom rdbtools import cli\n",
+        "replay_more.py": "from . import events\nfrom rdbtools import main\n",
+    })
+    bad, checked = upward_imports(package)
+    assert checked == 14
+    assert [(u.importer, u.imported, u.where) for u in bad] == [
+        ("rdbtools.aof.w", "rdbtools.formats.jsonl", "rdbtools/aof/w.py:3"),
+        ("rdbtools.aof.w", "rdbtools.ops", "rdbtools/aof/w.py:4"),
+        ("rdbtools.formats.report", "rdbtools.ops.run", "rdbtools/formats/report.py:1"),
+        ("rdbtools.rdb.reader", "rdbtools.cli", "rdbtools/rdb/reader.py:2"),
+        ("rdbtools.replay_more", "rdbtools", "rdbtools/replay_more.py:2"),
+    ]
+
+
+@pytest.mark.parametrize(("module", "layer"), [
+    ("rdbtools", 0), ("rdbtools.cli.rdbtool", 0), ("rdbtools.reports.info", 1),
+    ("rdbtools.ops.dump", 2), ("rdbtools.memory.model", 3), ("rdbtools.diff._spill", 3),
+    ("rdbtools.replay", 4), ("rdbtools.replay_more", 4), ("rdbtools.replay.commands.hll", 4),
+    ("rdbtools.formats.resp", 4), ("rdbtools.aof.writer", 5), ("rdbtools.rdb.reader", 5),
+    ("rdbtools.events", CORE), ("rdbtools._speedups", CORE), ("rdbtools.sinks", CORE),
+])
+def test_layer_of(module: str, layer: int) -> None:
+    assert layer_of(module) == layer
