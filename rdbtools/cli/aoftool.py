@@ -20,7 +20,6 @@ from rdbtools.cli._common import fail, guarded, output_file, warn
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_dump import aof_dump
 from rdbtools.ops.aof_fix import aof_fix
-from rdbtools.ops.aof_report import check_text, cut_text, fix_text, stats_json, stats_text
 from rdbtools.ops.aof_rewrite import (
     FORMATS,
     OutputIsInput,
@@ -32,6 +31,7 @@ from rdbtools.ops.aof_rewrite import (
 )
 from rdbtools.ops.aof_stats import aof_stats
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
+from rdbtools.reports.aof import check_text, cut_text, fix_text, stats_json, stats_text
 
 PROG = "aoftool"
 TIME_T_MAX = (1 << 63) - 1
