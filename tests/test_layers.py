@@ -181,15 +181,21 @@ def test_checker_reports_upward_imports(tmp_path: Path) -> None:
             "    return importlib.import_module('rdbtools.ops')\n"
         ),
         "rdb/reader.py": "import rdbtools.clock\nfrom rdbtools import cli\n",
+        "rdb/types.py": (
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n"
+            "    from rdbtools.replay_more import X\n"
+        ),
         "replay_more.py": "from . import events\nfrom rdbtools import main\n",
     })
     bad, checked = upward_imports(package)
-    assert checked == 14
+    assert checked == 15
     assert [(u.importer, u.imported, u.where) for u in bad] == [
         ("rdbtools.aof.w", "rdbtools.formats.jsonl", "rdbtools/aof/w.py:3"),
         ("rdbtools.aof.w", "rdbtools.ops", "rdbtools/aof/w.py:4"),
         ("rdbtools.formats.report", "rdbtools.ops.run", "rdbtools/formats/report.py:1"),
         ("rdbtools.rdb.reader", "rdbtools.cli", "rdbtools/rdb/reader.py:2"),
+        ("rdbtools.rdb.types", "rdbtools.replay_more", "rdbtools/rdb/types.py:3"),
         ("rdbtools.replay_more", "rdbtools", "rdbtools/replay_more.py:2"),
     ]
 
