@@ -19,17 +19,17 @@ from typing import ParamSpec, TextIO, TypeVar
 import click
 
 from rdbtools.cli._common import fail, filter_options, guarded, os_message
-from rdbtools.diff._render import (
+from rdbtools.diff._sort import Item, sorted_items
+from rdbtools.errors import RdbToolsError
+from rdbtools.ops.diff import Change, DiffSummary, diff_files
+from rdbtools.ops.filters import KeyFilter
+from rdbtools.reports.diff import (
     json_line,
     prefix_json_line,
     prefix_text,
     summary_line,
     text_line,
 )
-from rdbtools.diff._sort import Item, sorted_items
-from rdbtools.errors import RdbToolsError
-from rdbtools.ops.diff import Change, DiffSummary, diff_files
-from rdbtools.ops.filters import KeyFilter
 
 PROG = "rdbtool"
 EXIT_DIFFERENT = 1

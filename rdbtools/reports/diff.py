@@ -17,9 +17,8 @@ import json
 import math
 from typing import Any
 
-from rdbtools.diff._change import Change, DiffSummary
-from rdbtools.diff._prefixes import PrefixRow
 from rdbtools.formats.display import json_bytes, show
+from rdbtools.ops.diff import Change, DiffSummary, PrefixRow
 from rdbtools.quoting import quote_key
 
 TEXT_LIMIT = 60
