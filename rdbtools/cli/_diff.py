@@ -19,7 +19,7 @@ from typing import ParamSpec, TextIO, TypeVar
 import click
 
 from rdbtools.cli._common import fail, filter_options, guarded, os_message
-from rdbtools.diff._sort import Item, sorted_items
+from rdbtools.diff import Item, sorted_items
 from rdbtools.errors import RdbToolsError
 from rdbtools.ops.diff import Change, DiffSummary, diff_files
 from rdbtools.ops.filters import KeyFilter

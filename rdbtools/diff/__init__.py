@@ -8,3 +8,24 @@ memory budget; ``_prefixes``: the ``--summary`` counts by key prefix and type;
 schema ``rdbtool diff --schema`` prints. The text and JSON Lines output is
 ``rdbtools.reports.diff``.
 """
+
+from rdbtools.diff._canon import canonical_rows
+from rdbtools.diff._change import CHANGE_KINDS, Change, DiffSummary
+from rdbtools.diff._compare import Options, compare_rows
+from rdbtools.diff._prefixes import PrefixCounts, PrefixRow
+from rdbtools.diff._sort import Item, sorted_items
+from rdbtools.diff._spill import Join
+
+__all__ = [
+    "CHANGE_KINDS",
+    "Change",
+    "DiffSummary",
+    "Item",
+    "Join",
+    "Options",
+    "PrefixCounts",
+    "PrefixRow",
+    "canonical_rows",
+    "compare_rows",
+    "sorted_items",
+]

@@ -22,11 +22,17 @@ import dataclasses
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
 from rdbtools.clock import now_ms
-from rdbtools.diff._canon import canonical_rows
-from rdbtools.diff._change import CHANGE_KINDS, Change, DiffSummary
-from rdbtools.diff._compare import Options, compare_rows
-from rdbtools.diff._prefixes import PrefixCounts, PrefixRow
-from rdbtools.diff._spill import Join
+from rdbtools.diff import (
+    CHANGE_KINDS,
+    Change,
+    DiffSummary,
+    Join,
+    Options,
+    PrefixCounts,
+    PrefixRow,
+    canonical_rows,
+    compare_rows,
+)
 from rdbtools.events import Event
 from rdbtools.ops._glob import compile_glob
 from rdbtools.ops.filters import KeyFilter
