@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers_server import RedisServer, start_redis_server
+from helpers_server import RedisServer, free_port, start_redis_server
 
 RANGES = ((0, 5460), (5461, 10922), (10923, 16383))
 
@@ -49,15 +49,19 @@ def start_cluster(directory: Path, *extra_args: str, timeout: float = 30.0) -> I
     """Three primaries, slots 0-5460, 5461-10922, 10923-16383, until the block ends."""
     with ExitStack() as stack:
         nodes = []
+        buses = []
         for i in range(3):
             d = directory / f"node{i}"
+            # the bus port is port + 10000 unless given: past 65535 for a high free port
+            buses.append(free_port())
             nodes.append(stack.enter_context(start_redis_server(
                 d, "--cluster-enabled", "yes", "--cluster-config-file", str(d / "nodes.conf"),
+                "--cluster-port", str(buses[-1]),
                 "--enable-debug-command", "yes", *extra_args)))
         for node, (lo, hi) in zip(nodes, RANGES):
             node.client.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
-        for node in nodes[1:]:
-            nodes[0].client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
+        for node, bus in zip(nodes[1:], buses[1:]):
+            nodes[0].client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port, bus)
         deadline = time.monotonic() + timeout
         while True:
             infos = [_info(n.client) for n in nodes]
