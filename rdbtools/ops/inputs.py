@@ -8,10 +8,11 @@ import os
 import re
 from collections.abc import Iterator
 
-from rdbtools.errors import CorruptInput
+from rdbtools.errors import CorruptInput, RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.rdb.reader import read_rdb
+from rdbtools.sources import open_binary
 
 __all__ = ["is_aof_path", "open_input"]
 
@@ -34,9 +35,9 @@ def is_aof_path(path: str) -> bool:
     if path.endswith((".manifest", ".aof")):
         return True
     try:
-        with open(path, "rb") as fp:
-            head = fp.read(32)
-    except OSError:
+        with open_binary(path) as src:  # the first bytes of what it holds, decompressed
+            head = src.fp.read(32)
+    except (OSError, RdbToolsError):
         return False
     return head[:1] == b"*" or _ANNOTATION.match(head) is not None
 
@@ -46,9 +47,9 @@ def _refuse_hash_text(path: str) -> None:
     annotation (a README, a script): no AOF, and no RDB either. Any other file is left
     to the RDB reader, which names what it finds."""
     try:
-        with open(path, "rb") as fp:
-            head = fp.read(1)
-    except OSError:
+        with open_binary(path) as src:
+            head = src.fp.read(1)
+    except (OSError, RdbToolsError):
         return
     if head == b"#":
         raise CorruptInput("not an RDB or AOF file (an RDB starts with REDIS or VALKEY, "
