@@ -195,10 +195,17 @@ class Source:
         self.size = size
         self.compression = compression
         self.stored_size = stored_size
-        self.stored_position = position
+        self._position = position
         self._closers = closers
+        self._closed_at: int | None = None
+
+    def stored_position(self) -> int:
+        """How many bytes of the input as stored have been read."""
+        return self._closed_at if self._closed_at is not None else self._position()
 
     def close(self) -> None:
+        if self._closed_at is None:
+            self._closed_at = self._position()
         for close in self._closers:
             close()
         self._closers = ()

@@ -38,7 +38,7 @@ from rdbtools.events import (
     SlotInfo,
 )
 from rdbtools.rdb import _values as V
-from rdbtools.sources import from_stream, open_binary
+from rdbtools.sources import Source, from_stream, open_binary
 
 _LE64S = Struct("<q").unpack_from
 _LE64U = Struct("<Q").unpack_from
@@ -248,17 +248,20 @@ class RdbReader:
 
 
 def read_rdb(
-    src: str | os.PathLike[str] | BinaryIO,
+    src: str | os.PathLike[str] | BinaryIO | Source,
     *,
     source: str | None = None,
     verify_checksum: bool = True,
 ) -> Iterator[Event]:
-    """Yield the events of the RDB at ``src`` (a path, ``"-"`` for standard input, or a
-    binary file object). Bad input raises a ``ParseError`` naming the source, the byte
-    offset and the key; ``verify_checksum=False`` skips the CRC-64 check. A path is
-    opened at once (so a missing file fails here) and closed when the iteration ends.
-    A path may be a URL, and any input may be compressed (``rdbtools.sources``)."""
-    if isinstance(src, (str, os.PathLike)):
+    """Yield the events of the RDB at ``src`` (a path, ``"-"`` for standard input, a
+    binary file object or an opened ``Source``). Bad input raises a ``ParseError`` naming
+    the source, the byte offset and the key; ``verify_checksum=False`` skips the CRC-64
+    check. A path is opened at once (so a missing file fails here) and closed when the
+    iteration ends. A path may be a URL, and any input may be compressed
+    (``rdbtools.sources``)."""
+    if isinstance(src, Source):
+        opened = src
+    elif isinstance(src, (str, os.PathLike)):
         opened = open_binary(src)
     else:
         opened = from_stream(src, str(getattr(src, "name", "<stream>")))
