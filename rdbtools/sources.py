@@ -205,7 +205,10 @@ class Source:
 
     def close(self) -> None:
         if self._closed_at is None:
-            self._closed_at = self._position()
+            try:
+                self._closed_at = self._position()
+            except (OSError, ValueError):  # a caller's file, closed by the caller
+                self._closed_at = 0
         for close in self._closers:
             close()
         self._closers = ()
