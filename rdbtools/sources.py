@@ -112,9 +112,7 @@ def _decoder(kind: str, raw: IO[bytes]) -> Any:
 
         return bz2.BZ2File(raw, "rb")
     if kind == "xz":
-        import lzma
-
-        return lzma.LZMAFile(raw, "rb")
+        return _XzReader(raw)
     if kind == "zstd":
         try:
             import zstandard
@@ -128,6 +126,54 @@ def _decoder(kind: str, raw: IO[bytes]) -> Any:
     except ImportError:
         raise MissingExtra("LZ4-compressed input needs the lz4 package", extra="lz4") from None
     return lz4.frame.LZ4FrameFile(raw, "rb")
+
+
+XZ_MEMLIMIT = 512 << 20
+"""The most memory an xz stream may ask for (its dictionary is named in its header: up
+to 1.5 GiB; ``xz -9`` uses 64 MiB). A stream that asks for more is refused as damaged."""
+
+
+class _XzReader:
+    """xz streams one after the other (``xz`` concatenates them), decoded with
+    ``XZ_MEMLIMIT``; ``lzma.LZMAFile`` has no memory limit."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import lzma
+
+        self.lzma = lzma
+        self.raw = raw
+        self.decoder = lzma.LZMADecompressor(memlimit=XZ_MEMLIMIT)
+        self.pending = b""
+        self.done = False
+
+    def read(self, n: int) -> bytes:
+        while not self.done:
+            if self.decoder.eof:  # the next stream, if any (xz allows zero padding)
+                rest = self.decoder.unused_data.lstrip(b"\0") or self._more().lstrip(b"\0")
+                if not rest:
+                    self.done = True
+                    break
+                self.decoder = self.lzma.LZMADecompressor(memlimit=XZ_MEMLIMIT)
+                self.pending = rest
+            if not self.pending and self.decoder.needs_input:
+                self.pending = self._more()
+                if not self.pending:
+                    raise EOFError("the xz stream ends before its end mark")
+            data = self.decoder.decompress(self.pending, n)
+            self.pending = b""
+            if data:
+                return data
+        return b""
+
+    def _more(self) -> bytes:
+        return self.raw.read(CHUNK_IN)
+
+    def close(self) -> None:
+        self.done = True
+
+
+CHUNK_IN = 1 << 16
+"""Compressed bytes handed to a decoder at a time."""
 
 
 class _Decoded(io.RawIOBase):

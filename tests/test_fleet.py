@@ -162,6 +162,20 @@ def test_damaged_compressed_data(tmp_path: Path) -> None:
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_xz_streams_in_a_row_and_a_memory_limit(tmp_path: Path) -> None:
+    data = SMALL.read_bytes()
+    two = tmp_path / "two.rdb.xz"
+    two.write_bytes(lzma.compress(data[:100]) + lzma.compress(data[100:]))
+    assert ok("dump", str(two)) == ok("dump", str(SMALL))
+    # a header that asks for a 1.5 GiB dictionary is refused, not allocated
+    greedy = tmp_path / "greedy.rdb.xz"
+    greedy.write_bytes(lzma.compress(
+        data, filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1536 << 20}]))
+    proc = run_rdbtool("dump", str(greedy))
+    assert proc.returncode == 3
+    assert "Memory usage limit" in proc.stderr.decode()
+
+
 def test_missing_decoder_names_the_extra(tmp_path: Path) -> None:
     packed = compressed(tmp_path, SMALL, "zst")
     code = ("import sys; sys.modules['zstandard'] = None\n"
