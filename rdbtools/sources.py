@@ -299,23 +299,32 @@ def _regular_size(fp: IO[bytes]) -> int | None:
     return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
+_SCHEME_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
+"""The extra that brings the file system of a scheme that fsspec itself lacks."""
+
+
 def _open_url(url: str) -> tuple[IO[bytes], int | None]:
     """``url`` opened through fsspec for reading in order, and its size if told."""
+    scheme = url.split("://", 1)[0].lower()
     try:
         import fsspec
     except ImportError:
-        raise MissingExtra(f"{url.split('://')[0]}:// inputs need fsspec",
-                           extra="remote") from None
+        raise MissingExtra(f"{scheme}:// inputs need fsspec",
+                           extra=_SCHEME_EXTRAS.get(scheme, "remote")) from None
     try:
         fp: IO[bytes] = fsspec.open(url, "rb").open()
     except ImportError as exc:  # the file system of this scheme is a package of its own
-        raise MissingExtra(f"{url}: {exc}", extra="remote") from None
-    except OSError:
-        raise
-    except ValueError as exc:  # an unknown scheme
-        raise OSError(errno.EINVAL, str(exc), url) from None
-    except Exception as exc:  # a file system's own errors (connection, permissions)
-        raise OSError(errno.EIO, f"cannot open: {exc}", url) from None
+        raise MissingExtra(f"{url}: {exc}", extra=_SCHEME_EXTRAS.get(scheme, "remote")) \
+            from None
+    except FileNotFoundError as exc:
+        cause = exc.__cause__  # fsspec's http file system: "not found" for any failure
+        if cause is None:
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), url) from None
+        raise OSError(errno.EIO, f"cannot open: {cause}", url) from None
+    except Exception as exc:  # an unknown scheme, a malformed URL, a connection refused
+        text = str(exc) if str(exc) and str(exc) != url else type(exc).__name__
+        code = exc.errno if isinstance(exc, OSError) and exc.errno else errno.EIO
+        raise OSError(code, f"cannot open: {text}", url) from None
     size = getattr(fp, "size", None)
     return fp, size if isinstance(size, int) else None
 

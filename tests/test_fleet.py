@@ -248,13 +248,26 @@ def test_http_inputs(tmp_path: Path) -> None:
         assert "nothing.rdb" in missing.stderr.decode()
 
 
-@pytest.mark.parametrize("url", ["nosuchscheme://bucket/x.rdb", "http://127.0.0.1:1/x.rdb"])
+@pytest.mark.parametrize("url", ["nosuchscheme://bucket/x.rdb", "http://127.0.0.1:1/x.rdb",
+                                 "memory://nothing/x.rdb", "https://"])
 def test_bad_urls_are_one_line(url: str) -> None:
     pytest.importorskip("aiohttp")
     proc = run_rdbtool("dump", url)
     err = proc.stderr.decode().strip()
     assert proc.returncode == 8, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err and url in err
+
+
+def test_object_store_without_its_package_names_the_extra() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed")
+    proc = run_rdbtool("dump", "s3://bucket/x.rdb")
+    err = proc.stderr.decode().strip()
+    assert proc.returncode == 10
+    assert err.startswith("rdbtool: s3://bucket/x.rdb: ") and err.endswith(
+        "pip install 'rdbtools[s3]'")
 
 
 # --------------------------------------------------------------------------- parquet
