@@ -10,8 +10,9 @@ the decoder's window and the reader's chunk). Offsets in errors are then offsets
 uncompressed stream, and their message says so (``x.rdb.gz@0x1234 (uncompressed): …``).
 
 gzip, bzip2 and xz come with Python; zstd, LZ4 and URLs need optional packages
-(``rdbtools[zstd]``, ``rdbtools[lz4]``, ``rdbtools[remote]``; ``rdbtools[compress]``
-holds both decoders). A missing one is a ``MissingExtra`` error naming the extra.
+(``rdbtools[zstd]``, ``rdbtools[lz4]``, ``rdbtools[remote]``, ``rdbtools[s3]``,
+``rdbtools[gcs]``; ``rdbtools[compress]`` holds both decoders). A missing one is a
+``MissingExtra`` error naming the extra.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import IO, Any, BinaryIO, TypeVar, cast
 
 from rdbtools.errors import CorruptInput, MissingExtra, ParseError, RdbToolsError, TruncatedInput
 
-__all__ = ["COMPRESSIONS", "Source", "is_url", "open_binary", "sniff_compression"]
+__all__ = ["COMPRESSIONS", "Source", "StoredReadError", "from_stream", "is_url", "open_binary",
+           "sniff_compression"]
 
 COMPRESSIONS: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),
