@@ -247,6 +247,11 @@ class Source:
         self._closers = closers
         self._closed_at: int | None = None
 
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` of the next bytes (fewer only when the input is shorter), left
+        unread: every layer returns at least ``PEEK`` bytes a read."""
+        return cast(io.BufferedReader, self.fp).peek(n)[:n]
+
     def stored_position(self) -> int:
         """How many bytes of the input as stored have been read."""
         return self._closed_at if self._closed_at is not None else self._position()

@@ -27,15 +27,13 @@ def open_events(path: str, *, verify_checksum: bool = True) -> Iterator[Event]:
     of what it holds (a pipe is not seeked: they are read and put back in front)."""
     src = open_binary(path)
     try:
-        head = src.fp.peek(9)[:9] if hasattr(src.fp, "peek") else b""
+        head = src.peek(9)
     except BaseException:
         src.close()
         raise
     if sniff_rdb(head):
-        events = read_rdb(src.fp, source=src.name, verify_checksum=verify_checksum)
-    else:
-        events = load_events(src.fp, src.name)
-    return src.watch(events)
+        return read_rdb(src, verify_checksum=verify_checksum)
+    return src.watch(load_events(src.fp, src.name))
 
 
 def convert(
