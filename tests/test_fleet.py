@@ -9,6 +9,7 @@ import contextlib
 import functools
 import gzip
 import http.server
+import io
 import json
 import lzma
 import os
@@ -174,6 +175,19 @@ def test_xz_streams_in_a_row_and_a_memory_limit(tmp_path: Path) -> None:
     proc = run_rdbtool("dump", str(greedy))
     assert proc.returncode == 3
     assert "Memory usage limit" in proc.stderr.decode()
+
+
+def test_zstd_window_beyond_the_default_limit_is_refused(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    params = zstandard.ZstdCompressionParameters(window_log=30)  # 1 GiB, named in the header
+    with zstandard.ZstdCompressor(compression_params=params).stream_writer(
+            out, closefd=False) as writer:
+        writer.write(SMALL.read_bytes())
+    greedy = tmp_path / "greedy.rdb.zst"
+    greedy.write_bytes(out.getvalue())
+    proc = run_rdbtool("check", str(greedy))
+    assert proc.returncode == 3
+    assert "too much memory" in proc.stderr.decode()
 
 
 def test_missing_decoder_names_the_extra(tmp_path: Path) -> None:
