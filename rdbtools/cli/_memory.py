@@ -200,7 +200,7 @@ def memory_command(
                 )
 
         if parquet_out is not None:
-            from rdbtools.formats.arrow import write_memory_parquet
+            from rdbtools.memory.arrow import write_memory_parquet
 
             with output_file(parquet_out) as out:
                 count = write_memory_parquet(rows(), out)

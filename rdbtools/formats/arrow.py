@@ -1,5 +1,6 @@
-"""Arrow record batches and Parquet files: the per-key rows of ``memory`` and ``dump``
-in a columnar form that DuckDB, Spark, Trino or BigQuery read as they are.
+"""Arrow record batches and Parquet files: the per-key rows of ``dump`` (and, through
+``rdbtools.memory.arrow``, of ``memory``) in a columnar form that DuckDB, Spark, Trino
+or BigQuery read as they are.
 
 pyarrow is an optional extra (``pip install 'rdbtools[arrow]'``): it is a large binary
 package that only these outputs need; without it they raise ``MissingExtra``.
@@ -14,7 +15,7 @@ full, so memory stays bounded however many keys the inputs hold.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from rdbtools.errors import MissingExtra
@@ -32,10 +33,8 @@ from rdbtools.events import (
 )
 from rdbtools.formats._jsonkey import KeyJson
 from rdbtools.formats._records import record_json
-from rdbtools.memory.rows import MemoryRow
 
-__all__ = ["BATCH_ROWS", "DumpBatches", "dump_schema", "memory_batches_of",
-           "memory_schema", "pyarrow", "write_memory_parquet", "write_parquet"]
+__all__ = ["BATCH_ROWS", "DumpBatches", "dump_schema", "key_text", "pyarrow", "write_parquet"]
 
 BATCH_ROWS = 65536
 """Rows per record batch (and Parquet row group)."""
@@ -53,66 +52,12 @@ def pyarrow() -> Any:
     return pa
 
 
-def _key_text(key: bytes) -> str | None:
+def key_text(key: bytes) -> str | None:
+    """The ``key_text`` column: ``key`` as text where it is valid UTF-8, else null."""
     try:
         return key.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def memory_schema() -> Any:
-    """The columns of ``memory --jsonl`` (``rdbtools.memory.rows.COLUMNS``), typed, with
-    ``key_text`` after ``key``."""
-    pa = pyarrow()
-    return pa.schema([
-        ("file", pa.string()),
-        ("db", pa.int64()),
-        ("key", pa.binary()),
-        ("key_text", pa.string()),
-        ("type", pa.string()),
-        ("encoding", pa.string()),
-        ("memory", pa.int64()),
-        ("size", pa.int64()),
-        ("elements", pa.int64()),
-        ("largest_element", pa.int64()),
-        ("expire_at_ms", pa.timestamp("ms", tz="UTC")),
-        ("idle", pa.int64()),
-        ("freq", pa.int64()),
-    ])
-
-
-def memory_batches_of(rows: Iterable[MemoryRow], *,
-                      batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
-    """``rows`` as ``pyarrow.RecordBatch`` objects of at most ``batch_rows`` rows each."""
-    schema = memory_schema()
-    pa = pyarrow()
-    chunk: list[MemoryRow] = []
-
-    def batch() -> Any:
-        keys = [r.key for r in chunk]
-        return pa.RecordBatch.from_arrays([
-            pa.array([r.file for r in chunk], pa.string()),
-            pa.array([r.db for r in chunk], pa.int64()),
-            pa.array(keys, pa.binary()),
-            pa.array([_key_text(k) for k in keys], pa.string()),
-            pa.array([r.type for r in chunk], pa.string()),
-            pa.array([r.encoding for r in chunk], pa.string()),
-            pa.array([r.memory for r in chunk], pa.int64()),
-            pa.array([r.size for r in chunk], pa.int64()),
-            pa.array([r.elements for r in chunk], pa.int64()),
-            pa.array([r.largest_element for r in chunk], pa.int64()),
-            pa.array([r.expire_at_ms for r in chunk], pa.timestamp("ms", tz="UTC")),
-            pa.array([r.idle for r in chunk], pa.int64()),
-            pa.array([r.freq for r in chunk], pa.int64()),
-        ], schema=schema)
-
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= batch_rows:
-            yield batch()
-            chunk = []
-    if chunk:
-        yield batch()
 
 
 def dump_schema() -> Any:
@@ -178,7 +123,7 @@ class DumpBatches:
             self._key.end(ev)
             ks = self._start
             assert ks is not None
-            self._add((self.file, None, ks.db, ks.key, _key_text(ks.key), ks.type,
+            self._add((self.file, None, ks.db, ks.key, key_text(ks.key), ks.type,
                        ks.encoding, ks.expire_ms, ks.idle, ks.freq, ev.size))
             self.keys += 1
             self._start = None
@@ -207,12 +152,6 @@ class DumpBatches:
         return pa.RecordBatch.from_arrays(
             [pa.array(list(col), field.type) for col, field in zip(columns, self.schema)],
             schema=self.schema)
-
-
-def write_memory_parquet(rows: Iterable[MemoryRow], out: BinaryIO) -> int:
-    """Write ``rows`` to ``out`` as one Parquet file of ``memory_schema``, a row group at a
-    time; return the number of rows."""
-    return write_parquet(memory_batches_of(rows), out, memory_schema())
 
 
 def write_parquet(batches: Iterable[Any], out: BinaryIO, schema: Any) -> int:

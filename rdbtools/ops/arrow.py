@@ -13,14 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from rdbtools.events import Event
-from rdbtools.formats.arrow import (
-    BATCH_ROWS,
-    DumpBatches,
-    memory_batches_of,
-    memory_schema,
-    pyarrow,
-    write_parquet,
-)
+from rdbtools.formats.arrow import BATCH_ROWS, DumpBatches, pyarrow, write_parquet
+from rdbtools.memory.arrow import memory_batches_of, memory_schema
 from rdbtools.ops.filters import KeyFilter
 from rdbtools.ops.inputs import open_input
 from rdbtools.ops.memory import memory_rows
@@ -32,7 +26,7 @@ def memory_batches(path: str, *, version: str | None = None, allocator: str | No
                    key_filter: KeyFilter | None = None, verify: bool = True,
                    batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
     """The ``memory`` rows of the file at ``path`` as ``pyarrow.RecordBatch`` objects
-    (columns: ``rdbtools.formats.arrow.memory_schema``), read as they are needed."""
+    (columns: ``rdbtools.memory.arrow.memory_schema``), read as they are needed."""
     pyarrow()  # fail before opening anything when pyarrow is missing
     events = open_input(path, verify=verify, key_filter=key_filter)
     rows = memory_rows(events, file=path, version=version, allocator=allocator)
