@@ -75,8 +75,8 @@ __all__ += [
     "write_rdb",
 ]
 
-# AOF, replay, rewrite, memory and diff: imported when first used (PEP 562), so that
-# reading an RDB does not load them.
+# AOF, replay, rewrite, memory, diff, Arrow and the input opener: imported when first
+# used (PEP 562), so that reading an RDB does not load them.
 _LAZY = {
     "Replayer": "rdbtools.replay",
     "iter_aof": "rdbtools.aof.reader",
@@ -97,6 +97,9 @@ _LAZY = {
     "DiffSummary": "rdbtools.ops.diff",
     "diff_events": "rdbtools.ops.diff",
     "diff_files": "rdbtools.ops.diff",
+    "memory_batches": "rdbtools.ops.arrow",
+    "memory_table": "rdbtools.ops.arrow",
+    "open_binary": "rdbtools.sources",
 }
 
 __all__ += sorted(_LAZY)

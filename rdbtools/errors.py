@@ -16,7 +16,9 @@ Exit codes used by the command-line tools (see ``docs/cli.md``):
 5     ``UnsupportedVersion`` / ``UnsupportedType``
 6     ``LimitExceeded``
 7     ``WriteError``
-8     input file could not be opened or written (OS error)
+8     input file could not be opened or written (OS error; a bad or unreachable URL)
+10    ``MissingExtra``: an optional package is not installed (the message names the
+      extra to install, e.g. ``pip install 'rdbtools[arrow]'``)
 ====  =========================================================
 """
 
@@ -61,6 +63,8 @@ class ParseError(RdbToolsError, ValueError):
         self.source = source
         self.offset = offset
         self.key = key
+        self.offset_note: str | None = None
+        """What the offset counts, when not the bytes of the file (``"uncompressed"``)."""
 
     def located(self, source: str | None, offset: int | None, key: bytes | None) -> ParseError:
         """Fill in where the error happened (only what is not known yet) and return self."""
@@ -76,6 +80,8 @@ class ParseError(RdbToolsError, ValueError):
         where = self.source if self.source is not None else "<input>"
         if self.offset is not None:
             where += f"@{self.offset:#x}"
+            if self.offset_note:
+                where += f" ({self.offset_note})"
         text = f"{where}: {self.message}"
         if self.key is not None:
             text += f" (key {key_text(self.key)})"
@@ -112,6 +118,16 @@ class LimitExceeded(ParseError):
     """A length larger than the configured limit (or than the input could hold)."""
 
     exit_code = 6
+
+
+class MissingExtra(RdbToolsError):
+    """An optional package that this input or output needs is not installed."""
+
+    exit_code = 10
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(f"{message}: pip install 'rdbtools[{extra}]'")
+        self.extra = extra
 
 
 class WriteError(RdbToolsError, ValueError):

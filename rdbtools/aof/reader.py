@@ -27,9 +27,7 @@ one event per command), for ``check`` and ``stats``.
 from __future__ import annotations
 
 import os
-import stat
-import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -41,6 +39,7 @@ from rdbtools.aof.resp import Batch, RespReader, batch_commands
 from rdbtools.errors import CorruptInput
 from rdbtools.events import AofPart, Event
 from rdbtools.rdb.reader import RdbReader
+from rdbtools.sources import open_binary
 
 RDB_MAGICS = (b"REDIS", b"VALKEY")
 
@@ -112,8 +111,8 @@ def open_aof(path: str | os.PathLike[str]) -> AofLayout:
         # a pipe or a device is read once, front to back, as one AOF: it cannot be
         # peeked at, and a manifest is always a regular file
         return AofLayout(path, "single", None, (AofFile(path, "single"),))
-    with open(path, "rb") as fp:
-        head = fp.read(1024)
+    with open_binary(path) as src:  # what it holds, decompressed
+        head = src.fp.read(1024)
     if not head.startswith(RDB_MAGICS) and looks_like_manifest(head):
         return _multi(path, load_manifest(path))
     return AofLayout(path, "single", None, (AofFile(path, "single"),))
@@ -164,18 +163,18 @@ def read_aof(path: str | os.PathLike[str] | AofLayout, *,
             yield item
 
 
-def _open(path: str) -> tuple[BinaryIO, int | None]:
-    if path == "-":
-        return sys.stdin.buffer, None
-    fp = open(path, "rb")  # noqa: SIM115 - closed by _file
-    st = os.fstat(fp.fileno())
-    return fp, st.st_size if stat.S_ISREG(st.st_mode) else None
+def _open(path: str) -> tuple[BinaryIO, int | None, Callable[[], None]]:
+    """The bytes of ``path`` (decompressed: ``rdbtools.sources``), their size when known
+    before reading, and how to close them."""
+    src = open_binary(path)
+    # the size lets a big file be split between processes, which reopen it by name
+    return src.fp, None if path == "-" else src.size, src.close
 
 
 def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool, limit: int | None,
           framing_only: bool, split: bool) -> Generator[AofItem, None, RespReader]:
     """The items of one file; returns its RESP reader (for its final state)."""
-    fp, size = _open(f.path)
+    fp, size, close = _open(f.path)
     try:
         yield AofPart(f.path, f.kind, 0)
         inp = Input(fp, f.path, size=size, checksum=verify)
@@ -203,5 +202,4 @@ def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool, limit: in
             raise
         return reader
     finally:
-        if fp is not sys.stdin.buffer:
-            fp.close()
+        close()

@@ -15,6 +15,7 @@ import click
 
 from rdbtools._spec import LOGICAL_TYPES
 from rdbtools.atomic import atomic_file, name_write_error
+from rdbtools.cli._progress import Progress
 from rdbtools.errors import LimitExceeded, RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import KeyFilter
@@ -104,18 +105,33 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
 
 
 def read_events(path: str, *, verify: bool, key_filter: KeyFilter,
-                strict: bool = False) -> Iterator[Event]:
-    """The events of the RDB file at ``path`` (``-``: stdin), filtered; an AOF path
-    (``is_aof_path``) is replayed into the keyspace it builds (held in memory; ``strict``:
-    a command replay does not model is an error). Patterns in the filter are the option
-    text encoded as the file system encodes names."""
-    return open_input(path, verify=verify, key_filter=key_filter, strict=strict)
+                strict: bool = False, quiet: bool = True) -> Iterator[Event]:
+    """The events of the RDB file at ``path`` (``-``: stdin; a URL; compressed or not),
+    filtered; an AOF path (``is_aof_path``) is replayed into the keyspace it builds (held
+    in memory; ``strict``: a command replay does not model is an error). Patterns in the
+    filter are the option text encoded as the file system encodes names. Unless
+    ``quiet``, a progress line is drawn on stderr while an RDB is read, when stderr is a
+    terminal."""
+    bar = None if quiet else Progress(None, label=os.path.basename(path) or path)
+    if bar is None or not bar.enabled:  # no terminal: not even the counting
+        return open_input(path, verify=verify, key_filter=key_filter, strict=strict)
+    if os.path.isfile(path):
+        bar.total = os.path.getsize(path)
+    return _closing(open_input(path, verify=verify, key_filter=key_filter, strict=strict,
+                               progress=bar.update), bar)
+
+
+def _closing(events: Iterator[Event], bar: Progress) -> Iterator[Event]:
+    with bar:
+        yield from events
 
 
 STRICT_REPLAY = click.option(
     "--strict", is_flag=True,
     help="For an AOF: fail on a command replay does not model (by default the keys it "
     "touches are shown as not-replayed, with their command names).")
+QUIET = click.option("-q", "--quiet", is_flag=True,
+                     help="No progress line on the terminal while the input is read.")
 
 
 @contextlib.contextmanager

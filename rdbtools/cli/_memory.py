@@ -16,6 +16,7 @@ from functools import partial
 import click
 
 from rdbtools.cli._common import (
+    QUIET,
     STRICT_REPLAY,
     filter_options,
     guarded,
@@ -64,6 +65,11 @@ MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
     help="Write a self-contained HTML report (charts, prefix treemap) to OUT.html.",
 )
 @click.option(
+    "--parquet", "parquet_out", metavar="OUT.parquet",
+    help="Write one row per key (the --jsonl columns, typed) to the Parquet file "
+    "OUT.parquet, for DuckDB, Spark ... (needs pip install 'rdbtools[arrow]').",
+)
+@click.option(
     "-o", "--output", default="-", metavar="OUT",
     help="Write to OUT (complete or not at all) instead of stdout.",
 )
@@ -102,6 +108,7 @@ MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
 )
 @click.option("--no-verify", is_flag=True, help="Do not verify the CRC64 checksum (faster).")
 @STRICT_REPLAY
+@QUIET
 @filter_options
 @guarded(PROG)
 def memory_command(
@@ -113,6 +120,7 @@ def memory_command(
     as_csv: bool,
     as_json: bool,
     html_out: str | None,
+    parquet_out: str | None,
     output: str,
     version: str | None,
     allocator: str | None,
@@ -122,17 +130,19 @@ def memory_command(
     max_prefixes: int,
     no_verify: bool,
     strict: bool,
+    quiet: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Estimate the memory each key of FILE... takes in a running server.
 
     FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
-    input; give several (the
-    nodes of a cluster, say) and every row names its file. --jsonl / --csv write one
-    row per key; otherwise a summary: totals per file, database, type and encoding, the
-    biggest keys, memory by key pattern, TTL, element-count, memory, idle and frequency
-    distributions (text, --json, or an HTML report with --html). One key at a time is
-    held in memory; the prefix tables are bounded by --max-prefixes.
+    input; give several (the nodes of a cluster, say) and every row names its file.
+    --jsonl / --csv write one row per key, --parquet the same rows as a Parquet file;
+    otherwise a summary: totals per file, database, type and encoding, the biggest keys,
+    memory by key pattern, TTL, element-count, memory, idle and frequency distributions
+    (text, --json, or an HTML report with --html). One key at a time is held in memory;
+    the prefix tables are bounded by --max-prefixes. A FILE may be compressed (gzip,
+    zstd, lz4, bzip2, xz) or a URL (s3://, gs://, https://).
 
     The estimate follows the server version the file names and an assumed allocator
     (the summaries say which); --model-from asks the server the file came from (or one
@@ -145,13 +155,15 @@ def memory_command(
             ("--csv", as_csv),
             ("--json", as_json),
             ("--html", html_out is not None),
+            ("--parquet", parquet_out is not None),
         )
         if flag
     ]
     if len(chosen) > 1:
         raise click.UsageError(f"choose one output format, not {' and '.join(chosen)}")
-    if html_out is not None and output != "-":
-        raise click.UsageError("--html names its own output file; -o is not used with it")
+    for name, given in (("--html", html_out), ("--parquet", parquet_out)):
+        if given is not None and output != "-":
+            raise click.UsageError(f"{name} names its own output file; -o is not used with it")
     if not separator:
         raise click.BadParameter("must not be empty", param_hint="'--prefix'")
     if version is not None and not _known_model(version):
@@ -163,7 +175,8 @@ def memory_command(
     repeated = sorted({f for f in files if files.count(f) > 1})
     if repeated:
         raise click.BadParameter(f"{repeated[0]} is given twice", param_hint="FILE...")
-    refuse_same_file(PROG, files, html_out if html_out is not None else output)
+    refuse_same_file(PROG, files, next(o for o in (html_out, parquet_out, output)
+                                       if o is not None))
     verify = not no_verify
     server: ServerFacts | None = server_facts(model_from) if model_from else None
 
@@ -174,9 +187,10 @@ def memory_command(
             click.echo(f"{PROG}: {file}: memory model {head.choice.describe()}", err=True)
 
     def events_of(path: str) -> Iterator[Event]:
-        return read_events(path, verify=verify, key_filter=key_filter, strict=strict)
+        return read_events(path, verify=verify, key_filter=key_filter, strict=strict,
+                           quiet=quiet)
 
-    if as_jsonl or as_csv:
+    if as_jsonl or as_csv or parquet_out is not None:
 
         def rows() -> Iterator[MemoryRow]:
             for path in files:
@@ -185,6 +199,13 @@ def memory_command(
                     state=state, server=server, seen=partial(seen, path),
                 )
 
+        if parquet_out is not None:
+            from rdbtools.memory.arrow import write_memory_parquet
+
+            with output_file(parquet_out) as out:
+                count = write_memory_parquet(rows(), out)
+            click.echo(f"{parquet_out}: {count} keys", err=True)
+            return
         with output_file(output) as out:
             (write_jsonl if as_jsonl else write_csv)(rows(), out)
         return

@@ -16,6 +16,7 @@ import click
 
 from rdbtools import __version__
 from rdbtools.cli._common import (
+    QUIET,
     STRICT_REPLAY,
     filter_options,
     guarded,
@@ -65,12 +66,17 @@ def main() -> None:
     """
 
 
-@main.command("dump", short_help="Write the keys as JSON Lines, JSON, RESP or names.")
-@FILE_ARG
+@main.command("dump", short_help="Write the keys as JSON Lines, JSON, RESP, names or Parquet.")
+@click.argument("files", metavar="FILE|-...", nargs=-1, required=True)
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="JSON Lines, one key per line (default).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
 @click.option("--resp", "as_resp", is_flag=True, help="RESP commands for redis-cli --pipe.")
 @click.option("--keys", "as_keys", is_flag=True, help="Key names, one per line.")
+@click.option(
+    "--parquet", "parquet_out", metavar="OUT.parquet",
+    help="Write every key of every FILE to the Parquet file OUT.parquet: its metadata "
+    "as columns and its --jsonl object as text (needs pip install 'rdbtools[arrow]').",
+)
 @click.option(
     "-o",
     "--output",
@@ -80,23 +86,29 @@ def main() -> None:
 )
 @NO_VERIFY
 @STRICT_REPLAY
+@QUIET
 @filter_options
 @guarded(PROG)
 def dump_command(
-    file: str,
+    files: tuple[str, ...],
     as_jsonl: bool,
     as_json: bool,
     as_resp: bool,
     as_keys: bool,
+    parquet_out: str | None,
     output: str,
     no_verify: bool,
     strict: bool,
+    quiet: bool,
     key_filter: KeyFilter,
 ) -> None:
-    """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names.
+    """Write the keys of FILE as JSON Lines, JSON, RESP commands or key names; with
+    --parquet, the keys of every FILE as one Parquet file.
 
     FILE is an RDB file, an AOF file or an appendonlydir (replayed), or - for standard
-    input. OUT must not be FILE.
+    input; it may be compressed (gzip, zstd, lz4, bzip2, xz: told by its first bytes) or
+    a URL (s3://, gs://, https://, needs pip install 'rdbtools[remote]'). OUT must not
+    be FILE.
     """
     chosen = [
         name
@@ -105,17 +117,36 @@ def dump_command(
             ("json", as_json),
             ("resp", as_resp),
             ("keys", as_keys),
+            ("parquet", parquet_out is not None),
         )
         if flag
     ]
     if len(chosen) > 1:
         raise click.UsageError(f"choose one output format, not {' and '.join(chosen)}")
+    verify = not no_verify
+    if parquet_out is not None:
+        if output != "-":
+            raise click.UsageError("--parquet names its own output file; -o is not used with it")
+        from rdbtools.ops.arrow import dump_parquet
+
+        refuse_same_file(PROG, files, parquet_out)
+        inputs = ((path, read_events(path, verify=verify, key_filter=key_filter,
+                                     strict=strict, quiet=quiet))
+                  for path in files)
+        with output_file(parquet_out) as out:
+            keys = dump_parquet(inputs, out)
+        click.echo(f"{parquet_out}: {keys} keys", err=True)
+        return
+    if len(files) > 1:
+        raise click.UsageError("several files are dumped together only with --parquet "
+                               "(the other formats do not say which file a key came from)")
     fmt = chosen[0] if chosen else "jsonl"
-    refuse_same_file(PROG, (file,), output)
+    refuse_same_file(PROG, files, output)
     with output_file(output) as out:
         summary = dump(
-            read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict),
-            out, format=fmt
+            read_events(files[0], verify=verify, key_filter=key_filter, strict=strict,
+                        quiet=quiet),
+            out, format=fmt,
         )
     for what, count in summary.skipped.items():
         warn(PROG, f"skipped {what}: {count} (the {fmt} format cannot express them)")

@@ -37,6 +37,7 @@ from rdbtools.atomic import fsync_dir, make_temp, name_write_error
 from rdbtools.errors import ParseError, RdbToolsError
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_salvage import Dropped, salvage
+from rdbtools.sources import open_binary
 
 
 class AofFixError(RdbToolsError):
@@ -78,6 +79,7 @@ def aof_fix(path: str, *, salvage_commands: bool = False,
         if check.cut is None:
             return report
         target, size = check.cut.path, os.path.getsize(check.cut.path)
+        _refuse_compressed(target)
         report.kept = [(0, check.cut.offset)]
         report.dropped = [Dropped(check.cut.offset, size, f"after timestamp "
                                   f"{truncate_to_timestamp} (#TS: annotation at "
@@ -92,6 +94,7 @@ def aof_fix(path: str, *, salvage_commands: bool = False,
                               f"the AOF (redis-check-aof refuses too): {problem}")
         assert problem.source is not None
         target = problem.source
+        _refuse_compressed(target)
         size = os.path.getsize(target)
         report.problem = check.problem_line()
         if salvage_commands:
@@ -114,6 +117,15 @@ def aof_fix(path: str, *, salvage_commands: bool = False,
     if not dry_run:
         report.backup = _replace(target, report.kept, now)
     return report
+
+
+def _refuse_compressed(target: str) -> None:
+    """Offsets found in a compressed file are offsets in what it holds: cutting the file
+    itself there would destroy it."""
+    with open_binary(target) as src:
+        if src.compression is not None:
+            raise AofFixError(f"{target} is {src.compression}-compressed: decompress it, "
+                              "then fix the plain file")
 
 
 def _replace(target: str, kept: list[tuple[int, int]], now: float | None) -> str:

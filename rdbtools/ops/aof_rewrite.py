@@ -48,6 +48,7 @@ from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import Loss, LossReport, RdbWriter
 from rdbtools.replay import Replayer
 from rdbtools.replay_modules import NOT_REPLAYED, base_events, not_replayed, rewrite_commands
+from rdbtools.sources import open_binary
 
 FORMATS = ("aof", "preamble", "rdb")
 
@@ -235,8 +236,8 @@ def _looks_pre_70(layout: AofLayout) -> bool:
         return False
     if layout.files[0].path == "-":
         return True
-    with open(layout.files[0].path, "rb") as fp:
-        head = fp.read(9)
+    with open_binary(layout.files[0].path) as src:  # what it holds, decompressed
+        head = src.peek(9)
     if head.startswith(b"VALKEY"):
         return False
     if head.startswith(b"REDIS"):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from rdbtools.atomic import atomic_file
 from rdbtools.events import Event
-from rdbtools.ops.load import load_events, load_jsonl
+from rdbtools.ops.load import load_events
 from rdbtools.rdb._targets import Thresholds
 from rdbtools.rdb.reader import read_rdb
 from rdbtools.rdb.writer import LossReport, RdbWriter
+from rdbtools.sources import open_binary
 
 
 def sniff_rdb(head: bytes) -> bool:
@@ -22,53 +22,18 @@ def sniff_rdb(head: bytes) -> bool:
 
 
 def open_events(path: str, *, verify_checksum: bool = True) -> Iterator[Event]:
-    """The events of ``path`` (``-``: standard input), an RDB file or a JSON Lines dump,
-    told apart by the first bytes (on a pipe they are read and put back in front)."""
-    if path == "-":
-        stdin = sys.stdin.buffer
-        head = _read_head(stdin, 9)
-        src = io.BufferedReader(_Prefixed(head, stdin))
-        if sniff_rdb(head):
-            return read_rdb(src, source="-", verify_checksum=verify_checksum)
-        return load_events(src, "-")
-    with open(path, "rb") as fp:
-        head = fp.read(9)
+    """The events of ``path`` (``-``: standard input; a URL; any of them compressed:
+    ``rdbtools.sources``), an RDB file or a JSON Lines dump, told apart by the first bytes
+    of what it holds (a pipe is not seeked: they are read and put back in front)."""
+    src = open_binary(path)
+    try:
+        head = src.peek(9)
+    except BaseException:
+        src.close()
+        raise
     if sniff_rdb(head):
-        return read_rdb(path, verify_checksum=verify_checksum)
-    return load_jsonl(path)
-
-
-def _read_head(fp: BinaryIO, n: int) -> bytes:
-    """Up to ``n`` bytes, reading until they are there or the input ends."""
-    head = b""
-    while len(head) < n:
-        chunk = fp.read(n - len(head))
-        if not chunk:
-            break
-        head += chunk
-    return head
-
-
-class _Prefixed(io.RawIOBase):
-    """``head``, then the rest of ``fp``."""
-
-    def __init__(self, head: bytes, fp: BinaryIO) -> None:
-        self.head = head
-        self.fp = fp
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        if self.head:
-            n = min(len(b), len(self.head))
-            b[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        read1 = getattr(self.fp, "read1", self.fp.read)
-        data = read1(len(b))
-        b[: len(data)] = data
-        return len(data)
+        return read_rdb(src, verify_checksum=verify_checksum)
+    return src.watch(load_events(src.fp, src.name))
 
 
 def convert(

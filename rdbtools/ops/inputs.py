@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from rdbtools.errors import CorruptInput
-from rdbtools.events import Event
+from rdbtools.errors import CorruptInput, RdbToolsError
+from rdbtools.events import Event, KeyEnd
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.rdb.reader import read_rdb
+from rdbtools.sources import open_binary
 
 __all__ = ["is_aof_path", "open_input"]
 
@@ -34,9 +35,9 @@ def is_aof_path(path: str) -> bool:
     if path.endswith((".manifest", ".aof")):
         return True
     try:
-        with open(path, "rb") as fp:
-            head = fp.read(32)
-    except OSError:
+        with open_binary(path) as src:  # the first bytes of what it holds, decompressed
+            head = src.fp.read(32)
+    except (OSError, RdbToolsError):
         return False
     return head[:1] == b"*" or _ANNOTATION.match(head) is not None
 
@@ -46,9 +47,9 @@ def _refuse_hash_text(path: str) -> None:
     annotation (a README, a script): no AOF, and no RDB either. Any other file is left
     to the RDB reader, which names what it finds."""
     try:
-        with open(path, "rb") as fp:
-            head = fp.read(1)
-    except OSError:
+        with open_binary(path) as src:
+            head = src.fp.read(1)
+    except (OSError, RdbToolsError):
         return
     if head == b"#":
         raise CorruptInput("not an RDB or AOF file (an RDB starts with REDIS or VALKEY, "
@@ -56,12 +57,16 @@ def _refuse_hash_text(path: str) -> None:
 
 
 def open_input(path: str, *, verify: bool = True, key_filter: KeyFilter | None = None,
-               strict: bool = False) -> Iterator[Event]:
-    """The events of the RDB file at ``path`` (``-``: standard input), filtered; an AOF
-    path (``is_aof_path``) is replayed into the keyspace it builds (held in memory by the
-    replay). ``verify``: check the CRC64 of the RDB (or of the AOF's RDB parts);
-    ``strict``: fail on an AOF command replay does not model (else the keys it touches
-    come out as ``not-replayed``)."""
+               strict: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> Iterator[Event]:
+    """The events of the RDB file at ``path`` (``-``: standard input; a URL; any of them
+    compressed: ``rdbtools.sources``), filtered; an AOF path (``is_aof_path``) is
+    replayed into the keyspace it builds (held in memory by the replay). ``verify``:
+    check the CRC64 of the RDB (or of the AOF's RDB parts); ``strict``: fail on an AOF
+    command replay does not model (else the keys it touches come out as
+    ``not-replayed``). ``progress(done, keys)`` is called now and then while an RDB is
+    read with the bytes of the file read so far (as stored: compressed bytes for a
+    compressed file) and the keys read."""
     if is_aof_path(path):
         # the AOF machinery is imported only when an AOF is read
         from rdbtools.aof.reader import iter_aof
@@ -71,4 +76,29 @@ def open_input(path: str, *, verify: bool = True, key_filter: KeyFilter | None =
                              key_filter or KeyFilter())
     if path != "-" and not os.path.isdir(path):
         _refuse_hash_text(path)
-    return filter_events(read_rdb(path, verify_checksum=verify), key_filter or KeyFilter())
+    src = open_binary(path)
+    events = read_rdb(src, verify_checksum=verify)
+    if progress is not None:
+        events = _reporting(events, src.stored_position, progress)
+    return filter_events(events, key_filter or KeyFilter())
+
+
+_PROGRESS_EVERY = 256
+"""Events between two progress calls."""
+
+
+def _reporting(events: Iterator[Event], position: Callable[[], int],
+               progress: Callable[[int, int], None]) -> Iterator[Event]:
+    """``events`` again, calling ``progress(position(), keys)`` every few events and at
+    the end."""
+    keys = 0
+    n = 0
+    for ev in events:
+        yield ev
+        if type(ev) is KeyEnd:
+            keys += 1
+        n += 1
+        if n >= _PROGRESS_EVERY:
+            n = 0
+            progress(position(), keys)
+    progress(position(), keys)

@@ -12,8 +12,6 @@ import base64
 import binascii
 import json
 import math
-import os
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -44,6 +42,7 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
+from rdbtools.sources import open_binary
 
 BATCH = 1024
 
@@ -410,9 +409,7 @@ def load_events(lines: Iterable[bytes | str], source: str = "<jsonl>") -> Iterat
 
 
 def load_jsonl(path: str) -> Iterator[Event]:
-    """The events of a JSON Lines dump at ``path`` (``-``: standard input)."""
-    if path == "-":
-        yield from load_events(sys.stdin.buffer, "-")
-        return
-    with open(path, "rb") as fp:
-        yield from load_events(fp, os.fspath(path))
+    """The events of a JSON Lines dump at ``path`` (``-``: standard input; a URL;
+    compressed or not: ``rdbtools.sources``)."""
+    with open_binary(path) as src:
+        yield from load_events(src.fp, src.name)

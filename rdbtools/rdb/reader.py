@@ -10,8 +10,6 @@ serves RDB-preamble AOF files (the RESP tail is left unread, see ``RdbReader.inp
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from collections.abc import Iterator
 from struct import Struct
 from typing import BinaryIO
@@ -40,6 +38,7 @@ from rdbtools.events import (
     SlotInfo,
 )
 from rdbtools.rdb import _values as V
+from rdbtools.sources import Source, from_stream, open_binary
 
 _LE64S = Struct("<q").unpack_from
 _LE64U = Struct("<Q").unpack_from
@@ -248,41 +247,25 @@ class RdbReader:
         return End(stored, computed, "ok", at)
 
 
-def open_source(src: str | os.PathLike[str] | BinaryIO,
-                source: str | None = None) -> tuple[BinaryIO, str, int | None, bool]:
-    """Open ``src``; return (file object, display name, size if known, whether we opened
-    it and must close it)."""
-    if isinstance(src, (str, os.PathLike)):
-        name = os.fspath(src)
-        if name == "-":
-            fp: BinaryIO = sys.stdin.buffer
-            return fp, source or "-", _regular_size(fp), False
-        fp = open(name, "rb")  # noqa: SIM115 - closed by the caller
-        return fp, source or name, _regular_size(fp), True
-    name = source or str(getattr(src, "name", "<stream>"))
-    return src, name, _regular_size(src), False
-
-
-def _regular_size(fp: BinaryIO) -> int | None:
-    try:
-        st = os.fstat(fp.fileno())
-        if stat.S_ISREG(st.st_mode):
-            return st.st_size - fp.tell()
-    except (OSError, AttributeError, ValueError):
-        pass
-    return None
-
-
 def read_rdb(
-    src: str | os.PathLike[str] | BinaryIO,
+    src: str | os.PathLike[str] | BinaryIO | Source,
     *,
     source: str | None = None,
     verify_checksum: bool = True,
 ) -> Iterator[Event]:
-    """Yield the events of the RDB at ``src`` (a path, ``"-"`` for standard input, or a
-    binary file object). Bad input raises a ``ParseError`` naming the source, the byte
-    offset and the key; ``verify_checksum=False`` skips the CRC-64 check. A path is
-    opened at once (so a missing file fails here) and closed when the iteration ends."""
-    fp, name, size, close = open_source(src, source)
-    inp = Input(fp, name, size=size, checksum=verify_checksum)
-    return RdbReader(inp, verify_checksum=verify_checksum, owns_file=close).events()
+    """Yield the events of the RDB at ``src`` (a path, ``"-"`` for standard input, a
+    binary file object or an opened ``Source``). Bad input raises a ``ParseError`` naming
+    the source, the byte offset and the key; ``verify_checksum=False`` skips the CRC-64
+    check. A path is opened at once (so a missing file fails here) and closed when the
+    iteration ends. A path may be a URL, and any input may be compressed
+    (``rdbtools.sources``)."""
+    if isinstance(src, Source):
+        opened = src
+    elif isinstance(src, (str, os.PathLike)):
+        opened = open_binary(src)
+    else:
+        opened = from_stream(src, str(getattr(src, "name", "<stream>")))
+    if source is not None:
+        opened.name = source
+    inp = Input(opened.fp, opened.name, size=opened.size, checksum=verify_checksum)
+    return opened.watch(RdbReader(inp, verify_checksum=verify_checksum).events())
