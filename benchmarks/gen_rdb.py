@@ -152,7 +152,8 @@ class Loader:
 
     def __init__(self, port: int) -> None:
         self._pipes = {
-            db: redis.Redis(host="127.0.0.1", port=port, db=db).pipeline(transaction=False)
+            db: redis.Redis(host="127.0.0.1", port=port, db=db,
+                            socket_timeout=None).pipeline(transaction=False)
             for db in DBS
         }
         self._pending = dict.fromkeys(DBS, 0)
@@ -585,7 +586,8 @@ def main() -> None:
     print(f"{server}: filling ~{size_mb} MB (seed {args.seed})", file=sys.stderr)
     with running_server(server) as (port, workdir):
         made = fill(Loader(port), args.seed, size_mb * MB)
-        client = redis.Redis(host="127.0.0.1", port=port)
+        # SAVE of a large keyspace outlasts redis-py's default reply timeout
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=None)
         keyspace = client.info("keyspace")
         client.execute_command("SAVE")  # type: ignore[no-untyped-call]
         client.close()
