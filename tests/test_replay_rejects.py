@@ -85,7 +85,8 @@ REFUSED: dict[str, tuple[list[tuple[Any, ...]], tuple[Any, ...], str]] = {
 
 def _aof(tmp_path: Path, commands: list[tuple[Any, ...]]) -> Path:
     path = tmp_path / "appendonly.aof"
-    path.write_bytes(b"".join(resp(*c) for c in commands))
+    # a server's AOF starts with the SELECT of its first command's database
+    path.write_bytes(b"".join(resp(*c) for c in [("SELECT", "0"), *commands]))
     return path
 
 

@@ -179,9 +179,10 @@ def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool, limit: in
         yield AofPart(f.path, f.kind, 0)
         inp = Input(fp, f.path, size=size, checksum=verify)
         have = inp._fill(9)  # noqa: SLF001 - the buffer's refill, shared on purpose
-        if not have and f.kind == "single":
+        if not have and f.kind == "single" and not framing_only:
             # the server would start empty, but nothing in zero bytes says "AOF": a wrong
-            # path or a failed producer; an empty part of a multi-part AOF is normal
+            # path or a failed producer; an empty part of a multi-part AOF is normal.
+            # A check of the framing (aoftool check, fix) says what the server says.
             raise CorruptInput("empty input: an AOF holds at least one command or an RDB "
                                "preamble", source=f.path, offset=0)
         if have and inp.buf[inp.pos:inp.pos + 9].startswith(RDB_MAGICS):  # noqa: SLF001
