@@ -333,3 +333,26 @@ def pqsort(n: int, cmp: Cmp, lrange: int, rrange: int) -> list[int]:
                 continue
             break
     return v
+
+
+def numkeys(a: list[bytes], i: int) -> tuple[list[bytes], int]:
+    """``numkeys key...`` at ``a[i]``: the keys and the index after them."""
+    n = parse_int(a[i])
+    if n <= 0:
+        raise CmdError("numkeys should be greater than 0")
+    keys = a[i + 1 : i + 1 + n]
+    if len(keys) != n:
+        raise CmdError("syntax error")
+    return keys, i + 1 + n
+
+
+def count_option(a: list[bytes], i: int) -> int:
+    """An optional trailing ``COUNT n`` at ``a[i]`` (1 when absent)."""
+    if i == len(a):
+        return 1
+    if len(a) != i + 2 or a[i].upper() != b"COUNT":
+        raise CmdError("syntax error")
+    n = parse_int(a[i + 1])
+    if n <= 0:
+        raise CmdError("count should be greater than 0")
+    return n

@@ -27,17 +27,17 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rdbtools import replay as R
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import Command, Event, ModuleValue
 from rdbtools.rdb.module_types import JSON_TYPE, json_text, json_value
-from rdbtools.replay_util import CmdError
+from rdbtools.replay.args import CmdError
+from rdbtools.replay.keyspace import Obj
 
-Replayer = R.Replayer
-Obj = R.Obj
-_cmd = R._cmd
+if TYPE_CHECKING:
+    from rdbtools.replay.replayer import Handler, Replayer
+
 
 NOT_REPLAYED = "not-replayed"
 
@@ -132,7 +132,7 @@ def carry_if_tainted(r: Replayer, cmd: Command) -> bool:
         first = 3 if name in _TWO_KEYS else 2
         keys = [bytes(a) for a in args[1:first]]
         keys += [bytes(a) for a in args[first:] if a in d or a in names]
-    elif name in R._HANDLERS:
+    elif name in r.commands:
         keys = [bytes(args[1])]
     else:
         keys = command_keys(args)
@@ -317,24 +317,20 @@ def _store(r: Replayer, db: int, key: bytes, doc: Any) -> None:
     r.put(db, key, Obj("module", json_value(doc), expire))
 
 
-JsonHandler = Callable[[Replayer, int, list[bytes]], None]
+JsonHandler = Callable[["Replayer", int, list[bytes]], None]
 
 
-def _json(name: str) -> Callable[[JsonHandler], JsonHandler]:
-    """Register a JSON handler; a form it does not model carries the command."""
+def _json(name: str, fn: JsonHandler) -> Handler:
+    """The handler of a JSON command: a form ``fn`` does not model carries the command."""
     command = name.encode()
 
-    def deco(fn: JsonHandler) -> JsonHandler:
-        def run(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-            try:
-                fn(r, db, a)
-            except _Carry:
-                carry(r, Command(db, (command, *a), off))
+    def run(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+        try:
+            fn(r, db, a)
+        except _Carry:
+            carry(r, Command(db, (command, *a), off))
 
-        _cmd(name)(run)
-        return fn
-
-    return deco
+    return run
 
 
 def _existing(r: Replayer, db: int, key: bytes) -> Any:
@@ -369,7 +365,6 @@ def _put_at(r: Replayer, db: int, key: bytes, doc: Any, steps: list[Step], new: 
     _store(r, db, key, doc)
 
 
-@_json("JSON.SET")
 def _json_set(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.SET key path value [NX|XX]``: the root creates or replaces the document;
     another path replaces a member or element that exists, or adds a member to an object
@@ -400,7 +395,6 @@ def _json_set(r: Replayer, db: int, a: list[bytes]) -> None:
     _store(r, db, key, doc)
 
 
-@_json("JSON.DEL")
 def _json_del(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.DEL key [path]``: the root (the default) deletes the key, another path the
     member or element there."""
@@ -421,9 +415,6 @@ def _json_del(r: Replayer, db: int, a: list[bytes]) -> None:
         _store(r, db, a[0], doc)
 
 
-_json("JSON.FORGET")(_json_del)
-
-
 def _merge(target: Any, patch: Any) -> Any:
     """RFC 7396 merge patch."""
     if not isinstance(patch, dict):
@@ -437,7 +428,6 @@ def _merge(target: Any, patch: Any) -> Any:
     return out
 
 
-@_json("JSON.MERGE")
 def _json_merge(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.MERGE key path value``: RFC 7396 merge of ``value`` into what ``path``
     holds (the root of a missing key: the value, nulls removed)."""
@@ -466,7 +456,6 @@ def _json_merge(r: Replayer, db: int, a: list[bytes]) -> None:
     _store(r, db, key, doc)
 
 
-@_json("JSON.ARRAPPEND")
 def _json_arrappend(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.ARRAPPEND key path value...``: appends to the array at ``path``."""
     key, steps = a[0], parse_path(a[1])
@@ -484,7 +473,6 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-@_json("JSON.NUMINCRBY")
 def _json_numincrby(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.NUMINCRBY key path n``: integer + integer stays an integer (within 64
     bits), anything with a float is a float."""
@@ -503,7 +491,6 @@ def _json_numincrby(r: Replayer, db: int, a: list[bytes]) -> None:
     _put_at(r, db, key, doc, steps, result)
 
 
-@_json("JSON.TOGGLE")
 def _json_toggle(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.TOGGLE key path``: flips the boolean at ``path``."""
     key, steps = a[0], parse_path(a[1])
@@ -513,7 +500,6 @@ def _json_toggle(r: Replayer, db: int, a: list[bytes]) -> None:
         _put_at(r, db, key, doc, steps, not target)
 
 
-@_json("JSON.CLEAR")
 def _json_clear(r: Replayer, db: int, a: list[bytes]) -> None:
     """``JSON.CLEAR key [path]``: an array or object at ``path`` emptied, a number set
     to 0."""
@@ -528,6 +514,17 @@ def _json_clear(r: Replayer, db: int, a: list[bytes]) -> None:
     elif found and _number(target):
         _put_at(r, db, key, doc, steps, 0)
 
+
+COMMANDS: dict[bytes, Handler] = {
+    b"JSON.SET": _json("JSON.SET", _json_set),
+    b"JSON.DEL": _json("JSON.DEL", _json_del),
+    b"JSON.FORGET": _json("JSON.FORGET", _json_del),
+    b"JSON.MERGE": _json("JSON.MERGE", _json_merge),
+    b"JSON.ARRAPPEND": _json("JSON.ARRAPPEND", _json_arrappend),
+    b"JSON.NUMINCRBY": _json("JSON.NUMINCRBY", _json_numincrby),
+    b"JSON.TOGGLE": _json("JSON.TOGGLE", _json_toggle),
+    b"JSON.CLEAR": _json("JSON.CLEAR", _json_clear),
+}
 
 __all__ = ["Carried", "base_events", "carry", "carry_if_tainted", "command_keys", "flushed",
            "not_replayed", "parse_path", "rewrite_commands"]
