@@ -178,8 +178,6 @@ def apply(value: bytes | None, ops: list[Op]) -> bytes | None:
 # ---------------------------------------------------------------- handlers
 
 
-
-
 def _bitfield(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     ops = parse(a[1:], read_only=False)
     if all(op.kind == b"GET" for op in ops):

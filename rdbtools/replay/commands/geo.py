@@ -390,8 +390,6 @@ def search(z: dict[bytes, float], s: Search) -> dict[bytes, float]:
 # ---------------------------------------------------------------- handlers
 
 
-
-
 def _geoadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     """``GEOADD key [NX|XX] [CH] lon lat member ...``: ``ZADD`` of the geohash scores."""
     i = 1

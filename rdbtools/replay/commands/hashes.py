@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from rdbtools.replay.replayer import Handler, Replayer
 
 
-
-
 def _hash(r: Replayer, db: int, key: bytes) -> dict[bytes, tuple[bytes, int | None]] | None:
     o = r.get(db, key, "hash")
     return None if o is None else o.value

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from rdbtools.replay.replayer import Handler, Replayer
 
 
-
-
 def _list(r: Replayer, db: int, key: bytes) -> deque[bytes] | None:
     o = r.get(db, key, "list")
     return None if o is None else o.value

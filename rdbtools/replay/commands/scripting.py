@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from rdbtools.replay.replayer import Handler, Replayer
 
 
-
-
 def _library_name(code: bytes) -> bytes:
     """``FUNCTION LOAD``'s rule: the shebang's ``name=``, else an error."""
     name = library_name_in(code)

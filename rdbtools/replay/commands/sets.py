@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from rdbtools.replay.replayer import Handler, Replayer
 
 
-
-
 def _set_of(r: Replayer, db: int, key: bytes) -> set[bytes] | None:
     o = r.get(db, key, "set")
     return None if o is None else o.value

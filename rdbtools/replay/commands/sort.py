@@ -200,8 +200,6 @@ def sort_store(kind: str, elements: list[bytes], s: SortArgs, lookup: Lookup) ->
 # ---------------------------------------------------------------- handlers
 
 
-
-
 def _sort(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     """Only ``SORT ... STORE dest`` writes."""
     args = parse(a[1:])

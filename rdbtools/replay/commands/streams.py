@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from rdbtools.replay.replayer import Handler, Replayer
 
 
-
-
 def _stream(r: Replayer, db: int, key: bytes) -> Stream | None:
     o = r.get(db, key, "stream")
     return None if o is None else o.value

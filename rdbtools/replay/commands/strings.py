@@ -22,9 +22,8 @@ if TYPE_CHECKING:
     from rdbtools.replay.replayer import Handler, Replayer
 
 
-
-
 def string_of(r: Replayer, db: int, key: bytes) -> bytes | None:
+    """The key's string, ``None`` when missing; another type is ``WRONGTYPE``."""
     o = r.get(db, key, "string")
     return None if o is None else bytes(o.value)
 
@@ -40,6 +39,7 @@ def store_string(r: Replayer, db: int, key: bytes, o: Obj | None, value: bytes) 
 
 def set_string(r: Replayer, db: int, key: bytes, value: bytes, *, keepttl: bool = False,
                 expire: int | None = None) -> None:
+    """Replace the key (of any type) with a string; its TTL kept with ``keepttl``."""
     old = r.db(db).get(key)
     ttl = old.expire if (keepttl and old is not None) else expire
     r.put(db, key, Obj("string", value, ttl))

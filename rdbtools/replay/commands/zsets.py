@@ -21,18 +21,18 @@ if TYPE_CHECKING:
     from rdbtools.replay.replayer import Handler, Replayer
 
 
-
-
 def _zset(r: Replayer, db: int, key: bytes) -> dict[bytes, float] | None:
     o = r.get(db, key, "zset")
     return None if o is None else o.value
 
 
 def zsorted(z: dict[bytes, float]) -> list[tuple[bytes, float]]:
+    """``(member, score)`` by score then member."""
     return sorted(z.items(), key=BY_SCORE)
 
 
 def zadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    """``ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...`` (``GEOADD`` too)."""
     key = a[0]
     i = 1
     flags: set[bytes] = set()
