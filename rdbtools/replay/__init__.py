@@ -35,18 +35,18 @@ from __future__ import annotations
 from rdbtools.replay.commands import COMMANDS
 from rdbtools.replay.commands.modules import (
     NOT_REPLAYED,
-    base_events,
     not_replayed,
     rewrite_commands,
 )
-from rdbtools.replay.keyspace import Obj
-from rdbtools.replay.replayer import REFUSALS_KEPT, Handler, Refusal, Replayer, replay
+from rdbtools.replay.keyspace import REFUSALS_KEPT, Handler, Keyspace, Obj, Refusal
+from rdbtools.replay.replayer import Replayer, base_events, replay
 
 __all__ = [
     "COMMANDS",
     "NOT_REPLAYED",
     "REFUSALS_KEPT",
     "Handler",
+    "Keyspace",
     "Obj",
     "Refusal",
     "Replayer",

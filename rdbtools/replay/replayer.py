@@ -5,9 +5,7 @@ through a ``COMMANDS`` table (``rdbtools.replay.commands``); ``replay()`` drives
 from __future__ import annotations
 
 import gc
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,79 +15,24 @@ from rdbtools.errors import UnsupportedType
 from rdbtools.events import AofPart, Aux, Command, Event, Function, Header, KeyEnd, KeyStart
 from rdbtools.replay.args import CmdError
 from rdbtools.replay.commands import COMMANDS
-from rdbtools.replay.commands.modules import carry, carry_if_tainted, flushed
+from rdbtools.replay.commands.modules import NOT_REPLAYED, carry, carry_if_tainted, flushed
 from rdbtools.replay.emit import key_events, zset_order
-from rdbtools.replay.keyspace import Obj
+from rdbtools.replay.keyspace import REFUSALS_KEPT, Handler, Keyspace, Obj, Refusal
 from rdbtools.replay.loader import Loader
 
-__all__ = ["Handler", "Refusal", "Replayer", "replay"]
-
-Handler = Callable[["Replayer", int, list[bytes], int], None]
-"""A command's replay: (replayer, db, the arguments after the command name, offset)."""
-
-REFUSALS_KEPT = 10
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A command replay refused as the server would: the file (``None`` for a single
-    input), the command's offset, its name, and the server's reason."""
-
-    source: str | None
-    offset: int
-    name: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.source or '<input>'}@{self.offset}: {self.name}: {self.reason}"
+__all__ = ["REFUSALS_KEPT", "Handler", "Refusal", "Replayer", "base_events", "replay"]
 
 
 @dataclass
-class Replayer:
+class Replayer(Keyspace):
     """The keyspace being rebuilt. ``apply(events)`` feeds events; ``events()`` yields the
     result. ``skipped``: unknown commands skipped (``skip_unknown``), by name;
     ``errors``: commands that failed as on the server (no effect), by name."""
 
-    skip_unknown: bool = False
-    now_ms: int = field(default_factory=lambda: int(time.time() * 1000))
-    dbs: dict[int, dict[bytes, Obj]] = field(default_factory=dict)
-    functions: dict[bytes, bytes] = field(default_factory=dict)
-    function_events: dict[bytes, Function] = field(default_factory=dict)
-    skipped: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    refusals: list[Refusal] = field(default_factory=list)
-    """The first ``REFUSALS_KEPT`` commands counted in ``errors``: where, and why."""
-    scripts: dict[bytes, bytes] = field(default_factory=dict)
-    """Lua scripts seen in ``EVAL`` / ``SCRIPT LOAD``, by SHA1 hex, for ``EVALSHA``."""
-    listpack_zero: bool = False
-    """Redis 7.0+ (a multi-part AOF or an RDB 10+ preamble) stores the score of a small
-    sorted set -0 as 0 (listpack): set on input, or by the caller."""
-    pel_keeps_deleted: bool = False
-    """Redis before 7.0: ``XCLAIM`` keeps a pending entry whose stream entry was deleted
-    (7.0 drops it from the PEL); set by the caller for the AOF of such a server."""
-    aux: list[Aux] = field(default_factory=list)
-    strict: bool = False
-    """Raise ``UnsupportedType`` for a command replay does not model (else it is carried)."""
-    carried: list[Command] = field(default_factory=list)
-    """The commands replay did not model, in order (``rdbtools.replay.commands.modules``)."""
-    tainted: dict[int, set[bytes]] = field(default_factory=dict)
-    """Per database, the names of keys carried commands touched."""
-    databases: int = 16
-    """The databases of the server taken to load the AOF (``COPY ... DB``, ``MOVE`` and
-    ``SWAPDB`` must name one): the default 16, or more once the AOF selects (or its RDB
-    part holds keys in) a higher database, which only a server with more can write."""
     commands: Mapping[bytes, Handler] = field(default_factory=lambda: COMMANDS)
-    """The handler of each command replay models, by upper-case name
-    (``rdbtools.replay.commands.COMMANDS``); any other command is carried, skipped or
-    refused (``strict``)."""
-    remap: tuple[int, int] | None = None
-    """After a ``SELECT`` the server refuses: (the number the reader switched to, the
-    database the commands stay in), until the next ``SELECT`` or file."""
     _part: str | None = None
     _multi: list[Command] | None = None
     _loader: Loader = field(default_factory=Loader)
-    clock_ms: int = 0
-    """The time of the command being applied (unix ms): its ``#TS:`` time, else ``now_ms``."""
 
     # ---------------------------------------------------------------- feeding
 
@@ -225,38 +168,6 @@ class Replayer:
             why = "wrong number of arguments" if isinstance(exc, IndexError) else str(exc)
             self.refusals.append(Refusal(self._part, offset, text[:40], why[:200]))
 
-    # ---------------------------------------------------------------- access
-
-    def db(self, n: int) -> dict[bytes, Obj]:
-        d = self.dbs.get(n)
-        if d is None:
-            d = self.dbs[n] = {}
-        return d
-
-    def get(self, db: int, key: bytes, type_: str | None = None) -> Obj | None:
-        o = self.db(db).get(key)
-        if o is not None and type_ is not None and o.type != type_:
-            raise CmdError("WRONGTYPE Operation against a key holding the wrong kind of value")
-        return o
-
-    def make(self, db: int, key: bytes, type_: str, factory: Callable[[], Any]) -> Obj:
-        o = self.get(db, key, type_)
-        if o is None:
-            o = self.db(db)[key] = Obj(type_, factory())
-        return o
-
-    def put(self, db: int, key: bytes, o: Obj) -> None:
-        self.db(db)[key] = o
-
-    def delete(self, db: int, key: bytes) -> bool:
-        return self.db(db).pop(key, None) is not None
-
-    def cleanup(self, db: int, key: bytes) -> None:
-        """Remove an aggregate that became empty (streams stay)."""
-        o = self.db(db).get(key)
-        if o is not None and o.type in ("list", "set", "zset", "hash") and not o.value:
-            del self.db(db)[key]
-
     # ---------------------------------------------------------------- output
 
     def events(self) -> Iterator[Event]:
@@ -267,19 +178,6 @@ class Replayer:
         lz = self.listpack_zero
         for dbn, key, o in self.items():
             yield from key_events(dbn, key, o, lz)
-
-    def function_list(self) -> Iterator[Function]:
-        """The function libraries, by name."""
-        for name in sorted(self.functions):
-            ev = self.function_events.get(name)
-            yield ev if ev is not None else Function(self.functions[name])
-
-    def items(self) -> Iterator[tuple[int, bytes, Obj]]:
-        """Every key as ``(db, key, Obj)``, by database then key bytes."""
-        for dbn in sorted(self.dbs):
-            d = self.dbs[dbn]
-            for key in sorted(d):
-                yield dbn, key, d[key]
 
     def key_events(self, db: int, key: bytes, o: Obj) -> Iterator[Event]:
         """One key of ``items()`` as the events ``events()`` yields for it."""
@@ -324,3 +222,16 @@ def replay(events: Iterable[AofItem], *, skip_unknown: bool = False, strict: boo
         r.strict = True
     r.apply(events)
     yield from r.events()
+
+
+def base_events(r: Replayer) -> Iterator[Event]:
+    """The function libraries and keys of ``r`` (no AUX fields), each ``not-replayed``
+    key as what it held before its first carried command (left out if nothing): what a
+    rewrite writes before the carried commands."""
+    yield from r.function_list()
+    for db, key, o in r.items():
+        if o.type == NOT_REPLAYED:
+            o = o.value.base
+            if o is None:
+                continue
+        yield from r.key_events(db, key, o)

@@ -16,7 +16,7 @@ from rdbtools.replay.args import CmdError, parse_int
 from rdbtools.replay.commands.strings import store_string
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 MAX_BITS = 512 * 1024 * 1024 * 8  # proto-max-bulk-len default, in bits
 
@@ -178,7 +178,7 @@ def apply(value: bytes | None, ops: list[Op]) -> bytes | None:
 # ---------------------------------------------------------------- handlers
 
 
-def _bitfield(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _bitfield(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     ops = parse(a[1:], read_only=False)
     if all(op.kind == b"GET" for op in ops):
         return
@@ -188,7 +188,7 @@ def _bitfield(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         store_string(r, db, a[0], o, new)
 
 
-def _bitfield_ro(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _bitfield_ro(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     parse(a[1:], read_only=True)
 
 

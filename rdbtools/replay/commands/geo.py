@@ -21,7 +21,7 @@ from rdbtools.replay.commands.zsets import zadd
 from rdbtools.replay.keyspace import Obj
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 GEO_STEP_MAX = 26
 GEO_LAT_MIN, GEO_LAT_MAX = -85.05112878, 85.05112878
@@ -390,7 +390,7 @@ def search(z: dict[bytes, float], s: Search) -> dict[bytes, float]:
 # ---------------------------------------------------------------- handlers
 
 
-def _geoadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _geoadd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``GEOADD key [NX|XX] [CH] lon lat member ...``: ``ZADD`` of the geohash scores."""
     i = 1
     flags: list[bytes] = []
@@ -409,7 +409,7 @@ def _geoadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     zadd(r, db, zargs, off)
 
 
-def _geostore(r: Replayer, db: int, dest: bytes, src: bytes, s: Search) -> None:
+def _geostore(r: Keyspace, db: int, dest: bytes, src: bytes, s: Search) -> None:
     o = r.get(db, src, "zset")
     if o is None:
         return  # the server answers 0 and leaves the destination alone
@@ -421,7 +421,7 @@ def _geostore(r: Replayer, db: int, dest: bytes, src: bytes, s: Search) -> None:
 
 
 def _georadius(bymember: bool) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         s = parse_search(a[1:], radius_cmd=True, bymember=bymember)
         if not s.store:
             return  # a plain query
@@ -430,7 +430,7 @@ def _georadius(bymember: bool) -> Handler:
     return h
 
 
-def _geosearchstore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _geosearchstore(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     s = parse_search(a[2:], radius_cmd=False, bymember=False)
     _geostore(r, db, a[0], a[1], s)
 

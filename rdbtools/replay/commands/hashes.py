@@ -18,15 +18,15 @@ from rdbtools.replay.args import (
 )
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
-def _hash(r: Replayer, db: int, key: bytes) -> dict[bytes, tuple[bytes, int | None]] | None:
+def _hash(r: Keyspace, db: int, key: bytes) -> dict[bytes, tuple[bytes, int | None]] | None:
     o = r.get(db, key, "hash")
     return None if o is None else o.value
 
 
-def _hset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hset(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     pairs = a[1:]
     if not pairs or len(pairs) % 2:
         raise CmdError("wrong number of arguments")
@@ -35,13 +35,13 @@ def _hset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         h[f] = (v, None)
 
 
-def _hsetnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hsetnx(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     h = r.make(db, a[0], "hash", dict).value
     if a[1] not in h:
         h[a[1]] = (a[2], None)
 
 
-def _hdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hdel(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     h = _hash(r, db, a[0])
     if h is not None:
         for f in a[1:]:
@@ -49,7 +49,7 @@ def _hdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.cleanup(db, a[0])
 
 
-def _hincrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hincrby(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     by = parse_int(a[2])
     h = _hash(r, db, a[0])
     cur, ttl = (b"0", None) if h is None or a[1] not in h else h[a[1]]
@@ -59,7 +59,7 @@ def _hincrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.make(db, a[0], "hash", dict).value[a[1]] = (fmt_int(new), ttl)
 
 
-def _hincrbyfloat(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hincrbyfloat(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     h = _hash(r, db, a[0])
     cur, ttl = (b"0", None) if h is None or a[1] not in h else h[a[1]]
     new = incr_long_double(cur, a[2])
@@ -78,7 +78,7 @@ def _field_list(a: list[bytes], i: int, pairs: bool = False) -> list[bytes]:
 
 
 def _hexpire_impl(unit: bytes) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         when = expire_at_ms(unit, a[1], r.clock_ms, latest=HFE_MAX_MS, negative=False)
         i = 2
         cond = None
@@ -106,7 +106,7 @@ def _hexpire_impl(unit: bytes) -> Handler:
     return h
 
 
-def _hpersist(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hpersist(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     fields = _field_list(a, 1)
     hv = _hash(r, db, a[0])
     if hv is None:
@@ -119,14 +119,14 @@ def _hpersist(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 _TTL_OPTS = (b"EX", b"PX", b"EXAT", b"PXAT")
 
 
-def _ttl_arg(r: Replayer, opt: bytes, n: bytes) -> int:
+def _ttl_arg(r: Keyspace, opt: bytes, n: bytes) -> int:
     v = parse_int(n)
     if v <= 0:
         raise CmdError("invalid expire time, must be >= 0")
     return expire_at_ms(opt, n, r.clock_ms, latest=HFE_MAX_MS, negative=False)
 
 
-def _hsetex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hsetex(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``HSETEX key [FNX|FXX] [EX|PX|EXAT|PXAT t | KEEPTTL] FIELDS n field value ...``:
     ``FNX`` sets only when no field exists, ``FXX`` only when all exist. A field set
     without ``KEEPTTL`` takes the given TTL or none."""
@@ -159,7 +159,7 @@ def _hsetex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         hv[f] = (v, ttl)
 
 
-def _hgetex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hgetex(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``HGETEX key [EX|PX|EXAT|PXAT t | PERSIST] FIELDS n field ...``: the TTL of the
     existing fields is set or removed."""
     i = 1
@@ -184,7 +184,7 @@ def _hgetex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
             hv[f] = (hv[f][0], None if persist else when)
 
 
-def _hgetdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _hgetdel(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``HGETDEL key FIELDS n field ...``: the fields are deleted (the key when empty)."""
     fields = _field_list(a, 1, pairs=False)
     hv = _hash(r, db, a[0])

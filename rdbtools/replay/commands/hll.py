@@ -21,7 +21,7 @@ from rdbtools.replay.args import CmdError, murmurhash64a
 from rdbtools.replay.commands.strings import store_string
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 HLL_P = 14
 HLL_Q = 64 - HLL_P
@@ -360,20 +360,20 @@ def pfdebug_todense(value: bytes) -> bytes | None:
 # ---------------------------------------------------------------- handlers
 
 
-def _pfadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _pfadd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
     new = pfadd(None if o is None else bytes(o.value), a[1:])
     if new is not None:
         store_string(r, db, a[0], o, new)
 
 
-def _pfmerge(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _pfmerge(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     objs = [r.get(db, k, "string") for k in a]
     srcs = [None if o is None else bytes(o.value) for o in objs]
     store_string(r, db, a[0], objs[0], pfmerge(srcs[0], srcs))
 
 
-def _pfcount(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _pfcount(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """Only ``PFCOUNT key`` (one key) writes: it caches the cardinality in the header."""
     if len(a) != 1:
         return
@@ -384,7 +384,7 @@ def _pfcount(r: Replayer, db: int, a: list[bytes], off: int) -> None:
             o.value = new
 
 
-def _pfdebug(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _pfdebug(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``GETREG`` and ``TODENSE`` turn a sparse HLL dense; the other subcommands read."""
     if a[0].upper() not in (b"GETREG", b"TODENSE"):
         return

@@ -19,10 +19,10 @@ from rdbtools.replay.keyspace import carried, copy_value
 from rdbtools.replay.loader import Loader
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
-def _db_index(r: Replayer, arg: bytes) -> int:
+def _db_index(r: Keyspace, arg: bytes) -> int:
     """A database number argument (``COPY ... DB``, ``MOVE``, ``SWAPDB``): a C ``int``
     within the server's databases (``selectDb``), else "DB index is out of range"."""
     n = parse_int32(arg)
@@ -31,7 +31,7 @@ def _db_index(r: Replayer, arg: bytes) -> int:
     return n
 
 
-def _select(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _select(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``selectCommand``: a C ``int`` (``getIntFromObjectOrReply``) and a database the
     server has. The AOF reader has already switched to the number written; when the
     server would refuse it, the commands that follow stay in ``db`` (``Replayer.remap``). A number
@@ -50,11 +50,11 @@ def _select(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.databases = max(r.databases, n + 1)
 
 
-def _noop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _noop(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     return None
 
 
-def _del(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _del(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     for k in a:
         r.delete(db, k)
 
@@ -73,7 +73,7 @@ def _expire_flags(opts: list[bytes]) -> set[bytes]:
 
 
 def _expire_impl(unit: bytes) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         flags = _expire_flags(a[2:])
         when = expire_at_ms(unit, a[1], r.clock_ms)
         o = r.get(db, a[0])
@@ -93,13 +93,13 @@ def _expire_impl(unit: bytes) -> Handler:
     return h
 
 
-def _persist(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _persist(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0])
     if o is not None:
         o.expire = None
 
 
-def _rename(r: Replayer, db: int, a: list[bytes], nx: bool) -> None:
+def _rename(r: Keyspace, db: int, a: list[bytes], nx: bool) -> None:
     src, dst = a[0], a[1]
     d = r.db(db)
     o = d.get(src)
@@ -113,15 +113,15 @@ def _rename(r: Replayer, db: int, a: list[bytes], nx: bool) -> None:
     d[dst] = carried(o)
 
 
-def _rename1(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _rename1(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     _rename(r, db, a, False)
 
 
-def _renamenx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _renamenx(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     _rename(r, db, a, True)
 
 
-def _move(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _move(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     dst = _db_index(r, a[1])
     if dst == db:
         raise CmdError("source and destination objects are the same")
@@ -132,7 +132,7 @@ def _move(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.db(dst)[a[0]] = carried(o)
 
 
-def _copy(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _copy(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     src, dst = a[0], a[1]
     dstdb = db
     replace = False
@@ -155,20 +155,20 @@ def _copy(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.db(dstdb)[dst] = copy_value(o)
 
 
-def _swapdb(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _swapdb(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     x, y = _db_index(r, a[0]), _db_index(r, a[1])
     r.dbs[x], r.dbs[y] = r.db(y), r.db(x)
 
 
-def _flushdb(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _flushdb(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     r.dbs[db] = {}
 
 
-def _flushall(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _flushall(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     r.dbs.clear()
 
 
-def _restore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _restore(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     from rdbtools.rdb.payload import decode_payload
 
     key, payload = a[0], a[2]
@@ -210,7 +210,7 @@ def _restore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.put(db, key, o)
 
 
-def _migrate(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _migrate(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw]
     [KEYS key...]``: the keys leave this server unless ``COPY`` (servers write ``DEL``)."""
     copy = False

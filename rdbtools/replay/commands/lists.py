@@ -15,16 +15,16 @@ from rdbtools.replay.args import (
 )
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
-def _list(r: Replayer, db: int, key: bytes) -> deque[bytes] | None:
+def _list(r: Keyspace, db: int, key: bytes) -> deque[bytes] | None:
     o = r.get(db, key, "list")
     return None if o is None else o.value
 
 
 def _push(left: bool, need: bool) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         lst = _list(r, db, a[0])
         if lst is None:
             if need:
@@ -39,7 +39,7 @@ def _push(left: bool, need: bool) -> Handler:
     return h
 
 
-def _pop_n(r: Replayer, db: int, key: bytes, lst: deque[bytes], n: int, left: bool) -> None:
+def _pop_n(r: Keyspace, db: int, key: bytes, lst: deque[bytes], n: int, left: bool) -> None:
     """Remove up to ``n`` elements from the head (``left``) or tail of ``lst``, the list of
     ``key``."""
     pop = lst.popleft if left else lst.pop
@@ -49,7 +49,7 @@ def _pop_n(r: Replayer, db: int, key: bytes, lst: deque[bytes], n: int, left: bo
 
 
 def _pop(left: bool) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         lst = _list(r, db, a[0])
         n = parse_int(a[1]) if len(a) > 1 else 1
         if n < 0:
@@ -61,7 +61,7 @@ def _pop(left: bool) -> Handler:
 
 
 def _bpop(left: bool) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         for k in a[:-1]:
             lst = _list(r, db, k)
             if lst:
@@ -76,7 +76,7 @@ def index(i: int, n: int) -> int:
     return i + n if i < 0 else i
 
 
-def _lset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _lset(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     lst = _list(r, db, a[0])
     if lst is None:
         raise CmdError("no such key")
@@ -86,7 +86,7 @@ def _lset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     lst[i] = a[2]
 
 
-def _linsert(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _linsert(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     where = a[1].upper()
     if where not in (b"BEFORE", b"AFTER"):
         raise CmdError("syntax error")
@@ -100,7 +100,7 @@ def _linsert(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     lst.insert(i if where == b"BEFORE" else i + 1, a[3])
 
 
-def _lrem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _lrem(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     count = parse_int(a[1])
     lst = _list(r, db, a[0])
     if lst is None:
@@ -129,7 +129,7 @@ def _lrem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.cleanup(db, a[0])
 
 
-def _ltrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _ltrim(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     start, end = parse_int(a[1]), parse_int(a[2])
     lst = _list(r, db, a[0])
     if lst is None:
@@ -147,7 +147,7 @@ def _ltrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.cleanup(db, a[0])
 
 
-def _lmove(r: Replayer, db: int, src: bytes, dst: bytes, wfrom: bytes, wto: bytes) -> None:
+def _lmove(r: Keyspace, db: int, src: bytes, dst: bytes, wfrom: bytes, wto: bytes) -> None:
     lst = _list(r, db, src)
     if not lst:
         return
@@ -163,11 +163,11 @@ def _lmove(r: Replayer, db: int, src: bytes, dst: bytes, wfrom: bytes, wto: byte
     r.cleanup(db, src)
 
 
-def _rpoplpush(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _rpoplpush(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     _lmove(r, db, a[0], a[1], b"RIGHT", b"LEFT")
 
 
-def _lmove_cmd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _lmove_cmd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     wf, wt = a[2].upper(), a[3].upper()
     if wf not in (b"LEFT", b"RIGHT") or wt not in (b"LEFT", b"RIGHT"):
         raise CmdError("syntax error")
@@ -178,7 +178,7 @@ def _lmpop(blocking: bool) -> Handler:
     """``[B]LMPOP [timeout] numkeys key... LEFT|RIGHT [COUNT n]``: up to n elements of
     the first non-empty list."""
 
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         if blocking:
             parse_float(a[0])
         keys, i = numkeys(a, 1 if blocking else 0)

@@ -19,7 +19,7 @@ from rdbtools.replay.args import (
 from rdbtools.replay.keyspace import unreplayable
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
 def _library_name(code: bytes) -> bytes:
@@ -30,7 +30,7 @@ def _library_name(code: bytes) -> bytes:
     return name
 
 
-def _function(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _function(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     sub = a[0].upper()
     if sub == b"LOAD":
         replace = len(a) > 2 and a[1].upper() == b"REPLACE"
@@ -81,7 +81,7 @@ def function_payload(payload: bytes) -> list[bytes]:
     return codes
 
 
-def function_restore(r: Replayer, a: list[bytes]) -> None:
+def function_restore(r: Keyspace, a: list[bytes]) -> None:
     """``FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]`` (``a`` after ``RESTORE``):
     ``APPEND`` (default) fails as a whole when a library exists, ``REPLACE`` overwrites
     libraries of the same name, ``FLUSH`` drops all libraries first."""
@@ -110,7 +110,7 @@ _LUA_ARG = re.compile(r"""\s*(?:'(?P<s1>[^'\\]*)'|"(?P<s2>[^"\\]*)"|KEYS\[(?P<k>
                       r"""ARGV\[(?P<v>\d+)\]|(?P<n>-?\d+))\s*(?:,|$)""")
 
 
-def _plain_eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _plain_eval(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """Scripts made only of ``redis.call(...)`` statements whose arguments are string or
     number literals, ``KEYS[i]`` or ``ARGV[i]`` (servers before 5.0 wrote scripts
     verbatim). Anything else is unsupported. Run by ``_eval`` and ``_evalsha``, which
@@ -147,7 +147,7 @@ def _plain_eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.execute(Command(db, tuple(c), off))
 
 
-def _fcall(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _fcall(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """A function's effects depend on running its Lua code against the keyspace (and
     on the replies it reads), which replay does not do; servers write the commands it
     ran instead."""
@@ -155,11 +155,11 @@ def _fcall(r: Replayer, db: int, a: list[bytes], off: int) -> None:
                   "running the function; servers write the commands it ran instead", off)
 
 
-def _remember(r: Replayer, script: bytes) -> None:
+def _remember(r: Keyspace, script: bytes) -> None:
     r.scripts[hashlib.sha1(script).hexdigest().encode()] = script
 
 
-def _eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _eval(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``EVAL`` of plain ``redis.call`` statements (``_plain_eval``); any other script
     is counted and skipped with ``skip_unknown``. The script is remembered for
     ``EVALSHA``."""
@@ -172,7 +172,7 @@ def _eval(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.skipped["EVAL"] += 1
 
 
-def _evalsha(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _evalsha(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``EVALSHA sha numkeys ...`` of a script this file loaded before (``EVAL`` or
     ``SCRIPT LOAD``: servers before 5.0 wrote ``EVALSHA`` only for those) runs as that
     ``EVAL``; another is not replayable: its effects cannot be known offline."""
@@ -189,7 +189,7 @@ def _evalsha(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.skipped["EVALSHA"] += 1
 
 
-def _script(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _script(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``SCRIPT LOAD`` remembers a script, ``SCRIPT FLUSH`` forgets them all."""
     sub = a[0].upper()
     if sub == b"LOAD":

@@ -11,26 +11,26 @@ from rdbtools.replay.args import (
 from rdbtools.replay.keyspace import Obj, unreplayable
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
-def _set_of(r: Replayer, db: int, key: bytes) -> set[bytes] | None:
+def _set_of(r: Keyspace, db: int, key: bytes) -> set[bytes] | None:
     o = r.get(db, key, "set")
     return None if o is None else o.value
 
 
-def _sadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _sadd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     r.make(db, a[0], "set", set).value.update(a[1:])
 
 
-def _srem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _srem(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     s = _set_of(r, db, a[0])
     if s is not None:
         s.difference_update(a[1:])
         r.cleanup(db, a[0])
 
 
-def _smove(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _smove(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     src = _set_of(r, db, a[0])
     _set_of(r, db, a[1])
     if src is None or a[2] not in src:
@@ -43,7 +43,7 @@ def _smove(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 
 
 def _setstore(op: str) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         dst, keys = a[0], a[1:]
         sets = [_set_of(r, db, k) for k in keys]
         res: set[bytes]
@@ -65,7 +65,7 @@ def _setstore(op: str) -> Handler:
     return h
 
 
-def _spop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _spop(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """Random, so replayed only where the result is forced: a missing key, or a count at
     least the set's size (or one member left). Servers write ``SREM``/``UNLINK``."""
     s = _set_of(r, db, a[0])

@@ -30,7 +30,7 @@ from rdbtools.replay.commands.zsets import zsorted
 from rdbtools.replay.keyspace import Obj
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 Lookup = Callable[[bytes, bytes | None], bytes | None]
 """``lookup(key, field)``: a string value (``field`` None) or a hash field, else None."""
@@ -200,7 +200,7 @@ def sort_store(kind: str, elements: list[bytes], s: SortArgs, lookup: Lookup) ->
 # ---------------------------------------------------------------- handlers
 
 
-def _sort(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _sort(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """Only ``SORT ... STORE dest`` writes."""
     args = parse(a[1:])
     if args.store is None:

@@ -27,35 +27,35 @@ from rdbtools.replay.stream import (
 )
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
-def _stream(r: Replayer, db: int, key: bytes) -> Stream | None:
+def _stream(r: Keyspace, db: int, key: bytes) -> Stream | None:
     o = r.get(db, key, "stream")
     return None if o is None else o.value
 
 
-def _xadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xadd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
     new = xadd(s, a[1:], r.clock_ms)
     if s is None and new is not None:
         r.put(db, a[0], Obj("stream", new))
 
 
-def _xdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xdel(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
     if s is not None:  # xdelCommand reads the ids once the key is there
         xdel(s, [parse_strict_id(x) for x in a[1:]])
 
 
-def _xtrim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xtrim(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     trim = parse_trim_args(a[1:], False)  # the server checks the options first
     s = _stream(r, db, a[0])
     if s is not None:
         xtrim(s, trim)
 
 
-def _xsetid(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xsetid(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     args = parse_xsetid(a[1:])  # the server checks the arguments first
     s = _stream(r, db, a[0])
     if s is None:
@@ -63,7 +63,7 @@ def _xsetid(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     xsetid(s, args)
 
 
-def _xgroup(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xgroup(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     sub = a[0].upper()
     if sub == b"HELP":
         return
@@ -73,24 +73,24 @@ def _xgroup(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.put(db, a[1], Obj("stream", new))
 
 
-def _xack(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xack(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
     if s is not None and a[1] in s.groups:  # xackCommand reads the ids after these
         xack(s, a[1], [parse_strict_id(x) for x in a[2:]])
 
 
-def _xclaim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xclaim(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     s = _stream(r, db, a[0])
     if s is None:
         raise CmdError("no such key")
     xclaim(s, a[1:], r.clock_ms, r.now_ms, keep_deleted=r.pel_keeps_deleted)
 
 
-def _xautoclaim(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xautoclaim(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     xautoclaim(_stream(r, db, a[0]), a[1:], r.clock_ms)
 
 
-def _xreadgroup(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _xreadgroup(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     if a[0].upper() != b"GROUP":
         raise CmdError("Missing GROUP option for XREADGROUP")
     upper = [x.upper() for x in a]

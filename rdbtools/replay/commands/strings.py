@@ -19,16 +19,16 @@ from rdbtools.replay.args import (
 from rdbtools.replay.keyspace import Obj
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
-def string_of(r: Replayer, db: int, key: bytes) -> bytes | None:
+def string_of(r: Keyspace, db: int, key: bytes) -> bytes | None:
     """The key's string, ``None`` when missing; another type is ``WRONGTYPE``."""
     o = r.get(db, key, "string")
     return None if o is None else bytes(o.value)
 
 
-def store_string(r: Replayer, db: int, key: bytes, o: Obj | None, value: bytes) -> None:
+def store_string(r: Keyspace, db: int, key: bytes, o: Obj | None, value: bytes) -> None:
     """Write a string value: into ``o``, the key's string (its TTL kept), or as a new key
     without TTL when ``o`` is ``None``."""
     if o is None:
@@ -37,7 +37,7 @@ def store_string(r: Replayer, db: int, key: bytes, o: Obj | None, value: bytes) 
         o.value = value
 
 
-def set_string(r: Replayer, db: int, key: bytes, value: bytes, *, keepttl: bool = False,
+def set_string(r: Keyspace, db: int, key: bytes, value: bytes, *, keepttl: bool = False,
                 expire: int | None = None) -> None:
     """Replace the key (of any type) with a string; its TTL kept with ``keepttl``."""
     old = r.db(db).get(key)
@@ -45,7 +45,7 @@ def set_string(r: Replayer, db: int, key: bytes, value: bytes, *, keepttl: bool 
     r.put(db, key, Obj("string", value, ttl))
 
 
-def _set(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _set(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     if len(a) == 2:  # the common case, as every server writes a plain SET
         r.db(db)[a[0]] = Obj("string", a[1])
         return
@@ -93,29 +93,29 @@ def _string_options(a: list[bytes], i: int, *, set_command: bool
     return flags, unit, arg
 
 
-def _setnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _setnx(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     if a[0] not in r.db(db):
         set_string(r, db, a[0], a[1])
 
 
 def _setex_impl(unit: bytes) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         set_string(r, db, a[0], a[2], expire=set_expire_ms(unit, a[1], r.clock_ms))
 
     return h
 
 
-def _getset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _getset(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     string_of(r, db, a[0])
     set_string(r, db, a[0], a[1])
 
 
-def _getdel(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _getdel(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     if string_of(r, db, a[0]) is not None:
         r.delete(db, a[0])
 
 
-def _getex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _getex(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     flags, unit, arg = _string_options(a, 1, set_command=False)
     o = r.get(db, a[0], "string")
     if o is None:
@@ -126,12 +126,12 @@ def _getex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         o.expire = set_expire_ms(unit, arg, r.clock_ms)
 
 
-def _append(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _append(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
     store_string(r, db, a[0], o, a[1] if o is None else bytes(o.value) + a[1])
 
 
-def _setrange(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _setrange(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     offset = parse_int(a[1])
     if offset < 0:
         raise CmdError("offset is out of range")
@@ -144,7 +144,7 @@ def _setrange(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     store_string(r, db, a[0], o, cur[:offset] + a[2] + cur[offset + len(a[2]) :])
 
 
-def _incr(r: Replayer, db: int, key: bytes, by: int) -> None:
+def _incr(r: Keyspace, db: int, key: bytes, by: int) -> None:
     o = r.get(db, key, "string")
     cur = 0 if o is None else parse_int(bytes(o.value))
     new = cur + by
@@ -153,38 +153,38 @@ def _incr(r: Replayer, db: int, key: bytes, by: int) -> None:
     store_string(r, db, key, o, fmt_int(new))
 
 
-def _incr1(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _incr1(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     _incr(r, db, a[0], 1)
 
 
-def _decr1(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _decr1(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     _incr(r, db, a[0], -1)
 
 
-def _incrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _incrby(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     _incr(r, db, a[0], parse_int(a[1]))
 
 
-def _decrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _decrby(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     n = parse_int(a[1])
     if n == INT64_MIN:
         raise CmdError("decrement would overflow")
     _incr(r, db, a[0], -n)
 
 
-def _incrbyfloat(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _incrbyfloat(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     o = r.get(db, a[0], "string")
     store_string(r, db, a[0], o, incr_long_double(b"0" if o is None else bytes(o.value), a[1]))
 
 
-def _mset(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _mset(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     if not a or len(a) % 2:
         raise CmdError("wrong number of arguments")
     for k, v in zip(a[0::2], a[1::2]):
         set_string(r, db, k, v)
 
 
-def _msetnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _msetnx(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     if not a or len(a) % 2:
         raise CmdError("wrong number of arguments")
     d = r.db(db)
@@ -193,7 +193,7 @@ def _msetnx(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     _mset(r, db, a, off)
 
 
-def _setbit(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _setbit(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     bit = parse_int(a[1])
     if not 0 <= bit < 2**32:
         raise CmdError("bit offset is not an integer or out of range")
@@ -212,7 +212,7 @@ def _setbit(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     store_string(r, db, a[0], o, bytes(cur))
 
 
-def _bitop(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _bitop(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     op, dest, srcs = a[0].upper(), a[1], a[2:]
     vals = [string_of(r, db, k) or b"" for k in srcs]
     if op == b"NOT":

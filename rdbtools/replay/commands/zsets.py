@@ -18,10 +18,10 @@ from rdbtools.replay.emit import BY_SCORE
 from rdbtools.replay.keyspace import Obj
 
 if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler, Replayer
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 
-def _zset(r: Replayer, db: int, key: bytes) -> dict[bytes, float] | None:
+def _zset(r: Keyspace, db: int, key: bytes) -> dict[bytes, float] | None:
     o = r.get(db, key, "zset")
     return None if o is None else o.value
 
@@ -31,7 +31,7 @@ def zsorted(z: dict[bytes, float]) -> list[tuple[bytes, float]]:
     return sorted(z.items(), key=BY_SCORE)
 
 
-def zadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def zadd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """``ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...`` (``GEOADD`` too)."""
     key = a[0]
     i = 1
@@ -72,11 +72,11 @@ def zadd(r: Replayer, db: int, a: list[bytes], off: int) -> None:
     r.cleanup(db, key)
 
 
-def _zincrby(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _zincrby(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     zadd(r, db, [a[0], b"INCR", a[1], a[2]], off)
 
 
-def _zrem(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _zrem(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     z = _zset(r, db, a[0])
     if z is not None:
         for m in a[1:]:
@@ -115,7 +115,7 @@ def _rank_range(n: int, start: int, stop: int) -> range:
     return range(start, stop + 1) if start <= stop else range(0)
 
 
-def _zremrangebyscore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _zremrangebyscore(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     lo, hi = parse_score_bound(a[1]), parse_score_bound(a[2])
     z = _zset(r, db, a[0])
     if z is not None:
@@ -124,7 +124,7 @@ def _zremrangebyscore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.cleanup(db, a[0])
 
 
-def _zremrangebylex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _zremrangebylex(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     lo, hi = _lex_bound(a[1]), _lex_bound(a[2])
     z = _zset(r, db, a[0])
     if z is not None:
@@ -133,7 +133,7 @@ def _zremrangebylex(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.cleanup(db, a[0])
 
 
-def _zremrangebyrank(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _zremrangebyrank(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     start, stop = parse_int(a[1]), parse_int(a[2])
     z = _zset(r, db, a[0])
     if z is not None:
@@ -143,7 +143,7 @@ def _zremrangebyrank(r: Replayer, db: int, a: list[bytes], off: int) -> None:
         r.cleanup(db, a[0])
 
 
-def _zpop_n(r: Replayer, db: int, key: bytes, z: dict[bytes, float], n: int,
+def _zpop_n(r: Keyspace, db: int, key: bytes, z: dict[bytes, float], n: int,
             maximum: bool) -> None:
     """Remove the ``n`` lowest (``maximum``: highest) members of ``z``, the zset of ``key``."""
     items = zsorted(z)
@@ -155,7 +155,7 @@ def _zpop_n(r: Replayer, db: int, key: bytes, z: dict[bytes, float], n: int,
 
 
 def _zpop(maximum: bool) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         n = parse_int(a[1]) if len(a) > 1 else 1
         if n < 0:
             raise CmdError("value is out of range, must be positive")
@@ -166,7 +166,7 @@ def _zpop(maximum: bool) -> Handler:
     return h
 
 
-def _zsource(r: Replayer, db: int, key: bytes) -> dict[bytes, float] | None:
+def _zsource(r: Keyspace, db: int, key: bytes) -> dict[bytes, float] | None:
     o = r.get(db, key)
     if o is None:
         return None
@@ -178,7 +178,7 @@ def _zsource(r: Replayer, db: int, key: bytes) -> dict[bytes, float] | None:
 
 
 def _zstore(op: str) -> Handler:
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         dst = a[0]
         n = parse_int(a[1])
         if n < 1:
@@ -246,7 +246,7 @@ def _zstore(op: str) -> Handler:
     return h
 
 
-def _zrangestore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+def _zrangestore(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     dst, src, lo, hi = a[0], a[1], a[2], a[3]
     by = b"RANK"
     rev = False
@@ -292,7 +292,7 @@ def _zrangestore(r: Replayer, db: int, a: list[bytes], off: int) -> None:
 def _zmpop(blocking: bool) -> Handler:
     """``[B]ZMPOP [timeout] numkeys key... MIN|MAX [COUNT n]``."""
 
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         if blocking:
             parse_float(a[0])
         keys, i = numkeys(a, 1 if blocking else 0)
@@ -312,7 +312,7 @@ def _zmpop(blocking: bool) -> Handler:
 def _bzpop(maximum: bool) -> Handler:
     """``BZPOPMIN|BZPOPMAX key... timeout``: one member of the first non-empty set."""
 
-    def h(r: Replayer, db: int, a: list[bytes], off: int) -> None:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         parse_float(a[-1])
         for k in a[:-1]:
             z = _zset(r, db, k)
