@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 
 from rdbtools.replay.args import (
     CmdError,
-    count_option,
-    numkeys,
-    parse_float,
+    mpop_args,
     parse_int,
 )
 
@@ -179,13 +177,7 @@ def _lmpop(blocking: bool) -> Handler:
     the first non-empty list."""
 
     def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
-        if blocking:
-            parse_float(a[0])
-        keys, i = numkeys(a, 1 if blocking else 0)
-        where = a[i].upper()
-        if where not in (b"LEFT", b"RIGHT"):
-            raise CmdError("syntax error")
-        count = count_option(a, i + 1)
+        keys, where, count = mpop_args(a, blocking, (b"LEFT", b"RIGHT"))
         for k in keys:
             lst = _list(r, db, k)
             if lst:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 from rdbtools.replay.args import (
     CmdError,
-    count_option,
-    numkeys,
+    mpop_args,
     parse_float,
     parse_int,
     parse_score_bound,
@@ -293,13 +292,7 @@ def _zmpop(blocking: bool) -> Handler:
     """``[B]ZMPOP [timeout] numkeys key... MIN|MAX [COUNT n]``."""
 
     def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
-        if blocking:
-            parse_float(a[0])
-        keys, i = numkeys(a, 1 if blocking else 0)
-        where = a[i].upper()
-        if where not in (b"MIN", b"MAX"):
-            raise CmdError("syntax error")
-        count = count_option(a, i + 1)
+        keys, where, count = mpop_args(a, blocking, (b"MIN", b"MAX"))
         for k in keys:
             z = _zset(r, db, k)
             if z:
