@@ -12,7 +12,7 @@ from rdbtools.aof import read_aof
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import Command, Event, Function, KeyStart, Record, records
 from rdbtools.replay import Replayer, replay
-from rdbtools.replay_util import format_ld_human, incr_long_double, parse_long_double
+from rdbtools.replay.args import format_ld_human, incr_long_double, parse_long_double
 
 FIXTURES = [pytest.param(f, id=f.id) for f in aof_fixtures()]
 

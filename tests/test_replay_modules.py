@@ -18,7 +18,7 @@ from rdbtools.aof.reader import iter_aof
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import Command, ModuleValue, NotReplayed, records
 from rdbtools.replay import Replayer, replay
-from rdbtools.replay_modules import _Carry, command_keys, parse_path
+from rdbtools.replay.commands.modules import _Carry, command_keys, parse_path
 
 
 def _cmds(*cmds: tuple[str, ...]) -> list[Command]:

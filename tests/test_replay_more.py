@@ -27,13 +27,13 @@ from rdbtools.aof import read_aof
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import Command, records
 from rdbtools.replay import replay
-from rdbtools.replay_bitfield import apply as bf_apply
-from rdbtools.replay_bitfield import parse as bf_parse
-from rdbtools.replay_geo import decode, distance, encode
-from rdbtools.replay_hll import VAL, XZERO, ZERO, Hll, hll_count, pfadd, pfmerge
-from rdbtools.replay_more import function_payload
-from rdbtools.replay_sort import strtod
-from rdbtools.replay_util import pqsort
+from rdbtools.replay.args import pqsort
+from rdbtools.replay.commands.bitfield import apply as bf_apply
+from rdbtools.replay.commands.bitfield import parse as bf_parse
+from rdbtools.replay.commands.geo import decode, distance, encode
+from rdbtools.replay.commands.hll import VAL, XZERO, ZERO, Hll, hll_count, pfadd, pfmerge
+from rdbtools.replay.commands.scripting import function_payload
+from rdbtools.replay.commands.sort import strtod
 
 # elements whose HLL register is 100..104, each with count 1 (found by hll_pat_len)
 REG = {100: b"c24936", 101: b"c5717", 102: b"c30217", 103: b"c34915", 104: b"c3798"}

@@ -387,7 +387,7 @@ def test_live_random_hostile_arguments(seed: int, kind: str, tmp_path: Path) -> 
     (b" 5", None), (b"5 ", None), (b"1_0", None), (b"0x", None), (b"", None),
 ])
 def test_float_arguments_as_strtod_reads_them(text: bytes, value: float | None) -> None:
-    from rdbtools.replay_util import CmdError, parse_float
+    from rdbtools.replay.args import CmdError, parse_float
 
     if value is None:
         with pytest.raises(CmdError):
@@ -403,7 +403,7 @@ def test_float_arguments_as_strtod_reads_them(text: bytes, value: float | None) 
 ])
 def test_score_bounds_as_zslparserange_reads_them(text: bytes,
                                                   bound: tuple[float, bool] | None) -> None:
-    from rdbtools.replay_util import CmdError, parse_score_bound
+    from rdbtools.replay.args import CmdError, parse_score_bound
 
     if bound is None:
         with pytest.raises(CmdError):

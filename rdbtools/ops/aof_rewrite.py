@@ -46,8 +46,7 @@ from rdbtools.events import Command, Event, StreamGroup, StreamMeta
 from rdbtools.ops.aof_fix import _backup as keep_original
 from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import Loss, LossReport, RdbWriter
-from rdbtools.replay import Replayer
-from rdbtools.replay_modules import NOT_REPLAYED, base_events, not_replayed, rewrite_commands
+from rdbtools.replay import NOT_REPLAYED, Replayer, base_events, not_replayed, rewrite_commands
 from rdbtools.sources import open_binary
 
 FORMATS = ("aof", "preamble", "rdb")

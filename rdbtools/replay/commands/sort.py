@@ -20,10 +20,17 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rdbtools.replay_util import CmdError, parse_int, pqsort
+from rdbtools.replay.args import CmdError, parse_int, pqsort
+from rdbtools.replay.commands.zsets import zsorted
+from rdbtools.replay.keyspace import Obj
+
+if TYPE_CHECKING:
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 Lookup = Callable[[bytes, bytes | None], bytes | None]
 """``lookup(key, field)``: a string value (``field`` None) or a hash field, else None."""
@@ -188,3 +195,45 @@ def sort_store(kind: str, elements: list[bytes], s: SortArgs, lookup: Lookup) ->
             v = by_pattern(g, e, lookup)
             out.append(b"" if v is None else v)
     return out
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _sort(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    """Only ``SORT ... STORE dest`` writes."""
+    args = parse(a[1:])
+    if args.store is None:
+        return
+    o = r.db(db).get(a[0])
+    kind = "list" if o is None else o.type
+    elements: list[bytes]
+    if o is None:
+        elements = []
+    elif o.type in ("list", "set"):
+        elements = list(o.value)
+    elif o.type == "zset":
+        elements = [m for m, _ in zsorted(o.value)]
+    else:
+        raise CmdError("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+    def lookup(key: bytes, fld: bytes | None) -> bytes | None:
+        x = r.db(db).get(key)
+        if x is None:
+            return None
+        if fld is None:
+            return bytes(x.value) if x.type == "string" else None
+        if x.type != "hash" or fld not in x.value:
+            return None
+        return bytes(x.value[fld][0])
+
+    out = sort_store(kind, elements, args, lookup)
+    if out:
+        r.put(db, args.store, Obj("list", deque(out)))
+    else:
+        r.delete(db, args.store)
+
+
+COMMANDS: dict[bytes, Handler] = {
+    b"SORT": _sort,
+}

@@ -12,7 +12,7 @@ from rdbtools.events import (
     StreamMeta,
     StreamPending,
 )
-from rdbtools.replay_util import CmdError, parse_int
+from rdbtools.replay.args import CmdError, parse_int
 
 MAX_ID: StreamId = (2**64 - 1, 2**64 - 1)
 

@@ -10,8 +10,13 @@ run, so a failed ``OVERFLOW FAIL`` write still creates or grows the key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rdbtools.replay_util import CmdError, parse_int
+from rdbtools.replay.args import CmdError, parse_int
+from rdbtools.replay.commands.strings import store_string
+
+if TYPE_CHECKING:
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 MAX_BITS = 512 * 1024 * 1024 * 8  # proto-max-bulk-len default, in bits
 
@@ -168,3 +173,26 @@ def apply(value: bytes | None, ops: list[Op]) -> bytes | None:
         if new is not None:
             _set(buf, op.offset, op.bits, new & ((1 << op.bits) - 1))
     return bytes(buf)
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _bitfield(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    ops = parse(a[1:], read_only=False)
+    if all(op.kind == b"GET" for op in ops):
+        return
+    o = r.get(db, a[0], "string")
+    new = apply(None if o is None else bytes(o.value), ops)
+    if new is not None:
+        store_string(r, db, a[0], o, new)
+
+
+def _bitfield_ro(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    parse(a[1:], read_only=True)
+
+
+COMMANDS: dict[bytes, Handler] = {
+    b"BITFIELD": _bitfield,
+    b"BITFIELD_RO": _bitfield_ro,
+}

@@ -15,8 +15,13 @@ opcodes are edited here exactly as the server edits them, not re-encoded from re
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from rdbtools.replay_util import CmdError, murmurhash64a
+from rdbtools.replay.args import CmdError, murmurhash64a
+from rdbtools.replay.commands.strings import store_string
+
+if TYPE_CHECKING:
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 HLL_P = 14
 HLL_Q = 64 - HLL_P
@@ -350,3 +355,50 @@ def pfdebug_todense(value: bytes) -> bytes | None:
         return None
     h.to_dense()
     return h.to_bytes()
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _pfadd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    o = r.get(db, a[0], "string")
+    new = pfadd(None if o is None else bytes(o.value), a[1:])
+    if new is not None:
+        store_string(r, db, a[0], o, new)
+
+
+def _pfmerge(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    objs = [r.get(db, k, "string") for k in a]
+    srcs = [None if o is None else bytes(o.value) for o in objs]
+    store_string(r, db, a[0], objs[0], pfmerge(srcs[0], srcs))
+
+
+def _pfcount(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    """Only ``PFCOUNT key`` (one key) writes: it caches the cardinality in the header."""
+    if len(a) != 1:
+        return
+    o = r.get(db, a[0], "string")
+    if o is not None:
+        new = pfcount(bytes(o.value))
+        if new is not None:
+            o.value = new
+
+
+def _pfdebug(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    """``GETREG`` and ``TODENSE`` turn a sparse HLL dense; the other subcommands read."""
+    if a[0].upper() not in (b"GETREG", b"TODENSE"):
+        return
+    o = r.get(db, a[1], "string")
+    if o is None:
+        raise CmdError("The specified key does not exist")
+    new = pfdebug_todense(bytes(o.value))
+    if new is not None:
+        o.value = new
+
+
+COMMANDS: dict[bytes, Handler] = {
+    b"PFADD": _pfadd,
+    b"PFMERGE": _pfmerge,
+    b"PFCOUNT": _pfcount,
+    b"PFDEBUG": _pfdebug,
+}

@@ -14,8 +14,14 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rdbtools.replay_util import CmdError, parse_float, parse_int, pqsort
+from rdbtools.replay.args import CmdError, parse_float, parse_int, pqsort
+from rdbtools.replay.commands.zsets import zadd
+from rdbtools.replay.keyspace import Obj
+
+if TYPE_CHECKING:
+    from rdbtools.replay.keyspace import Handler, Keyspace
 
 GEO_STEP_MAX = 26
 GEO_LAT_MIN, GEO_LAT_MAX = -85.05112878, 85.05112878
@@ -379,3 +385,59 @@ def search(z: dict[bytes, float], s: Search) -> dict[bytes, float]:
     for d, m, score in found:
         out.setdefault(m, d / s.conversion if s.storedist else score)
     return out
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _geoadd(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    """``GEOADD key [NX|XX] [CH] lon lat member ...``: ``ZADD`` of the geohash scores."""
+    i = 1
+    flags: list[bytes] = []
+    while i < len(a) and a[i].upper() in (b"NX", b"XX", b"CH"):
+        flags.append(a[i].upper())
+        i += 1
+    rest = a[i:]
+    if not rest or len(rest) % 3:
+        raise CmdError("syntax error. Try GEOADD key [x1] [y1] [name1] [x2] [y2] [name2] ... ")
+    if b"NX" in flags and b"XX" in flags:
+        raise CmdError("XX and NX options at the same time are not compatible")
+    zargs = [a[0], *flags]
+    for j in range(0, len(rest), 3):
+        lon, lat = lonlat(rest[j], rest[j + 1])
+        zargs += [str(int(encode(lon, lat))).encode(), rest[j + 2]]
+    zadd(r, db, zargs, off)
+
+
+def _geostore(r: Keyspace, db: int, dest: bytes, src: bytes, s: Search) -> None:
+    o = r.get(db, src, "zset")
+    if o is None:
+        return  # the server answers 0 and leaves the destination alone
+    res = search(o.value, s)
+    if res:
+        r.put(db, dest, Obj("zset", res))
+    else:
+        r.delete(db, dest)
+
+
+def _georadius(bymember: bool) -> Handler:
+    def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+        s = parse_search(a[1:], radius_cmd=True, bymember=bymember)
+        if not s.store:
+            return  # a plain query
+        _geostore(r, db, s.store, a[0], s)
+
+    return h
+
+
+def _geosearchstore(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+    s = parse_search(a[2:], radius_cmd=False, bymember=False)
+    _geostore(r, db, a[0], a[1], s)
+
+
+COMMANDS: dict[bytes, Handler] = {
+    b"GEOADD": _geoadd,
+    b"GEORADIUS": _georadius(False),
+    b"GEORADIUSBYMEMBER": _georadius(True),
+    b"GEOSEARCHSTORE": _geosearchstore,
+}

@@ -333,3 +333,40 @@ def pqsort(n: int, cmp: Cmp, lrange: int, rrange: int) -> list[int]:
                 continue
             break
     return v
+
+
+def _numkeys(a: list[bytes], i: int) -> tuple[list[bytes], int]:
+    """``numkeys key...`` at ``a[i]``: the keys and the index after them."""
+    n = parse_int(a[i])
+    if n <= 0:
+        raise CmdError("numkeys should be greater than 0")
+    keys = a[i + 1 : i + 1 + n]
+    if len(keys) != n:
+        raise CmdError("syntax error")
+    return keys, i + 1 + n
+
+
+def _count_option(a: list[bytes], i: int) -> int:
+    """An optional trailing ``COUNT n`` at ``a[i]`` (1 when absent)."""
+    if i == len(a):
+        return 1
+    if len(a) != i + 2 or a[i].upper() != b"COUNT":
+        raise CmdError("syntax error")
+    n = parse_int(a[i + 1])
+    if n <= 0:
+        raise CmdError("count should be greater than 0")
+    return n
+
+
+def mpop_args(a: list[bytes], blocking: bool, sides: tuple[bytes, bytes]
+              ) -> tuple[list[bytes], bytes, int]:
+    """``[timeout] numkeys key... SIDE [COUNT n]`` of ``[B]LMPOP`` / ``[B]ZMPOP``, checked
+    in the server's order: the keys, the side given (one of ``sides``, upper case) and
+    the count (1 when absent)."""
+    if blocking:
+        parse_float(a[0])
+    keys, i = _numkeys(a, 1 if blocking else 0)
+    where = a[i].upper()
+    if where not in sides:
+        raise CmdError("syntax error")
+    return keys, where, _count_option(a, i + 1)

@@ -25,19 +25,19 @@ import copy
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rdbtools import replay as R
 from rdbtools.errors import UnsupportedType
-from rdbtools.events import Command, Event, ModuleValue
+from rdbtools.events import Command, ModuleValue
 from rdbtools.rdb.module_types import JSON_TYPE, json_text, json_value
-from rdbtools.replay_util import CmdError
+from rdbtools.replay.args import CmdError
+from rdbtools.replay.keyspace import Obj
 
-Replayer = R.Replayer
-Obj = R.Obj
-_cmd = R._cmd
+if TYPE_CHECKING:
+    from rdbtools.replay.keyspace import Handler, Keyspace
+
 
 NOT_REPLAYED = "not-replayed"
 
@@ -82,7 +82,7 @@ def command_keys(args: tuple[bytes, ...]) -> list[bytes]:
     return [bytes(args[1])] if len(args) > 1 else []
 
 
-def carry(r: Replayer, cmd: Command, keys: list[bytes] | None = None) -> None:
+def carry(r: Keyspace, cmd: Command, keys: list[bytes] | None = None) -> None:
     """Keep ``cmd`` verbatim and make the keys it touches ``not-replayed``."""
     if keys is None:
         keys = command_keys(cmd.args)
@@ -90,7 +90,7 @@ def carry(r: Replayer, cmd: Command, keys: list[bytes] | None = None) -> None:
     _taint(r, cmd, cmd.db, keys)
 
 
-def _taint(r: Replayer, cmd: Command, db: int, keys: list[bytes]) -> None:
+def _taint(r: Keyspace, cmd: Command, db: int, keys: list[bytes]) -> None:
     names = r.tainted.setdefault(db, set())
     d = r.db(db)
     for k in dict.fromkeys(keys):
@@ -116,7 +116,7 @@ _TWO_KEYS = frozenset(x.encode() for x in (
 """Of those, the ones whose first two arguments are keys."""
 
 
-def carry_if_tainted(r: Replayer, cmd: Command) -> bool:
+def carry_if_tainted(r: Keyspace, cmd: Command) -> bool:
     """Carry ``cmd`` when it names a key a carried command touched; ``True`` if so."""
     names = r.tainted.get(cmd.db)
     args = cmd.args
@@ -132,7 +132,7 @@ def carry_if_tainted(r: Replayer, cmd: Command) -> bool:
         first = 3 if name in _TWO_KEYS else 2
         keys = [bytes(a) for a in args[1:first]]
         keys += [bytes(a) for a in args[first:] if a in d or a in names]
-    elif name in R._HANDLERS:
+    elif name in r.commands:
         keys = [bytes(args[1])]
     else:
         keys = command_keys(args)
@@ -157,7 +157,7 @@ def _target_db(args: tuple[bytes, ...]) -> int | None:
         return None
 
 
-def flushed(r: Replayer, db: int, everything: bool) -> None:
+def flushed(r: Keyspace, db: int, everything: bool) -> None:
     """``FLUSHALL`` / ``FLUSHDB`` cleared what the carried commands before it built."""
     if everything:
         r.carried.clear()
@@ -167,26 +167,13 @@ def flushed(r: Replayer, db: int, everything: bool) -> None:
         r.tainted.pop(db, None)
 
 
-def not_replayed(r: Replayer) -> dict[str, int]:
+def not_replayed(r: Keyspace) -> dict[str, int]:
     """The carried commands by name (for reports)."""
     out: dict[str, int] = {}
     for c in r.carried:
         name = bytes(c.args[0]).upper().decode("utf-8", "replace")
         out[name] = out.get(name, 0) + 1
     return out
-
-
-def base_events(r: Replayer) -> Iterator[Event]:
-    """The function libraries and keys of ``r`` (no AUX fields), each ``not-replayed``
-    key as what it held before its first carried command (left out if nothing): what a
-    rewrite writes before the carried commands."""
-    yield from r.function_list()
-    for db, key, o in r.items():
-        if o.type == NOT_REPLAYED:
-            o = o.value.base
-            if o is None:
-                continue
-        yield from r.key_events(db, key, o)
 
 
 def rewrite_commands(key: bytes, o: Obj, version: int | str) -> list[tuple[bytes, ...]]:
@@ -298,7 +285,7 @@ def _check_exact(value: Any) -> None:
 # --------------------------------------------------------------------------- JSON keys
 
 
-def _doc(r: Replayer, db: int, key: bytes) -> tuple[bool, Any]:
+def _doc(r: Keyspace, db: int, key: bytes) -> tuple[bool, Any]:
     """``(exists, a private copy of the document)``; WRONGTYPE for another type."""
     o = r.get(db, key)
     if o is None:
@@ -311,33 +298,29 @@ def _doc(r: Replayer, db: int, key: bytes) -> tuple[bool, Any]:
     return True, copy.deepcopy(v.decoded.document)
 
 
-def _store(r: Replayer, db: int, key: bytes, doc: Any) -> None:
+def _store(r: Keyspace, db: int, key: bytes, doc: Any) -> None:
     o = r.get(db, key)
     expire = o.expire if o is not None else None
     r.put(db, key, Obj("module", json_value(doc), expire))
 
 
-JsonHandler = Callable[[Replayer, int, list[bytes]], None]
+JsonHandler = Callable[["Keyspace", int, list[bytes]], None]
 
 
-def _json(name: str) -> Callable[[JsonHandler], JsonHandler]:
-    """Register a JSON handler; a form it does not model carries the command."""
+def _json(name: str, fn: JsonHandler) -> Handler:
+    """The handler of a JSON command: a form ``fn`` does not model carries the command."""
     command = name.encode()
 
-    def deco(fn: JsonHandler) -> JsonHandler:
-        def run(r: Replayer, db: int, a: list[bytes], off: int) -> None:
-            try:
-                fn(r, db, a)
-            except _Carry:
-                carry(r, Command(db, (command, *a), off))
+    def run(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
+        try:
+            fn(r, db, a)
+        except _Carry:
+            carry(r, Command(db, (command, *a), off))
 
-        _cmd(name)(run)
-        return fn
-
-    return deco
+    return run
 
 
-def _existing(r: Replayer, db: int, key: bytes) -> Any:
+def _existing(r: Keyspace, db: int, key: bytes) -> Any:
     """The document of a key that must exist (an error otherwise)."""
     exists, doc = _doc(r, db, key)
     if not exists:
@@ -359,7 +342,7 @@ def _in_list(parent: Any, last: Step) -> bool:
         and -len(parent) <= last < len(parent)
 
 
-def _put_at(r: Replayer, db: int, key: bytes, doc: Any, steps: list[Step], new: Any) -> None:
+def _put_at(r: Keyspace, db: int, key: bytes, doc: Any, steps: list[Step], new: Any) -> None:
     """Store ``doc`` with ``new`` at ``steps`` (which exist); the root: ``new`` itself."""
     if not steps:
         doc = new
@@ -369,8 +352,7 @@ def _put_at(r: Replayer, db: int, key: bytes, doc: Any, steps: list[Step], new: 
     _store(r, db, key, doc)
 
 
-@_json("JSON.SET")
-def _json_set(r: Replayer, db: int, a: list[bytes]) -> None:
+def _json_set(r: Keyspace, db: int, a: list[bytes]) -> None:
     """``JSON.SET key path value [NX|XX]``: the root creates or replaces the document;
     another path replaces a member or element that exists, or adds a member to an object
     that exists (``NX``: only a new one; ``XX``: only an existing one)."""
@@ -400,8 +382,7 @@ def _json_set(r: Replayer, db: int, a: list[bytes]) -> None:
     _store(r, db, key, doc)
 
 
-@_json("JSON.DEL")
-def _json_del(r: Replayer, db: int, a: list[bytes]) -> None:
+def _json_del(r: Keyspace, db: int, a: list[bytes]) -> None:
     """``JSON.DEL key [path]``: the root (the default) deletes the key, another path the
     member or element there."""
     steps = parse_path(a[1]) if len(a) > 1 else []
@@ -421,9 +402,6 @@ def _json_del(r: Replayer, db: int, a: list[bytes]) -> None:
         _store(r, db, a[0], doc)
 
 
-_json("JSON.FORGET")(_json_del)
-
-
 def _merge(target: Any, patch: Any) -> Any:
     """RFC 7396 merge patch."""
     if not isinstance(patch, dict):
@@ -437,8 +415,7 @@ def _merge(target: Any, patch: Any) -> Any:
     return out
 
 
-@_json("JSON.MERGE")
-def _json_merge(r: Replayer, db: int, a: list[bytes]) -> None:
+def _json_merge(r: Keyspace, db: int, a: list[bytes]) -> None:
     """``JSON.MERGE key path value``: RFC 7396 merge of ``value`` into what ``path``
     holds (the root of a missing key: the value, nulls removed)."""
     key, steps, patch = a[0], parse_path(a[1]), _parse_json(a[2])
@@ -466,8 +443,7 @@ def _json_merge(r: Replayer, db: int, a: list[bytes]) -> None:
     _store(r, db, key, doc)
 
 
-@_json("JSON.ARRAPPEND")
-def _json_arrappend(r: Replayer, db: int, a: list[bytes]) -> None:
+def _json_arrappend(r: Keyspace, db: int, a: list[bytes]) -> None:
     """``JSON.ARRAPPEND key path value...``: appends to the array at ``path``."""
     key, steps = a[0], parse_path(a[1])
     values = [_parse_json(x) for x in a[2:]]
@@ -484,8 +460,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-@_json("JSON.NUMINCRBY")
-def _json_numincrby(r: Replayer, db: int, a: list[bytes]) -> None:
+def _json_numincrby(r: Keyspace, db: int, a: list[bytes]) -> None:
     """``JSON.NUMINCRBY key path n``: integer + integer stays an integer (within 64
     bits), anything with a float is a float."""
     key, steps, by = a[0], parse_path(a[1]), _parse_json(a[2])
@@ -503,8 +478,7 @@ def _json_numincrby(r: Replayer, db: int, a: list[bytes]) -> None:
     _put_at(r, db, key, doc, steps, result)
 
 
-@_json("JSON.TOGGLE")
-def _json_toggle(r: Replayer, db: int, a: list[bytes]) -> None:
+def _json_toggle(r: Keyspace, db: int, a: list[bytes]) -> None:
     """``JSON.TOGGLE key path``: flips the boolean at ``path``."""
     key, steps = a[0], parse_path(a[1])
     doc = _existing(r, db, key)
@@ -513,8 +487,7 @@ def _json_toggle(r: Replayer, db: int, a: list[bytes]) -> None:
         _put_at(r, db, key, doc, steps, not target)
 
 
-@_json("JSON.CLEAR")
-def _json_clear(r: Replayer, db: int, a: list[bytes]) -> None:
+def _json_clear(r: Keyspace, db: int, a: list[bytes]) -> None:
     """``JSON.CLEAR key [path]``: an array or object at ``path`` emptied, a number set
     to 0."""
     key = a[0]
@@ -529,5 +502,16 @@ def _json_clear(r: Replayer, db: int, a: list[bytes]) -> None:
         _put_at(r, db, key, doc, steps, 0)
 
 
-__all__ = ["Carried", "base_events", "carry", "carry_if_tainted", "command_keys", "flushed",
+COMMANDS: dict[bytes, Handler] = {
+    b"JSON.SET": _json("JSON.SET", _json_set),
+    b"JSON.DEL": _json("JSON.DEL", _json_del),
+    b"JSON.FORGET": _json("JSON.FORGET", _json_del),
+    b"JSON.MERGE": _json("JSON.MERGE", _json_merge),
+    b"JSON.ARRAPPEND": _json("JSON.ARRAPPEND", _json_arrappend),
+    b"JSON.NUMINCRBY": _json("JSON.NUMINCRBY", _json_numincrby),
+    b"JSON.TOGGLE": _json("JSON.TOGGLE", _json_toggle),
+    b"JSON.CLEAR": _json("JSON.CLEAR", _json_clear),
+}
+
+__all__ = ["Carried", "carry", "carry_if_tainted", "command_keys", "flushed",
            "not_replayed", "parse_path", "rewrite_commands"]
