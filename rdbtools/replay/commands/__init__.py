@@ -4,7 +4,6 @@ command's handler by upper-case name, merged from the modules' own ``COMMANDS`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from rdbtools.replay.commands import (
     bitfield,
@@ -21,9 +20,7 @@ from rdbtools.replay.commands import (
     strings,
     zsets,
 )
-
-if TYPE_CHECKING:
-    from rdbtools.replay.replayer import Handler
+from rdbtools.replay.keyspace import Handler
 
 __all__ = ["COMMANDS", "merge"]
 
