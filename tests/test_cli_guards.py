@@ -90,6 +90,17 @@ def test_memory_and_load_onto_their_input_are_refused(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["in.rdb"]
 
 
+def test_aoftool_dump_onto_its_input_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "appendonly.aof"
+    src.write_bytes(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+    before = src.read_bytes()
+    code, _, err = run_aoftool("dump", str(src), "-o", str(src))
+    assert code == 2, err
+    assert b"the output is the input" in err
+    assert src.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["appendonly.aof"]
+
+
 def test_output_inside_an_input_directory_is_refused(tmp_path: Path) -> None:
     aofs = sorted((FIXTURES / "7.0.15").glob("aof-multipart-*/appendonlydir"))
     if not aofs:

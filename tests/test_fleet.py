@@ -406,9 +406,13 @@ def test_progress_line_on_a_terminal(tmp_path: Path) -> None:
     shutil.copy(SMALL, big)
     primary, secondary = pty.openpty()
     try:
-        for extra, drawn in (([], True), (["--quiet"], False)):
+        for command, extra, drawn in (
+                (["memory", str(big), "--jsonl"], [], True),
+                (["memory", str(big), "--jsonl"], ["--quiet"], False),
+                (["check", str(big)], [], True), (["check", str(big)], ["-q"], False),
+                (["info", str(big)], [], True), (["info", str(big)], ["--quiet"], False)):
             proc = subprocess.run(
-                [*rdbtool_cmd(), "memory", str(big), "--jsonl", *extra],
+                [*rdbtool_cmd(), *command, *extra],
                 stdout=subprocess.DEVNULL, stderr=secondary, env=cli_env(), timeout=60)
             assert proc.returncode == 0
             os.set_blocking(primary, False)

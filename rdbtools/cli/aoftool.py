@@ -16,7 +16,7 @@ import click
 
 from rdbtools import __version__
 from rdbtools.aof.reader import open_aof, read_aof
-from rdbtools.cli._common import fail, guarded, output_file, warn
+from rdbtools.cli._common import fail, guarded, output_file, refuse_same_file, warn
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_dump import aof_dump
 from rdbtools.ops.aof_fix import aof_fix
@@ -134,6 +134,7 @@ def dump_command(path: str, as_jsonl: bool, output: str, no_verify: bool) -> Non
     """Write every command of PATH, one per line: FILE@OFFSET db=N CMD arg ... (arguments
     as redis-cli takes them), or with --jsonl one JSON object per command. The keys of an
     RDB preamble or base are written as rdbtool dump --jsonl writes them."""
+    refuse_same_file(PROG, [path], output)
     with output_file(output) as out:
         summary = aof_dump(read_aof(path, verify_checksum=not no_verify), out,
                            format="jsonl" if as_jsonl else "text")

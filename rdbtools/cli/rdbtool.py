@@ -156,12 +156,14 @@ def dump_command(
 @FILE_ARG
 @NO_VERIFY
 @STRICT_REPLAY
+@QUIET
 @filter_options
 @guarded(PROG)
 def check_command(
     file: str,
     no_verify: bool,
     strict: bool,
+    quiet: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Read all of FILE, decoding every value, verify its checksum and summarize it.
@@ -170,7 +172,7 @@ def check_command(
     input. Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
     """
     summary = check(read_events(file, verify=not no_verify, key_filter=key_filter,
-                                strict=strict))
+                                strict=strict, quiet=quiet))
     click.echo(check_text(file, summary), nl=False)
 
 
@@ -187,6 +189,7 @@ def check_command(
 )
 @NO_VERIFY
 @STRICT_REPLAY
+@QUIET
 @filter_options
 @guarded(PROG)
 def info_command(
@@ -195,6 +198,7 @@ def info_command(
     top: int,
     no_verify: bool,
     strict: bool,
+    quiet: bool,
     key_filter: KeyFilter,
 ) -> None:
     """Report what FILE holds: keys per database, type and encoding, serialized sizes,
@@ -205,7 +209,8 @@ def info_command(
     the records the RDB writer would write for them (the RDB version of the AOF's
     preamble or base, else 12).
     """
-    events = read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict)
+    events = read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict,
+                         quiet=quiet)
     if is_aof_path(file):
         from rdbtools.ops.rdb_sizes import with_rdb_sizes
 
