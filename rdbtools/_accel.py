@@ -1,22 +1,78 @@
-"""The optional C extension ``rdbtools._speedups`` (blob decoders and runs of
-rdb-strings), or ``None`` when it was not built (no C compiler at install time) or
-``RDBTOOLS_PURE_PYTHON`` is set. Every user keeps a pure-Python path that gives the same
-results; tests/test_speedups.py holds the two to that."""
+"""The optional C extension ``rdbtools._speedups`` (typed by ``_speedups.pyi``), or
+``None`` when it was not built (no C compiler at install time) or ``RDBTOOLS_PURE_PYTHON``
+is set. Every user keeps a pure-Python path that gives the same results;
+tests/test_speedups.py holds the two to that, and CI runs the suite once on each path.
+
+``Speedups`` repeats the stub's signatures as a protocol, because a module cannot be named
+as a type: mypy checks that the stub meets it (in ``_load``) and checks every call through
+``speedups`` against it."""
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+_T = TypeVar("_T")
+
+Params = tuple[int, int, int, int]
+"""The memory model's (allocator, sds_old, sds_rounded, dict_entry)."""
 
 
-def _load() -> Any:
+class Speedups(Protocol):
+    """The functions of ``rdbtools._speedups``; see rdbtools/_speedups.pyi."""
+
+    def listpack(self, blob: Buffer, ints: bool = False, /) -> Any: ...
+    def ziplist(self, blob: Buffer, /) -> Any: ...
+    def strings(self, buf: Buffer, pos: int, count: int, /) -> tuple[list[bytes], int]: ...
+    def zset2(self, buf: Buffer, pos: int, count: int, /
+              ) -> tuple[list[tuple[bytes, float]], int]: ...
+    def string_keys(self, buf: Buffer, pos: int, limit: int, /
+                    ) -> tuple[list[tuple[int, int | None, bytes, bytes, int, bool]], int]: ...
+    def maker(self, cls: type[_T], /) -> Callable[..., _T]: ...
+    def enc_len(self, n: int, /) -> bytes: ...
+    def enc_lens(self, ns: Sequence[int], /) -> bytes: ...
+    def canonical_int(self, s: bytes, max_len: int = 20, /) -> int | None: ...
+    def enc_string(self, s: Buffer, compress: bool = True, /) -> bytes: ...
+    def enc_strings(self, items: Sequence[Buffer], compress: bool = True, /) -> bytes: ...
+    def lp_entry(self, s: Buffer, /) -> bytes: ...
+    def lp_entries(self, items: Sequence[Buffer], /) -> bytes: ...
+    def listpack_of(self, items: Sequence[Buffer], /) -> bytes: ...
+    def ziplist_of(self, items: Sequence[Buffer], /) -> bytes: ...
+    def lp_fill(self, items: Sequence[bytes], start: int, count: int, node_size: int,
+                limit: int, overhead: int, plain_min: int | None, /
+                ) -> tuple[bytes, int, int]: ...
+    def key_record(self, out: bytearray, expire_ms: int | None, type: int, key: Buffer,
+                   compress: bool, head: Buffer, body: Buffer, tail: Buffer, /) -> None: ...
+    def mem_set(self, members: Sequence[bytes], params: Params, lp_max: int,
+                hist: dict[int, int] | None, st: list[int], /) -> None: ...
+    def mem_zset(self, members: Sequence[tuple[bytes, float]], params: Params, lp_max: int,
+                 ziplist: bool, shortest: bool, st: list[int], /) -> None: ...
+    def mem_hash(self, fields: Sequence[tuple[bytes, bytes, int | None]], params: Params,
+                 lp_max: int, ziplist: bool, mstr: bool, st: list[int], /) -> None: ...
+    def mem_list(self, items: Sequence[bytes], params: Params,
+                 cfg: tuple[int, int, int, int, int, int], close_first: bool,
+                 st: list[int], /) -> None: ...
+    def mem_lp_sum(self, items: Sequence[bytes], /) -> int: ...
+    def mem_int(self, s: bytes, /) -> bool: ...
+    def aof_cum(self, lines: list[bytes] | tuple[bytes, ...], /) -> bytes: ...
+    def aof_walk_full(self, lines: list[bytes] | tuple[bytes, ...], nl: int, off: int, i: int,
+                      st: Any, batch: type[Any], walk: type[_T], max_argc: int,
+                      annotation_max: int, /) -> _T: ...
+    def resp(self, *args: Buffer) -> bytes: ...
+
+
+def _load() -> Speedups | None:
     if os.environ.get("RDBTOOLS_PURE_PYTHON"):
         return None
     try:
-        return importlib.import_module("rdbtools._speedups")
+        from rdbtools import _speedups
     except ImportError:
         return None
+    return _speedups
 
 
-speedups: Any = _load()
+speedups: Speedups | None = _load()

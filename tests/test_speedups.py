@@ -5,10 +5,14 @@ bytes of their Python twins, and the writer the same file with either."""
 
 from __future__ import annotations
 
+import ast
 import io
 import math
 import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rdbtools
+from rdbtools._accel import Speedups
 from rdbtools._buffer import Input
 from rdbtools.errors import CorruptInput
 from rdbtools.events import KeyEnd, KeyStart
@@ -581,3 +586,26 @@ def test_one_batch_lists_split_where_encoders_split() -> None:
                         w.write(ev)
                     w.close()
                     assert whole.getvalue() == single.getvalue(), (version, limit, n, item)
+
+
+def test_stub_and_protocol_describe_every_export() -> None:
+    """_speedups.pyi and the ``Speedups`` protocol name exactly the functions the module
+    exports (mypy holds their signatures to each other)."""
+    stub = ast.parse(Path(rdbtools.__file__).with_name("_speedups.pyi").read_text())
+    stubbed = {n.name for n in stub.body if isinstance(n, ast.FunctionDef)}
+    exported = {n for n in dir(_speedups) if not n.startswith("_")}
+    protocol = {n for n in vars(Speedups) if not n.startswith("_")}
+    assert exported
+    assert stubbed == exported
+    assert protocol == exported
+
+
+@pytest.mark.parametrize(("pure", "loaded"), [("", "True"), ("1", "False")])
+def test_pure_python_switch(pure: str, loaded: str) -> None:
+    """``RDBTOOLS_PURE_PYTHON`` set (non-empty) leaves the extension unused."""
+    env = {**os.environ, "RDBTOOLS_PURE_PYTHON": pure}
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "from rdbtools._accel import speedups; print(speedups is not None)"],
+        env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == loaded
