@@ -12,7 +12,6 @@ same state for the same input, used when it is built (tests/test_memory_speedups
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from rdbtools._accel import speedups
 from rdbtools.memory._encodings import (
@@ -223,19 +222,16 @@ def is_int_py(s: bytes) -> bool:
     return canonical_int(s) is not None
 
 
-def _pick(name: str, fallback: Any) -> Any:
-    fn = getattr(speedups, name, None) if speedups is not None else None
-    return fn if fn is not None else fallback
-
-
 set_batch: Callable[[Sequence[bytes], Params, int, dict[int, int] | None, list[int]], None]
-set_batch = _pick("mem_set", set_batch_py)
 zset_batch: Callable[[Sequence[tuple[bytes, float]], Params, int, bool, bool, list[int]], None]
-zset_batch = _pick("mem_zset", zset_batch_py)
 hash_batch: Callable[
     [Sequence[tuple[bytes, bytes, int | None]], Params, int, bool, bool, list[int]], None]
-hash_batch = _pick("mem_hash", hash_batch_py)
 list_batch: Callable[[Sequence[bytes], Params, ListCfg, bool, list[int]], None]
-list_batch = _pick("mem_list", list_batch_py)
-lp_sum: Callable[[Sequence[bytes]], int] = _pick("mem_lp_sum", lp_sum_py)
-is_int: Callable[[bytes], bool] = _pick("mem_int", is_int_py)
+lp_sum: Callable[[Sequence[bytes]], int]
+is_int: Callable[[bytes], bool]
+if speedups is not None:
+    set_batch, zset_batch, hash_batch = speedups.mem_set, speedups.mem_zset, speedups.mem_hash
+    list_batch, lp_sum, is_int = speedups.mem_list, speedups.mem_lp_sum, speedups.mem_int
+else:
+    set_batch, zset_batch, hash_batch = set_batch_py, zset_batch_py, hash_batch_py
+    list_batch, lp_sum, is_int = list_batch_py, lp_sum_py, is_int_py
