@@ -26,6 +26,28 @@ def listpack(blob: Buffer, ints: bool = False, /) -> Decoded:
 def ziplist(blob: Buffer, /) -> Decoded:
     """The elements of a ziplist blob as bytes (``ziplist_py``)."""
 
+def listpack_count(blob: Buffer, /) -> int:
+    """Every check of ``listpack`` on ``blob``, and its number of entries; no element is
+    created."""
+
+def listpack_slice(
+    blob: Buffer, ints: bool, pos: int, limit: int, /
+) -> tuple[list[bytes | int], int]:
+    """Up to ``limit`` entries from the entry at byte ``pos`` (6 for the first) of a
+    listpack ``listpack_count`` accepted, and the byte of the next entry."""
+
+def ziplist_count(blob: Buffer, /) -> int:
+    """Every check of ``ziplist`` on ``blob``, and its number of entries."""
+
+def ziplist_slice(
+    blob: Buffer, pos: int, prev: int, limit: int, /
+) -> tuple[list[bytes], int, int]:
+    """Up to ``limit`` entries from the entry at byte ``pos`` (10 for the first, ``prev``
+    0), the byte of the next entry and the size of the last one read (the next ``prev``)."""
+
+def lzf(data: Buffer, ulen: int, /) -> bytes:
+    """``data`` inflated to exactly ``ulen`` bytes (liblzf's ``lzf_decompress``)."""
+
 def strings(buf: Buffer, pos: int, count: int, /) -> tuple[list[bytes], int]:
     """Up to ``count`` rdb-strings from ``buf[pos:]`` and the position after them; stops
     early at an LZF string or an incomplete one (``Input.read_strings``)."""
