@@ -20,6 +20,10 @@ def decompress(data: bytes, ulen: int) -> bytes:
         raise CorruptInput(f"LZF string claims {ulen} bytes from {len(data)} compressed")
     if ulen == 0:
         raise CorruptInput("LZF string with uncompressed length 0")
+    if speedups is None:
+        # python-lzf does not check its malloc of the output buffer and crashes when it
+        # fails: take the same size here first, where failing raises MemoryError
+        bytearray(ulen + 1)
     try:
         # the extension inflates in place (python-lzf holds two copies at its peak)
         out = _lzf.decompress(data, ulen) if speedups is None else speedups.lzf(data, ulen)
