@@ -201,6 +201,7 @@ def _runs_py(blob: bytes, ints: bool, count: int, run: int) -> Iterator[list[Ele
 
 
 def _lp_runs_c(blob: bytes, ints: bool, count: int, run: int) -> Iterator[list[Element]]:
+    assert _speedups is not None  # the caller chose the C path
     p = 6
     while count > 0:
         out, p = _speedups.listpack_slice(blob, ints, p, run)
