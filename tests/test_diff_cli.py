@@ -285,8 +285,12 @@ def test_interrupt_while_spilled_removes_the_temporary_files(tmp_path: Path) -> 
     while time.monotonic() < deadline and proc.poll() is None:
         found = [p for d in spill.iterdir() for p in d.iterdir()] if any(spill.iterdir()) else []
         if found and sum(p.stat().st_size for p in found) > 200_000:
-            seen = True
+            # frozen, the diff cannot finish between this check and the interrupt: its
+            # spill files still there mean it has not reached its end
+            proc.send_signal(signal.SIGSTOP)
+            seen = proc.poll() is None and any(spill.iterdir())
             proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGCONT)
             break
         time.sleep(0.005)
     _, err = proc.communicate(timeout=60)
