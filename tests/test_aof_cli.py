@@ -103,11 +103,18 @@ def test_usage_errors() -> None:
     assert runner.invoke(main, ["--version"]).output.startswith("aoftool, version")
 
 
-@pytest.mark.parametrize("command", ["check", "dump", "stats"])
+@pytest.mark.parametrize("command", ["dump", "stats"])
 def test_empty_single_file_is_refused(damaged: dict[str, Path], command: str) -> None:
     proc = aoftool(command, str(damaged["empty.aof"]))
     assert proc.returncode == 3, proc.stderr
     assert "empty.aof@0x0: empty input" in one_line(proc.stderr)
+
+
+def test_empty_single_file_is_checked_as_empty(damaged: dict[str, Path]) -> None:
+    """``aoftool check`` says what the server says of it: an empty dataset."""
+    proc = aoftool("check", str(damaged["empty.aof"]))
+    assert proc.returncode == 0, proc.stderr
+    assert b"empty (0 bytes)" in proc.stdout
 
 
 def test_empty_incr_file_of_a_multi_part_aof_is_read(tmp_path: Path) -> None:
