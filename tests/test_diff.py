@@ -201,6 +201,29 @@ def test_aof_against_the_rdb_the_server_wrote(fixture: Path, tmp_path: Path,
         assert all(c.path[0] == "group" and c.change == "value" for c in changes)
 
 
+def test_bullmq_aof_against_the_rdb_the_server_wrote(tmp_path: Path,
+                                                    redis_server_factory: Any) -> None:
+    """The BullMQ multi-part AOF (a real client's workload), replayed, holds what
+    redis-server 7.0.15 holds after loading it, both read at the server's clock after
+    SAVE (its lock keys' TTLs pass quickly)."""
+    from helpers import EXTERNAL
+
+    aof = EXTERNAL.parent / "bullmq-7.0.15" / "appendonlydir"
+    if not aof.is_dir():
+        pytest.skip(f"{aof} is absent")
+    shutil.copytree(aof, tmp_path / "redis-0" / "appendonlydir")
+    for root, dirs, files in os.walk(tmp_path / "redis-0"):
+        for name in dirs + files:
+            os.chmod(os.path.join(root, name), 0o755)
+    with redis_server_factory("--appendonly", "yes", "--appenddirname", "appendonlydir") as srv:
+        srv.client.save()
+        seconds, micros = srv.client.time()
+        alive = KeyFilter(no_expired=True, now_ms=seconds * 1000 + micros // 1000)
+        changes, summary = run(aof, srv.rdb_path, ignore_stream_times=True, key_filter=alive)
+        assert changes == []
+        assert summary.keys_equal > 1000
+
+
 # --------------------------------------------------------------------------- mutations
 
 

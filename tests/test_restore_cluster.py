@@ -91,6 +91,7 @@ def assert_same_as_standalone(cluster: Cluster, standalone: Any, seen_times: boo
 
 @pytest.mark.parametrize("rdb,args", [
     pytest.param(BULLMQ, (), id="bullmq-snap2"),
+    pytest.param(BULLMQ.with_name("snap1.rdb"), (), id="bullmq-snap1"),
     pytest.param(F70 / "small-encodings.rdb", ("--db", "0"), id="7.0.15-small-encodings"),
     pytest.param(F70 / "small-encodings.rdb", ("--db", "0", "--mode", "commands"),
                  id="7.0.15-small-encodings-commands"),
