@@ -272,16 +272,19 @@ class Source:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def note(self, err: ParseError) -> None:
+        """Mark ``err``'s offset as one in the uncompressed stream where it is one."""
+        if self.compression is not None and err.source == self.name \
+                and err.offset is not None:
+            err.offset_note = "uncompressed"
+
     def watch(self, items: Iterator[T]) -> Iterator[T]:
         """``items`` (read from this source) again; closes the source when they end and
-        marks the offsets of their errors as uncompressed ones where that is what they
-        are."""
+        marks the offsets of their errors (``note``)."""
         try:
             yield from items
         except ParseError as err:
-            if self.compression is not None and err.source == self.name \
-                    and err.offset is not None:
-                err.offset_note = "uncompressed"
+            self.note(err)
             raise
         finally:
             self.close()

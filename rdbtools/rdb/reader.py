@@ -71,19 +71,29 @@ class RdbReader:
     """Reads one RDB stream from an ``Input``. Iterate ``events()`` once."""
 
     def __init__(self, inp: Input, *, verify_checksum: bool = True,
-                 owns_file: bool = False) -> None:
+                 source: Source | None = None) -> None:
         self.input = inp
-        self.owns_file = owns_file
+        # the Source the input reads, when the reader owns it: closed when the events
+        # end, and it marks the offsets of errors (Source.note)
+        self.source = source
         self.verify = verify_checksum
         self.version = 0
         self.valkey = False
 
     def events(self) -> Iterator[Event]:
+        src = self.source
+        if src is None:
+            return self._events()
+        return self._owned(src)
+
+    def _owned(self, src: Source) -> Iterator[Event]:
         try:
             yield from self._events()
+        except ParseError as err:
+            src.note(err)
+            raise
         finally:
-            if self.owns_file:
-                self.input.fp.close()
+            src.close()
 
     def _events(self) -> Iterator[Event]:
         inp = self.input
@@ -268,4 +278,4 @@ def read_rdb(
     if source is not None:
         opened.name = source
     inp = Input(opened.fp, opened.name, size=opened.size, checksum=verify_checksum)
-    return opened.watch(RdbReader(inp, verify_checksum=verify_checksum).events())
+    return RdbReader(inp, verify_checksum=verify_checksum, source=opened).events()
