@@ -451,15 +451,20 @@ def restore(
             server.close()
 
 
-def _databases(server: _Standalone | _Cluster | None) -> int | None:
-    """The server's number of databases; ``None`` when unknown (CONFIG refused)."""
-    value = server.config("databases") if server is not None else None
+def _config_int(server: _Standalone | _Cluster | None, name: str) -> int | None:
+    """A numeric ``CONFIG GET`` value; ``None`` when unknown (CONFIG refused)."""
+    value = server.config(name) if server is not None else None
     return int(value) if value and value.isdigit() else None
 
 
+def _databases(server: _Standalone | _Cluster | None) -> int | None:
+    """The server's number of databases; ``None`` when unknown (CONFIG refused)."""
+    return _config_int(server, "databases")
+
+
 def _max_bulk(server: _Standalone | _Cluster | None) -> int:
-    value = server.config("proto-max-bulk-len") if server is not None else None
-    return int(value) if value and value.isdigit() else 512 << 20
+    value = _config_int(server, "proto-max-bulk-len")
+    return 512 << 20 if value is None else value
 
 
 def _key_commands(start: KeyStart, values: list[Event], version: int | None, mode: str,
