@@ -31,7 +31,7 @@ from rdbtools.memory._report_rows import write_csv, write_jsonl
 from rdbtools.memory._report_text import summary_text
 from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES
 from rdbtools.memory.html import render_html
-from rdbtools.memory.model import STATES
+from rdbtools.memory.model import STATES, parse_version
 from rdbtools.memory.rows import MemoryRow
 from rdbtools.memory.server import ServerFacts
 from rdbtools.ops.filters import KeyFilter
@@ -242,5 +242,5 @@ def _known_model(version: str) -> bool:
     """Whether ``version`` names a server version whose major ``MODEL_MAJORS`` lists."""
     if not _MODEL.match(version):
         return False
-    server, _, number = version.lower().rpartition("-")
-    return int(number.split(".")[0]) in MODEL_MAJORS[server or "redis"]
+    server, (major, _, _) = parse_version(version)
+    return major in MODEL_MAJORS[server]

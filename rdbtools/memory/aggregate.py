@@ -445,7 +445,7 @@ class MemoryAggregator:
                     w[0] += 1
                     w[1] += mem
                 return
-            pattern = pattern + fold(parts[d]) if d else fold(parts[0])
+            pattern += fold(parts[d])
             name = pattern + sep if d + 1 < len(parts) else pattern
             entry = table.entries.get(name)
             if entry is None:

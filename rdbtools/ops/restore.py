@@ -177,6 +177,18 @@ def _lost_errors() -> tuple[type[BaseException], ...]:
     return (rx.ConnectionError, rx.TimeoutError, rx.InvalidResponse, OSError)
 
 
+def _config_get(client: Any, name: str) -> str | None:
+    """A ``CONFIG GET`` value from the redis-py ``client``; ``None`` when CONFIG is
+    renamed or refused."""
+    from redis.exceptions import ResponseError
+
+    try:
+        value = client.config_get(name).get(name)
+    except ResponseError:
+        return None
+    return None if value is None else str(value)
+
+
 class _Standalone:
     """One connection to one server: batches are written whole, then their replies
     read; ``SELECT`` goes on its own and is checked."""
@@ -204,15 +216,7 @@ class _Standalone:
                                "(rdbtools.ops.connection.connect finds out)")
 
     def config(self, name: str) -> str | None:
-        """A ``CONFIG GET`` value; ``None`` when CONFIG is renamed or refused."""
-        from redis.exceptions import ResponseError
-
-        try:
-            got = self.client.config_get(name)
-        except ResponseError:
-            return None
-        value = got.get(name)
-        return None if value is None else str(value)
+        return _config_get(self.client, name)
 
     def send(self, commands: list[tuple[bytes | int, ...]]) -> list[Any]:
         """Each command's reply, or the ``ResponseError`` it got; ``_Lost`` when the
@@ -281,13 +285,7 @@ class _Cluster:
         return dict(self._node().info("server"))
 
     def config(self, name: str) -> str | None:
-        from redis.exceptions import ResponseError
-
-        try:
-            value = self._node().config_get(name).get(name)
-        except ResponseError:
-            return None
-        return None if value is None else str(value)
+        return _config_get(self._node(), name)
 
     def send(self, commands: list[tuple[bytes | int, ...]]) -> list[Any]:
         from redis.exceptions import RedisClusterException, ResponseError
@@ -453,15 +451,20 @@ def restore(
             server.close()
 
 
-def _databases(server: _Standalone | _Cluster | None) -> int | None:
-    """The server's number of databases; ``None`` when unknown (CONFIG refused)."""
-    value = server.config("databases") if server is not None else None
+def _config_int(server: _Standalone | _Cluster | None, name: str) -> int | None:
+    """A numeric ``CONFIG GET`` value; ``None`` when unknown (CONFIG refused)."""
+    value = server.config(name) if server is not None else None
     return int(value) if value and value.isdigit() else None
 
 
+def _databases(server: _Standalone | _Cluster | None) -> int | None:
+    """The server's number of databases; ``None`` when unknown (CONFIG refused)."""
+    return _config_int(server, "databases")
+
+
 def _max_bulk(server: _Standalone | _Cluster | None) -> int:
-    value = server.config("proto-max-bulk-len") if server is not None else None
-    return int(value) if value and value.isdigit() else 512 << 20
+    value = _config_int(server, "proto-max-bulk-len")
+    return 512 << 20 if value is None else value
 
 
 def _key_commands(start: KeyStart, values: list[Event], version: int | None, mode: str,
