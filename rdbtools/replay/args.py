@@ -40,6 +40,16 @@ def parse_int32(b: bytes, what: str = "value") -> int:
     return n
 
 
+def parse_count(a: list[bytes]) -> int:
+    """The optional ``count`` of ``LPOP``/``RPOP``/``SPOP``/``ZPOPMIN``/``ZPOPMAX``
+    (``a[1]``, default 1): ``getPositiveLongFromObjectOrReply``, else "value is out of
+    range, must be positive"."""
+    n = parse_int(a[1]) if len(a) > 1 else 1
+    if n < 0:
+        raise CmdError("value is out of range, must be positive")
+    return n
+
+
 def set_expire_ms(unit: bytes, arg: bytes, now: int) -> int:
     """The absolute expiry (unix ms) of ``SET``/``SETEX``/``PSETEX``/``GETEX``'s ``unit``
     (``EX``, ``PX``, ``EXAT``, ``PXAT``) ``arg``, as ``getExpireMillisecondsOrReply``

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rdbtools.replay.args import (
     CmdError,
     mpop_args,
+    parse_count,
     parse_int,
 )
 
@@ -49,9 +50,7 @@ def _pop_n(r: Keyspace, db: int, key: bytes, lst: deque[bytes], n: int, left: bo
 def _pop(left: bool) -> Handler:
     def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
         lst = _list(r, db, a[0])
-        n = parse_int(a[1]) if len(a) > 1 else 1
-        if n < 0:
-            raise CmdError("value is out of range, must be positive")
+        n = parse_count(a)
         if lst is not None:
             _pop_n(r, db, a[0], lst, n, left)
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import Command, ModuleValue
 from rdbtools.rdb.module_types import JSON_TYPE, json_text, json_value
-from rdbtools.replay.args import CmdError
+from rdbtools.replay.args import INT64_MAX, INT64_MIN, CmdError
 from rdbtools.replay.keyspace import Obj
 
 if TYPE_CHECKING:
@@ -471,7 +471,7 @@ def _json_numincrby(r: Keyspace, db: int, a: list[bytes]) -> None:
     if not found or not _number(target):
         return
     result = target + by
-    if isinstance(result, int) and not -(1 << 63) <= result < 1 << 63:
+    if isinstance(result, int) and not INT64_MIN <= result <= INT64_MAX:
         raise _Carry
     if isinstance(result, float) and not math.isfinite(result):
         return  # the module refuses an infinite result

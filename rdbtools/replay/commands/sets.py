@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdbtools.replay.args import (
-    CmdError,
-    parse_int,
-)
+from rdbtools.replay.args import parse_count
 from rdbtools.replay.keyspace import Obj, unreplayable
 
 if TYPE_CHECKING:
@@ -69,9 +66,7 @@ def _spop(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
     """Random, so replayed only where the result is forced: a missing key, or a count at
     least the set's size (or one member left). Servers write ``SREM``/``UNLINK``."""
     s = _set_of(r, db, a[0])
-    n = parse_int(a[1]) if len(a) > 1 else 1
-    if n < 0:
-        raise CmdError("value is out of range, must be positive")
+    n = parse_count(a)
     if s is None or n == 0:
         return
     if n >= len(s):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rdbtools.replay.args import (
     CmdError,
     mpop_args,
+    parse_count,
     parse_float,
     parse_int,
     parse_score_bound,
@@ -155,9 +156,7 @@ def _zpop_n(r: Keyspace, db: int, key: bytes, z: dict[bytes, float], n: int,
 
 def _zpop(maximum: bool) -> Handler:
     def h(r: Keyspace, db: int, a: list[bytes], off: int) -> None:
-        n = parse_int(a[1]) if len(a) > 1 else 1
-        if n < 0:
-            raise CmdError("value is out of range, must be positive")
+        n = parse_count(a)
         z = _zset(r, db, a[0])
         if z is not None:
             _zpop_n(r, db, a[0], z, n, maximum)
