@@ -276,7 +276,7 @@ def test_runs_match_whole_decoding_on_both_backends() -> None:
             got_n, it = E.ziplist_runs(zl, run=run)
             assert got_n == n and [x for r in it for x in r] == whole_zl
             assert E._lp_all(lp, False, None) == n
-            assert [x for r in E._runs_py(lp, False, n, run) for x in r] == whole_lp
+            assert [x for r in E._lp_runs(lp, False, n, run, E._lp_slice_py) for x in r] == whole_lp
             assert [x for r in E._zl_runs(zl, run, E._zl_slice_py) for x in r] == whole_zl
 
 

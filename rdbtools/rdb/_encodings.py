@@ -181,30 +181,25 @@ def listpack_runs(blob: bytes, ints: bool = False,
         return _cut(listpack(blob, ints), run)
     if _speedups is None:
         count = _lp_all(blob, ints, None)
-        return count, _runs_py(blob, ints, count, run)
+        return count, _lp_runs(blob, ints, count, run, _lp_slice_py)
     try:
         count = _speedups.listpack_count(blob)
     except ValueError as exc:
         raise CorruptInput(str(exc)) from None
-    return count, _lp_runs_c(blob, ints, count, run)
+    return count, _lp_runs(blob, ints, count, run, _speedups.listpack_slice)
 
 
-def _runs_py(blob: bytes, ints: bool, count: int, run: int) -> Iterator[list[Element]]:
-    p, end = 6, len(blob) - 1
-    while count > 0:
-        out: list[Element] = []
-        found, p = _lp_walk(blob, ints, p, end, run, out)
-        if not found:
-            return
-        count -= found
-        yield out
+def _lp_slice_py(blob: bytes, ints: bool, p: int, run: int) -> tuple[list[Element], int]:
+    out: list[Element] = []
+    _, p = _lp_walk(blob, ints, p, len(blob) - 1, run, out)
+    return out, p
 
 
-def _lp_runs_c(blob: bytes, ints: bool, count: int, run: int) -> Iterator[list[Element]]:
-    assert _speedups is not None  # the caller chose the C path
+def _lp_runs(blob: bytes, ints: bool, count: int, run: int, slice_: Callable[
+             [bytes, bool, int, int], tuple[list[Element], int]]) -> Iterator[list[Element]]:
     p = 6
     while count > 0:
-        out, p = _speedups.listpack_slice(blob, ints, p, run)
+        out, p = slice_(blob, ints, p, run)
         if not out:
             return
         count -= len(out)

@@ -283,16 +283,13 @@ def read_hash_blob(inp: Input, k: KeyCtx) -> Iterator[Event]:
     """Types 9 (zipmap), 13 (ziplist) and 16 (listpack): field, value, field, value ..."""
     if k.rdb_type == S.TYPE_HASH_ZIPMAP:
         (at, pairs, runs), enc = _runs(inp, E.zipmap_runs, "zipmap"), "zipmap"
-        yield k.start("hash", enc, pairs)
-        for run in runs:
-            it = iter(run)
-            yield HashFields(tuple([(f, v, None) for f, v in zip(it, it)]), at)
-        return
-    if k.rdb_type == S.TYPE_HASH_ZIPLIST:
-        (at, count, runs), enc = _runs(inp, E.ziplist_runs, "hash ziplist"), "ziplist"
     else:
-        (at, count, runs), enc = _runs(inp, E.listpack_runs, "hash listpack"), "listpack"
-    yield k.start("hash", enc, _even(count, "a hash blob"))
+        if k.rdb_type == S.TYPE_HASH_ZIPLIST:
+            (at, count, runs), enc = _runs(inp, E.ziplist_runs, "hash ziplist"), "ziplist"
+        else:
+            (at, count, runs), enc = _runs(inp, E.listpack_runs, "hash listpack"), "listpack"
+        pairs = _even(count, "a hash blob")
+    yield k.start("hash", enc, pairs)
     for run in runs:
         it = iter(run)
         yield HashFields(tuple([(f, v, None) for f, v in zip(it, it)]), at)
