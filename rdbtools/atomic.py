@@ -29,7 +29,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-__all__ = ["atomic_file", "fsync_dir", "hold", "make_temp", "name_write_error", "sweep_temps"]
+__all__ = ["atomic_file", "fsync_dir", "hold", "make_temp", "name_write_error", "new_file_mode",
+           "seal", "sweep_temps", "write_temp"]
 
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 """A write that failed for want of room: the message must say where."""
@@ -109,13 +110,53 @@ def make_temp(directory: str, prefix: str) -> tuple[int, str]:
     return fd, tmp
 
 
+def new_file_mode(mode: int = 0o666) -> int:
+    """``mode`` as ``open(2)`` would create a file with it: less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
+def seal(fp: BinaryIO, mode: int, step: Callable[[str], None] | None = None) -> None:
+    """Make the temporary file ``fp`` complete: flushed, (``step("temp-written")``),
+    given ``mode``, fsync-ed."""
+    fp.flush()
+    if step is not None:
+        step("temp-written")
+    os.fchmod(fp.fileno(), mode)
+    os.fsync(fp.fileno())
+
+
+def write_temp(directory: str, prefix: str, fill: Callable[[BinaryIO], None], *,
+               mode: int, step: Callable[[str], None] | None = None
+               ) -> tuple[str, BinaryIO]:
+    """A complete temporary file (``make_temp``, ``fill(fp)``, ``seal``) left open, and
+    so still held against ``sweep_temps``, for the caller to rename and close (several
+    files renamed together); removed when anything fails."""
+    fd, tmp = make_temp(directory, prefix)
+    fp = os.fdopen(fd, "wb")
+    try:
+        fill(fp)
+        seal(fp, mode, step)
+    except BaseException:
+        fp.close()
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp, fp
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike[str], *, prefix: str | None = None,
-                step: Callable[[str], None] | None = None) -> Iterator[BinaryIO]:
+                mode: int | None = None, step: Callable[[str], None] | None = None,
+                before_replace: Callable[[str], None] | None = None) -> Iterator[BinaryIO]:
     """A binary file to write that replaces ``path`` when the block succeeds (see the
     module). ``prefix``: the temporary file's name prefix (default ``.<name>.``);
+    ``mode``: the file's permission bits (default: a new file's, ``new_file_mode()``);
     ``step``: called with ``"temp-written"``, ``"temp-synced"`` and ``"renamed"`` as
-    those points are passed (the crash tests hook in there)."""
+    those points are passed (the crash tests hook in there); ``before_replace(temp)``:
+    called with the complete, fsync-ed temporary file's path just before the rename (to
+    read it back, to keep the original); an exception there leaves ``path`` as it was."""
     final = os.path.realpath(path)
     try:
         special = not stat.S_ISREG(os.stat(final).st_mode)
@@ -136,15 +177,11 @@ def atomic_file(path: str | os.PathLike[str], *, prefix: str | None = None,
     try:
         with os.fdopen(fd, "wb") as fp:
             yield fp
-            fp.flush()
-            if step is not None:
-                step("temp-written")
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(fp.fileno(), 0o666 & ~mask)
-            os.fsync(fp.fileno())
+            seal(fp, new_file_mode() if mode is None else mode, step)
         if step is not None:
             step("temp-synced")
+        if before_replace is not None:
+            before_replace(tmp)
         try:
             os.replace(tmp, final)
         except OSError as err:

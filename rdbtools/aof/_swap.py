@@ -41,7 +41,7 @@ from typing import BinaryIO
 
 from rdbtools.aof.manifest import Manifest
 from rdbtools.atomic import atomic_file as _atomic_file
-from rdbtools.atomic import fsync_dir, hold, make_temp
+from rdbtools.atomic import fsync_dir, write_temp
 from rdbtools.quoting import quote_key
 
 CRASH_ENV = "RDBTOOLS_AOF_REWRITE_CRASH_AT"
@@ -64,17 +64,13 @@ def temp_prefix(path: str) -> str:
 @contextlib.contextmanager
 def atomic_file(path: str, *, prefix: str | None = None,
                 before_replace: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
-    """``rdbtools.atomic.atomic_file`` with the crash points of this module, the
-    temporary name ``temp_prefix(path)`` unless ``prefix`` says otherwise, held under a
-    ``flock`` while it is written; ``before_replace()`` runs once the temporary file is
-    complete and fsync-ed, just before the rename (to keep the original)."""
-
-    def step(name: str) -> None:
-        crash_point(name)
-        if name == "temp-synced" and before_replace is not None:
-            before_replace()
-
-    with _atomic_file(path, prefix=prefix or temp_prefix(path), step=step) as fp:
+    """``rdbtools.atomic.atomic_file`` with the crash points of this module and the
+    temporary name ``temp_prefix(path)`` unless ``prefix`` says otherwise;
+    ``before_replace()`` runs once the temporary file is complete and fsync-ed, just
+    before the rename (to keep the original)."""
+    with _atomic_file(path, prefix=prefix or temp_prefix(path), step=crash_point,
+                      before_replace=before_replace and (lambda _tmp: before_replace())
+                      ) as fp:
         yield fp
 
 
@@ -172,24 +168,8 @@ def swap_temp_prefix(plan: SwapPlan) -> str:
     return f"temp-{os.path.basename(plan.manifest_path)[: -len('manifest')]}"
 
 
-def _write_temp(directory: str, name: str, fill: Callable[[BinaryIO], None]
-                ) -> tuple[str, BinaryIO]:
-    """A complete, fsync-ed temporary file for ``name``, still open (and so still held
-    against ``sweep_temps``) until the caller closes it."""
-    fd, tmp = make_temp(directory, f"temp-{name}.")
-    fp = os.fdopen(fd, "wb")
-    try:
-        fill(fp)
-        fp.flush()
-        crash_point("temp-written")
-        os.fchmod(fp.fileno(), 0o644)
-        os.fsync(fp.fileno())
-    except BaseException:
-        fp.close()
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return tmp, fp
+_MANIFEST_POINTS = {"temp-synced": "manifest-written", "renamed": "manifest-renamed"}
+"""``atomic_file``'s steps as the crash points of the manifest write."""
 
 
 def write_manifest(plan: SwapPlan, entries: list[Entry]) -> None:
@@ -198,24 +178,15 @@ def write_manifest(plan: SwapPlan, entries: list[Entry]) -> None:
     ``temp-<name>.manifest``; here it is ``temp-<name>.manifest.tmp``, so that a
     leftover is not taken for a second manifest."""
     name = os.path.basename(plan.manifest_path)
-    tmp = os.path.join(plan.directory, f"temp-{name}.tmp")
     data = manifest_bytes(entries)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            hold(fd)
-            fp.truncate(0)
-            fp.write(data)
-            fp.flush()
-            os.fsync(fp.fileno())
-            crash_point("manifest-written")
-            os.replace(tmp, plan.manifest_path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    crash_point("manifest-renamed")
-    fsync_dir(plan.directory)
+
+    def step(point: str) -> None:
+        if point in _MANIFEST_POINTS:
+            crash_point(_MANIFEST_POINTS[point])
+
+    with _atomic_file(plan.manifest_path, prefix=f"temp-{name}.", mode=0o644,
+                      step=step) as fp:
+        fp.write(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +209,7 @@ def swap(plan: SwapPlan, fill_base: Callable[[BinaryIO], None], *,
     try:
         for name, fill in ((plan.new_base.name, fill_base),
                            (plan.new_incr.name, lambda fp: None)):
-            tmp, fp = _write_temp(d, name, fill)
+            tmp, fp = write_temp(d, f"temp-{name}.", fill, mode=0o644, step=crash_point)
             temps.append((tmp, fp, name))
         crash_point("temp-synced")
         gone = remove_leftovers(plan)

@@ -23,7 +23,6 @@ AOF the manifest is not touched (the file keeps its name).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import shutil
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 
 from rdbtools.aof._errors import AofCorrupt, AofFramingError
 from rdbtools.aof.reader import AofFile, AofLayout, iter_aof
-from rdbtools.atomic import fsync_dir, make_temp, name_write_error
+from rdbtools.atomic import atomic_file
 from rdbtools.errors import ParseError, RdbToolsError
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_salvage import Dropped, salvage
@@ -131,35 +130,25 @@ def _refuse_compressed(target: str) -> None:
 def _replace(target: str, kept: list[tuple[int, int]], now: float | None) -> str:
     """Write ``kept`` ranges of ``target`` beside it, verify, back up, rename; return the
     backup's path."""
-    directory = os.path.dirname(os.path.abspath(target))
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    fd, tmp = make_temp(directory, f".{os.path.basename(target)}.fix-")
-    try:
-        with os.fdopen(fd, "wb") as out, open(target, "rb") as src:
-            for a, b in kept:
-                src.seek(a)
-                left = b - a
-                while left > 0:
-                    chunk = src.read(min(left, 1 << 20))
-                    if not chunk:
-                        raise AofFixError(f"{target} changed while it was being repaired")
-                    out.write(chunk)
-                    left -= len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+    mode = stat.S_IMODE(os.stat(target).st_mode) | stat.S_IRUSR
+    backup: list[str] = []
+
+    def verify_and_keep(tmp: str) -> None:
         _verify(tmp)
-        os.chmod(tmp, mode | stat.S_IRUSR)
-        backup = _backup(target, now)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise name_write_error(exc, target) from None
-        raise
-    with contextlib.suppress(OSError):
-        fsync_dir(directory)
-    return backup
+        backup.append(_backup(target, now))
+
+    with atomic_file(target, prefix=f".{os.path.basename(target)}.fix-", mode=mode,
+                     before_replace=verify_and_keep) as out, open(target, "rb") as src:
+        for a, b in kept:
+            src.seek(a)
+            left = b - a
+            while left > 0:
+                chunk = src.read(min(left, 1 << 20))
+                if not chunk:
+                    raise AofFixError(f"{target} changed while it was being repaired")
+                out.write(chunk)
+                left -= len(chunk)
+    return backup[0]
 
 
 def _verify(path: str) -> None:
