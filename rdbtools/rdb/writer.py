@@ -11,10 +11,10 @@ streamed: the writer keeps one key at a time, and a big key spills to a temporar
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from struct import Struct
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from rdbtools import _spec as S
 from rdbtools import crc64
@@ -115,6 +115,10 @@ def unsupported(ks: KeyStart, target: Target) -> str | None:
     return None
 
 
+def _ignore(ev: Event) -> None:
+    """A record the writer makes itself (the header, the end)."""
+
+
 class RdbWriter:
     """Write events as an RDB file to ``fp``.
 
@@ -153,6 +157,12 @@ class RdbWriter:
         self.closed = False
         self._lru_lfu = self.target.has_lru_lfu
         self._compress = self.th.rdbcompression
+        self._records: dict[type[Event], Callable[[Any], None]] = {
+            SelectDb: self._select_db, ResizeDb: self._resize_db, Aux: self._aux_event,
+            Function: self._function, ModuleAux: self._module_aux, SlotInfo: self._slot_info,
+            SlotImport: self._slot_import, Header: _ignore, End: _ignore,
+        }
+        """The records outside keys, by event class."""
         self._begin(aux or {}, ctime)
 
     # ------------------------------------------------------------------ output
@@ -213,45 +223,16 @@ class RdbWriter:
                 key.add(ev)
             return
         if tp is KeyStart and self.skip_key is None:
-            assert isinstance(ev, KeyStart)
-            self._start_key(ev)
+            self._start_key(cast(KeyStart, ev))
             return
         if self.skip_key is not None:
             if tp is KeyEnd:
                 self.skip_key = None
             return
-        if tp is SelectDb:
-            assert isinstance(ev, SelectDb)
-            self.pending_db = ev.db
-        elif tp is ResizeDb:
-            assert isinstance(ev, ResizeDb)
-            if self.pending_db is not None:
-                self.resize[self.pending_db] = (ev.keys, ev.expires)
-        elif tp is Aux:
-            assert isinstance(ev, Aux)
-            if ev.name not in GENERATED_AUX:
-                if self.target.has_aux:
-                    self._aux(ev.name, ev.value)
-                elif not any(x.key is None and x.what.startswith("AUX") for x in
-                             self.report.losses):
-                    self.lose("AUX fields dropped: RDB < 7 has none")
-        elif tp is Function:
-            assert isinstance(ev, Function)
-            self._function(ev)
-        elif tp is ModuleAux:
-            assert isinstance(ev, ModuleAux)
-            self._module_aux(ev)
-        elif tp is SlotInfo:
-            assert isinstance(ev, SlotInfo)
-            if self.target.has_slot_info:
-                self._emit(b"\xf4" + C.enc_len(ev.slot) + C.enc_len(ev.keys)
-                           + C.enc_len(ev.expires))
-        elif tp is SlotImport:
-            self.lose("a Valkey slot-import record dropped")
-        elif tp in (Header, End):
-            pass
-        else:
+        handler = self._records.get(tp)
+        if handler is None:
             raise WriteError(f"the RDB writer does not take {tp.__name__} events")
+        handler(ev)
 
     def write_all(self, events: Iterable[Event]) -> LossReport:
         """Write every event, then ``close()``; return the loss report."""
@@ -271,7 +252,7 @@ class RdbWriter:
                 else:
                     key.add(ev)
             elif type(ev) is KeyStart and self.skip_key is None:
-                assert isinstance(ev, KeyStart)
+                assert isinstance(ev, KeyStart)  # narrows for mypy
                 whole = WHOLE.get(ev.type)
                 if whole is not None:
                     # a value in one event (then KeyEnd) is written at once when it is
@@ -305,6 +286,28 @@ class RdbWriter:
                 write(ev)
         self.close()
         return self.report
+
+    def _select_db(self, ev: SelectDb) -> None:
+        self.pending_db = ev.db
+
+    def _resize_db(self, ev: ResizeDb) -> None:
+        if self.pending_db is not None:
+            self.resize[self.pending_db] = (ev.keys, ev.expires)
+
+    def _aux_event(self, ev: Aux) -> None:
+        if ev.name in GENERATED_AUX:
+            return
+        if self.target.has_aux:
+            self._aux(ev.name, ev.value)
+        elif not any(x.key is None and x.what.startswith("AUX") for x in self.report.losses):
+            self.lose("AUX fields dropped: RDB < 7 has none")
+
+    def _slot_info(self, ev: SlotInfo) -> None:
+        if self.target.has_slot_info:
+            self._emit(b"\xf4" + C.enc_len(ev.slot) + C.enc_len(ev.keys) + C.enc_len(ev.expires))
+
+    def _slot_import(self, ev: SlotImport) -> None:
+        self.lose("a Valkey slot-import record dropped")
 
     def _function(self, ev: Function) -> None:
         """FUNCTION2 (0xF5): the library code as one rdb-string (RDB 10+)."""
