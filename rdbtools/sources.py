@@ -24,12 +24,14 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any, BinaryIO, TypeVar, cast
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO, Literal, TypeVar, cast
 
 from rdbtools.errors import CorruptInput, MissingExtra, ParseError, RdbToolsError, TruncatedInput
 
-__all__ = ["COMPRESSIONS", "Source", "StoredReadError", "from_stream", "is_url", "open_binary",
-           "sniff_compression"]
+__all__ = ["COMPRESSIONS", "RDB_MAGICS", "Opened", "Source", "StoredReadError", "from_stream",
+           "is_url", "looks_like_manifest", "open_binary", "open_sniffed", "sniff_compression",
+           "sniff_kind"]
 
 COMPRESSIONS: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),
@@ -384,3 +386,91 @@ def from_stream(fp: IO[bytes], name: str, *, stored_size: int | None = None,
     out = cast(BinaryIO, io.BufferedReader(decoded, _BUFFER))
     return Source(out, name, size=None, compression=kind, stored_size=stored_size,
                   position=lambda: stored.position, closers=(decoded.close, *closers))
+
+
+RDB_MAGICS = (b"REDIS", b"VALKEY")
+"""The first bytes of an RDB file (FORMAT.md §1.2), and of an AOF's RDB preamble."""
+
+SNIFF = 1024
+"""Bytes of the head looked at to tell what an input holds (a manifest's first line)."""
+
+_ANNOTATION = re.compile(rb"#TS:\d+\r\n")
+"""The one annotation a server writes into an AOF (``aof-timestamp-enabled``)."""
+
+InputKind = Literal["rdb", "aof", "manifest", "aof-dir", "jsonl", "text", "other"]
+"""What an input holds, told by ``sniff_kind`` (``aof-dir``: a directory)."""
+
+
+def looks_like_manifest(head: bytes) -> bool:
+    """``redis-check-aof``'s test: the first line that is not a ``#`` comment starts
+    with ``file``."""
+    for line in head.split(b"\n"):
+        if line.startswith(b"#"):
+            continue
+        return line.startswith(b"file")
+    return False
+
+
+def sniff_kind(head: bytes, *, regular: bool = False) -> InputKind:
+    """What an input whose (uncompressed) bytes start with ``head`` holds:
+
+    * ``rdb`` when it starts with ``REDIS`` or ``VALKEY`` (an AOF with an RDB preamble
+      starts so too: only a name can tell it apart);
+    * ``manifest`` when it is a plain ``regular`` file whose first line that is not a
+      ``#`` comment starts with ``file`` (§8.5);
+    * ``aof`` when it starts with a RESP command (``*``) or a ``#TS:<digits>\\r\\n``
+      annotation;
+    * ``text`` when it starts with any other ``#`` (a README, a script: neither RDB nor
+      AOF), ``jsonl`` when its first byte that is no white space is ``{``;
+    * ``other`` for anything else (the reader asked for names what it finds)."""
+    if head.startswith(RDB_MAGICS):
+        return "rdb"
+    if regular and looks_like_manifest(head):
+        return "manifest"
+    if head[:1] == b"*" or _ANNOTATION.match(head) is not None:
+        return "aof"
+    if head[:1] == b"#":
+        return "text"
+    if head.lstrip()[:1] == b"{":
+        return "jsonl"
+    return "other"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An input opened once and sniffed: ``kind`` (``sniff_kind``), the ``name`` it was
+    opened by, and ``source``, its still unread bytes (``None`` for a directory)."""
+
+    kind: InputKind
+    name: str
+    source: Source | None
+
+    def close(self) -> None:
+        """Close the source (when the input is to be read by its name instead)."""
+        if self.source is not None:
+            self.source.close()
+
+
+def open_sniffed(name: str | os.PathLike[str]) -> Opened:
+    """Open ``name`` once (``open_binary``: a path, ``-``, a URL, compressed or not) and
+    tell what it holds from its first bytes, which stay unread: a pipe or a FIFO is read
+    once, front to back. A local directory holding a ``*.manifest`` file is an
+    ``aof-dir`` (read by its name); any other directory fails to open
+    (``IsADirectoryError``). Raises as ``open_binary`` does, and the ``ParseError`` of a
+    damaged compressed head."""
+    name = os.fspath(name)
+    if name != "-" and not is_url(name) and os.path.isdir(name):
+        try:
+            if any(n.endswith(".manifest") for n in os.listdir(name)):
+                return Opened("aof-dir", name, None)
+        except OSError:
+            pass
+    src = open_binary(name)
+    try:
+        head = src.peek(SNIFF)
+    except BaseException:
+        src.close()
+        raise
+    # a manifest names its parts relative to its own directory: a plain file by name
+    regular = name != "-" and src.size is not None and src.compression is None
+    return Opened(sniff_kind(head, regular=regular), name, src)

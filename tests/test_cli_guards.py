@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from helpers import FIXTURES, run_rdbtool
 
 from rdbtools.cli import aoftool
-from rdbtools.ops.inputs import is_aof_path
+from rdbtools.sources import open_sniffed
 
 SMALL = FIXTURES / "7.0.15" / "small-encodings.rdb"
 REPO = Path(__file__).resolve().parents[1]
@@ -123,10 +123,16 @@ def test_a_different_output_and_dev_null_are_fine(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- sniffing
 
 
+def _kind(path: Path) -> str:
+    opened = open_sniffed(path)
+    opened.close()
+    return opened.kind
+
+
 def test_a_hash_line_is_not_an_aof(tmp_path: Path) -> None:
     readme = REPO / "README.md"
     assert readme.read_bytes()[:1] == b"#"
-    assert not is_aof_path(str(readme))
+    assert _kind(readme) == "text"
     for command in ("dump", "check", "info"):
         proc = run_rdbtool(command, str(readme))
         assert proc.returncode == 3, proc.stderr
@@ -134,22 +140,22 @@ def test_a_hash_line_is_not_an_aof(tmp_path: Path) -> None:
         assert line.startswith(f"rdbtool: {readme}@0x0: not an RDB or AOF file"), line
     script = tmp_path / "x.sh"
     script.write_bytes(b"#!/bin/sh\necho hi\n")
-    assert not is_aof_path(str(script))
+    assert _kind(script) == "text"
     assert run_rdbtool("dump", str(script)).returncode == 3
 
 
 def test_an_annotated_aof_without_the_suffix_is_still_an_aof(tmp_path: Path) -> None:
     f = tmp_path / "log"
     f.write_bytes(b"#TS:1700000000\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
-    assert is_aof_path(str(f))
+    assert _kind(f) == "aof"
     proc = run_rdbtool("dump", str(f), "--keys")
     assert proc.returncode == 0 and proc.stdout == b"k\n", proc.stderr
     g = tmp_path / "plain"
     g.write_bytes(b"*1\r\n$4\r\nPING\r\n")
-    assert is_aof_path(str(g))
+    assert _kind(g) == "aof"
     h = tmp_path / "bad-annotation"
     h.write_bytes(b"#TS:x\r\n*1\r\n$4\r\nPING\r\n")
-    assert not is_aof_path(str(h))
+    assert _kind(h) == "text"
 
 
 # --------------------------------------------------------------------------- aoftool check

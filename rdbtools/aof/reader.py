@@ -8,7 +8,9 @@
 * a multi-part AOF directory (``appendonlydir/``), through the one ``*.manifest`` file in
   it, or that manifest file itself (§8.5): the base (``.rdb`` or ``.aof``), then the incr
   files in manifest order; history files are ignored;
-* ``-``: a single AOF on standard input.
+* ``-``: a single AOF on standard input;
+* an opened ``Source`` (``rdbtools.sources``): a single AOF read from it once, front to
+  back (a pipe, a FIFO).
 
 It yields ``AofPart(path, kind)`` at the start of each file (``kind``: ``single``,
 ``base`` or ``incr``), the RDB events of a preamble or RDB base, and ``Command`` events.
@@ -39,19 +41,19 @@ from rdbtools.aof.resp import Batch, RespReader, batch_commands
 from rdbtools.errors import CorruptInput
 from rdbtools.events import AofPart, Event
 from rdbtools.rdb.reader import RdbReader
-from rdbtools.sources import open_binary
-
-RDB_MAGICS = (b"REDIS", b"VALKEY")
+from rdbtools.sources import RDB_MAGICS, Opened, Source, open_binary, open_sniffed
 
 
 @dataclass(frozen=True)
 class AofFile:
-    """One file of an AOF: ``path``, ``kind`` (``single`` / ``base`` / ``incr``) and
-    its manifest record (multi-part only)."""
+    """One file of an AOF: ``path``, ``kind`` (``single`` / ``base`` / ``incr``), its
+    manifest record (multi-part only), and for a single file already opened, its
+    ``source`` (then the layout is read once: the source is consumed and closed)."""
 
     path: str
     kind: str
     entry: ManifestEntry | None = None
+    source: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -78,16 +80,6 @@ class TimestampCut:
 AofItem = Event | Batch | TimestampCut
 
 
-def looks_like_manifest(head: bytes) -> bool:
-    """``redis-check-aof``'s test: the first line that is not a ``#`` comment starts
-    with ``file``."""
-    for line in head.split(b"\n"):
-        if line.startswith(b"#"):
-            continue
-        return line.startswith(b"file")
-    return False
-
-
 def manifest_names(directory: str) -> list[str]:
     """The ``*.manifest`` files in ``directory``, sorted."""
     return sorted(n for n in os.listdir(directory) if n.endswith(".manifest"))
@@ -108,14 +100,25 @@ def open_aof(path: str | os.PathLike[str]) -> AofLayout:
             raise CorruptInput(f"not a multi-part AOF directory: {what}", source=path)
         return _multi(path, load_manifest(os.path.join(path, names[0])))
     if not is_regular(path):
-        # a pipe or a device is read once, front to back, as one AOF: it cannot be
-        # peeked at, and a manifest is always a regular file
+        # a pipe or a device is read once, front to back, as one AOF (a manifest is
+        # always a regular file): the layout opens it when it is read
         return AofLayout(path, "single", None, (AofFile(path, "single"),))
-    with open_binary(path) as src:  # what it holds, decompressed
-        head = src.fp.read(1024)
-    if not head.startswith(RDB_MAGICS) and looks_like_manifest(head):
+    opened = open_sniffed(path)
+    opened.close()  # a regular file: reopened by name, so that the layout reads again
+    if opened.kind == "manifest":
         return _multi(path, load_manifest(path))
     return AofLayout(path, "single", None, (AofFile(path, "single"),))
+
+
+def aof_layout(opened: Opened) -> AofLayout:
+    """The layout of an input opened once (``rdbtools.sources.open_sniffed``): a
+    manifest or a directory are read by name (the source is closed), any other input is
+    a single AOF read from its source, once."""
+    if opened.kind in ("manifest", "aof-dir") or opened.source is None:
+        opened.close()
+        return open_aof(opened.name)
+    f = AofFile(opened.name, "single", source=opened.source)
+    return AofLayout(opened.name, "single", None, (f,))
 
 
 def _multi(path: str, manifest: Manifest) -> AofLayout:
@@ -123,7 +126,7 @@ def _multi(path: str, manifest: Manifest) -> AofLayout:
     return AofLayout(path, "multi", manifest, files)
 
 
-def iter_aof(path: str | os.PathLike[str] | AofLayout, *, verify_checksum: bool = True,
+def iter_aof(path: str | os.PathLike[str] | AofLayout | Source, *, verify_checksum: bool = True,
              timestamp_limit: int | None = None, framing_only: bool = False,
              jobs: int = 1) -> Iterator[AofItem]:
     """The AOF at ``path`` as ``AofPart``, RDB events and ``Batch`` objects (and, with
@@ -132,7 +135,7 @@ def iter_aof(path: str | os.PathLike[str] | AofLayout, *, verify_checksum: bool 
     ``framing_only`` batches carry counts, not arguments (see ``RespReader``); with
     ``jobs`` > 1 such a read of a big file uses two processes (``rdbtools.aof._split``:
     the second half's batches are then a summary)."""
-    layout = path if isinstance(path, AofLayout) else open_aof(path)
+    layout = _layout(path)
     timestamp: int | None = None
     last = len(layout.files) - 1
     for n, f in enumerate(layout.files):
@@ -153,7 +156,16 @@ def iter_aof(path: str | os.PathLike[str] | AofLayout, *, verify_checksum: bool 
         timestamp = reader.timestamp
 
 
-def read_aof(path: str | os.PathLike[str] | AofLayout, *,
+def _layout(path: str | os.PathLike[str] | AofLayout | Source) -> AofLayout:
+    if isinstance(path, AofLayout):
+        return path
+    if isinstance(path, Source):
+        return AofLayout(path.name, "single", None,
+                         (AofFile(path.name, "single", source=path),))
+    return open_aof(path)
+
+
+def read_aof(path: str | os.PathLike[str] | AofLayout | Source, *,
              verify_checksum: bool = True) -> Iterator[Event]:
     """The events of the AOF at ``path``: ``AofPart``, RDB events, ``Command``."""
     for item in iter_aof(path, verify_checksum=verify_checksum):
@@ -163,18 +175,18 @@ def read_aof(path: str | os.PathLike[str] | AofLayout, *,
             yield item
 
 
-def _open(path: str) -> tuple[BinaryIO, int | None, Callable[[], None]]:
-    """The bytes of ``path`` (decompressed: ``rdbtools.sources``), their size when known
-    before reading, and how to close them."""
-    src = open_binary(path)
+def _open(f: AofFile) -> tuple[BinaryIO, int | None, Callable[[], None]]:
+    """The bytes of ``f`` (its source, or its path opened: decompressed, see
+    ``rdbtools.sources``), their size when known before reading, and how to close them."""
+    src = f.source if f.source is not None else open_binary(f.path)
     # the size lets a big file be split between processes, which reopen it by name
-    return src.fp, None if path == "-" else src.size, src.close
+    return src.fp, None if f.path == "-" else src.size, src.close
 
 
 def _file(f: AofFile, last: bool, timestamp: int | None, verify: bool, limit: int | None,
           framing_only: bool, split: bool) -> Generator[AofItem, None, RespReader]:
     """The items of one file; returns its RESP reader (for its final state)."""
-    fp, size, close = _open(f.path)
+    fp, size, close = _open(f)
     try:
         yield AofPart(f.path, f.kind, 0)
         inp = Input(fp, f.path, size=size, checksum=verify)

@@ -9,6 +9,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO, NoReturn, ParamSpec, TypeVar
 
 import click
@@ -19,7 +20,7 @@ from rdbtools.cli._progress import Progress
 from rdbtools.errors import LimitExceeded, RdbToolsError
 from rdbtools.events import Event
 from rdbtools.ops.filters import KeyFilter
-from rdbtools.ops.inputs import open_input
+from rdbtools.ops.inputs import Input, read_input
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -105,20 +106,21 @@ def filter_options(fn: Callable[..., R]) -> Callable[..., R]:
 
 
 def read_events(path: str, *, verify: bool, key_filter: KeyFilter,
-                strict: bool = False, quiet: bool = True) -> Iterator[Event]:
-    """The events of the RDB file at ``path`` (``-``: stdin; a URL; compressed or not),
-    filtered; an AOF path (``is_aof_path``) is replayed into the keyspace it builds (held
-    in memory; ``strict``: a command replay does not model is an error). Patterns in the
-    filter are the option text encoded as the file system encodes names. Unless
-    ``quiet``, a progress line is drawn on stderr while an RDB is read, when stderr is a
-    terminal."""
+                strict: bool = False, quiet: bool = True) -> Input:
+    """The events of ``path`` (``-``: stdin; a URL; compressed or not; an RDB, or an AOF
+    replayed into the keyspace it builds, held in memory; ``strict``: a command replay
+    does not model is an error: ``rdbtools.ops.inputs.read_input``), filtered, and what
+    it was. Patterns in the filter are the option text encoded as the file system
+    encodes names. Unless ``quiet``, a progress line is drawn on stderr while an RDB is
+    read, when stderr is a terminal."""
     bar = None if quiet else Progress(None, label=os.path.basename(path) or path)
     if bar is None or not bar.enabled:  # no terminal: not even the counting
-        return open_input(path, verify=verify, key_filter=key_filter, strict=strict)
+        return read_input(path, verify=verify, key_filter=key_filter, strict=strict)
     if os.path.isfile(path):
         bar.total = os.path.getsize(path)
-    return _closing(open_input(path, verify=verify, key_filter=key_filter, strict=strict,
-                               progress=bar.update), bar)
+    inp = read_input(path, verify=verify, key_filter=key_filter, strict=strict,
+                     progress=bar.update)
+    return replace(inp, events=_closing(inp.events, bar))
 
 
 def _closing(events: Iterator[Event], bar: Progress) -> Iterator[Event]:

@@ -188,7 +188,7 @@ def memory_command(
 
     def events_of(path: str) -> Iterator[Event]:
         return read_events(path, verify=verify, key_filter=key_filter, strict=strict,
-                           quiet=quiet)
+                           quiet=quiet).events
 
     if as_jsonl or as_csv or parquet_out is not None:
 

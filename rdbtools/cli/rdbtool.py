@@ -9,7 +9,6 @@ key filters (``rdbtools.ops.filters``), runs the library operation of the same n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import click
@@ -36,11 +35,11 @@ from rdbtools.ops.connection import (
     connect,
     server_errors,
 )
-from rdbtools.ops.convert import convert, open_events, sniff_rdb
+from rdbtools.ops.convert import convert
 from rdbtools.ops.dump import dump
 from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
-from rdbtools.ops.inputs import is_aof_path
+from rdbtools.ops.inputs import read_input
 from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import TARGET_VERSIONS, RestoreError, restore
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
@@ -131,7 +130,7 @@ def dump_command(
 
         refuse_same_file(PROG, files, parquet_out)
         inputs = ((path, read_events(path, verify=verify, key_filter=key_filter,
-                                     strict=strict, quiet=quiet))
+                                     strict=strict, quiet=quiet).events)
                   for path in files)
         with output_file(parquet_out) as out:
             keys = dump_parquet(inputs, out)
@@ -145,7 +144,7 @@ def dump_command(
     with output_file(output) as out:
         summary = dump(
             read_events(files[0], verify=verify, key_filter=key_filter, strict=strict,
-                        quiet=quiet),
+                        quiet=quiet).events,
             out, format=fmt,
         )
     for what, count in summary.skipped.items():
@@ -172,7 +171,7 @@ def check_command(
     input. Damage is reported as one line FILE@OFFSET: what (key ...) and a non-zero exit.
     """
     summary = check(read_events(file, verify=not no_verify, key_filter=key_filter,
-                                strict=strict, quiet=quiet))
+                                strict=strict, quiet=quiet).events)
     click.echo(check_text(file, summary), nl=False)
 
 
@@ -209,9 +208,10 @@ def info_command(
     the records the RDB writer would write for them (the RDB version of the AOF's
     preamble or base, else 12).
     """
-    events = read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict,
-                         quiet=quiet)
-    if is_aof_path(file):
+    inp = read_events(file, verify=not no_verify, key_filter=key_filter, strict=strict,
+                      quiet=quiet)
+    events = inp.events
+    if inp.kind == "aof":
         from rdbtools.ops.rdb_sizes import with_rdb_sizes
 
         events = with_rdb_sizes(events)
@@ -283,7 +283,7 @@ def convert_command(
     touched (OUT may be IN: the file is then converted in place). One key at a time is
     held in memory (a big key spills to a temporary file).
     """
-    events = filter_events(open_events(infile, verify_checksum=not no_verify), key_filter)
+    events = read_input(infile, verify=not no_verify, jsonl=True, key_filter=key_filter).events
     _write_rdb(events, outfile, _target(to_version, to_valkey), strict)
 
 
@@ -428,9 +428,9 @@ def restore_command(
     if not (dry_run and version):
         client = connect(url, tls=tls, timeout=timeout, cluster=True if cluster else None)
     needs = ModuleNeeds()
-    events = needs.watch(filter_events(open_events(file, verify_checksum=not no_verify),
-                                       key_filter))
-    size = _rdb_size(file)
+    inp = read_input(file, verify=not no_verify, jsonl=True, key_filter=key_filter)
+    events = needs.watch(inp.events)
+    size = inp.size  # the progress line's total: an RDB's key records carry their offsets
     try:
         with Progress(size, label="restore", enabled=False if quiet else None) as bar, \
                 server_errors(url, timeout):
@@ -461,15 +461,6 @@ def restore_command(
         raise RestoreError(f"{summary.skipped_missing_db} keys not written: "
                            f"{summary.missing_text()}: map them with --to-db N, or leave "
                            "them out with --db")
-
-
-def _rdb_size(path: str) -> int | None:
-    """The size of ``path`` when it is an RDB file (the progress line's total: its key
-    records carry their offsets), else ``None``."""
-    if path == "-" or not os.path.isfile(path):
-        return None
-    with open(path, "rb") as fp:
-        return os.fstat(fp.fileno()).st_size if sniff_rdb(fp.read(9)) else None
 
 
 from rdbtools.cli._memory import memory_command  # noqa: E402

@@ -9,31 +9,20 @@ from typing import BinaryIO
 
 from rdbtools.atomic import atomic_file
 from rdbtools.events import Event
+from rdbtools.ops.inputs import read_input
 from rdbtools.ops.load import load_events
 from rdbtools.rdb._targets import Thresholds
 from rdbtools.rdb.reader import read_rdb
 from rdbtools.rdb.writer import LossReport, RdbWriter
-from rdbtools.sources import open_binary
-
-
-def sniff_rdb(head: bytes) -> bool:
-    """Whether a file starting with ``head`` is an RDB (``REDIS`` or ``VALKEY`` magic)."""
-    return head.startswith((b"REDIS", b"VALKEY"))
+from rdbtools.sources import RDB_MAGICS
 
 
 def open_events(path: str, *, verify_checksum: bool = True) -> Iterator[Event]:
     """The events of ``path`` (``-``: standard input; a URL; any of them compressed:
     ``rdbtools.sources``), an RDB file or a JSON Lines dump, told apart by the first bytes
-    of what it holds (a pipe is not seeked: they are read and put back in front)."""
-    src = open_binary(path)
-    try:
-        head = src.peek(9)
-    except BaseException:
-        src.close()
-        raise
-    if sniff_rdb(head):
-        return read_rdb(src, verify_checksum=verify_checksum)
-    return src.watch(load_events(src.fp, src.name))
+    of what it holds (``rdbtools.ops.inputs.read_input``: opened once, a pipe is never
+    seeked nor reopened)."""
+    return read_input(path, verify=verify_checksum, jsonl=True).events
 
 
 def convert(
@@ -64,7 +53,7 @@ def convert(
 def convert_bytes(data: bytes, version: int | str = 11) -> tuple[bytes, LossReport]:
     """Convenience for small inputs: an RDB (or JSON Lines) held in memory, converted."""
     out = io.BytesIO()
-    if sniff_rdb(data[:9]):
+    if data.startswith(RDB_MAGICS):
         events: Iterable[Event] = read_rdb(io.BytesIO(data))
     else:
         events = load_events(data.splitlines())
