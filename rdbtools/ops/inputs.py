@@ -87,7 +87,8 @@ def read_input(path: str, *, verify: bool = True, strict: bool = False, jsonl: b
 def _rdb(opened: Opened, verify: bool, strict: bool) -> Input:
     src = opened.source
     assert src is not None  # only a directory has none, and it is an AOF
-    return Input("rdb", read_rdb(src, verify_checksum=verify), src.size, src.stored_position)
+    events = read_rdb(src, verify_checksum=verify, alone=True)
+    return Input("rdb", events, src.size, src.stored_position)
 
 
 def _aof(opened: Opened, verify: bool, strict: bool) -> Input:

@@ -71,11 +71,12 @@ class RdbReader:
     """Reads one RDB stream from an ``Input``. Iterate ``events()`` once."""
 
     def __init__(self, inp: Input, *, verify_checksum: bool = True,
-                 source: Source | None = None) -> None:
+                 source: Source | None = None, alone: bool = False) -> None:
         self.input = inp
         # the Source the input reads, when the reader owns it: closed when the events
         # end, and it marks the offsets of errors (Source.note)
         self.source = source
+        self.alone = alone
         self.verify = verify_checksum
         self.version = 0
         self.valkey = False
@@ -89,11 +90,22 @@ class RdbReader:
     def _owned(self, src: Source) -> Iterator[Event]:
         try:
             yield from self._events()
+            if self.alone:
+                self._refuse_commands_after()
         except ParseError as err:
             src.note(err)
             raise
         finally:
             src.close()
+
+    def _refuse_commands_after(self) -> None:
+        """An AOF may start with an RDB preamble, its commands after the RDB's checksum
+        (FORMAT.md §8.4): read as an RDB alone, those commands would be lost unseen."""
+        inp = self.input
+        if inp.peek_byte() in (ord("*"), ord("#")):
+            raise CorruptInput("AOF commands follow the end of the RDB: an AOF with an RDB "
+                               "preamble (name it *.aof to replay it)", source=inp.source,
+                               offset=inp.tell())
 
     def _events(self) -> Iterator[Event]:
         inp = self.input
@@ -262,13 +274,16 @@ def read_rdb(
     *,
     source: str | None = None,
     verify_checksum: bool = True,
+    alone: bool = False,
 ) -> Iterator[Event]:
     """Yield the events of the RDB at ``src`` (a path, ``"-"`` for standard input, a
     binary file object or an opened ``Source``). Bad input raises a ``ParseError`` naming
     the source, the byte offset and the key; ``verify_checksum=False`` skips the CRC-64
     check. A path is opened at once (so a missing file fails here) and closed when the
     iteration ends. A path may be a URL, and any input may be compressed
-    (``rdbtools.sources``)."""
+    (``rdbtools.sources``). Reading stops after the RDB's checksum; with ``alone``, AOF
+    commands after it (``*`` or ``#``: an AOF with an RDB preamble) are a
+    ``CorruptInput`` rather than left unread."""
     if isinstance(src, Source):
         opened = src
     elif isinstance(src, (str, os.PathLike)):
@@ -278,4 +293,4 @@ def read_rdb(
     if source is not None:
         opened.name = source
     inp = Input(opened.fp, opened.name, size=opened.size, checksum=verify_checksum)
-    return RdbReader(inp, verify_checksum=verify_checksum, source=opened).events()
+    return RdbReader(inp, verify_checksum=verify_checksum, source=opened, alone=alone).events()
