@@ -7,6 +7,7 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from helpers import FIXTURES, run_rdbtool
 
 from rdbtools.cli import rdbtool
 from rdbtools.events import Event
+from rdbtools.ops.inputs import Input
 
 SMALL = FIXTURES / "7.0.15" / "small-encodings.rdb"
 
@@ -138,11 +140,16 @@ def test_failed_dump_leaves_no_output(tmp_path: Path, damaged: dict[str, Path]) 
 def test_interrupted_dump_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = rdbtool.read_events
 
-    def interrupted(*args: object, **kwargs: object) -> Iterator[Event]:
-        for n, ev in enumerate(real(*args, **kwargs)):  # type: ignore[arg-type]
-            if n == 50:
-                raise KeyboardInterrupt
-            yield ev
+    def interrupted(*args: object, **kwargs: object) -> Input:
+        inp = real(*args, **kwargs)  # type: ignore[arg-type]
+
+        def events() -> Iterator[Event]:
+            for n, ev in enumerate(inp.events):
+                if n == 50:
+                    raise KeyboardInterrupt
+                yield ev
+
+        return replace(inp, events=events())
 
     monkeypatch.setattr(rdbtool, "read_events", interrupted)
     out = tmp_path / "out.json"

@@ -121,6 +121,16 @@ def aof_layout(opened: Opened) -> AofLayout:
     return AofLayout(opened.name, "single", None, (f,))
 
 
+def opened_once(layout: AofLayout) -> AofLayout:
+    """``layout``, its single file opened now when that is no regular file and not
+    ``-`` (a FIFO, a shell's ``<(...)``): such a layout is read once, and its head can be
+    peeked at first (``files[0].source``) without being lost."""
+    f = layout.files[0] if layout.kind == "single" else None
+    if f is None or f.source is not None or f.path == "-" or is_regular(f.path):
+        return layout
+    return aof_layout(open_sniffed(f.path))
+
+
 def _multi(path: str, manifest: Manifest) -> AofLayout:
     files = tuple(AofFile(p, e.kind, e) for p, e in resolve(manifest))
     return AofLayout(path, "multi", manifest, files)

@@ -87,6 +87,9 @@ def check_command(path: str, timestamp: int | None, jobs: int | None, replay: bo
         jobs = 2 if (os.cpu_count() or 1) >= 2 else 1
     if replay and path == "-":
         raise click.UsageError("--replay reads PATH twice: it needs a file, not stdin")
+    if replay and os.path.exists(path) and not os.path.isdir(path) \
+            and not os.path.isfile(path):
+        raise click.UsageError("--replay reads PATH twice: it needs a file, not a pipe")
     report = aof_check(path, verify_checksum=not no_verify, truncate_to_timestamp=timestamp,
                        jobs=jobs, replay=replay)
     if report.problem is not None:

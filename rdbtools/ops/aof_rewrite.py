@@ -38,7 +38,7 @@ from typing import BinaryIO
 from rdbtools.aof import _swap
 from rdbtools.aof.manifest import names_a_part
 from rdbtools.aof.origin import OriginWatch
-from rdbtools.aof.reader import AofLayout, iter_aof, open_aof
+from rdbtools.aof.reader import AofLayout, iter_aof, open_aof, opened_once
 from rdbtools.aof.writer import AofWriter
 from rdbtools.atomic import sweep_temps
 from rdbtools.errors import ParseError, WriteError
@@ -194,8 +194,8 @@ def _has_field_ttls(replayer: Replayer) -> bool:
 
 
 def _sizes(layout: AofLayout) -> tuple[tuple[str, int], ...]:
-    if layout.files and layout.files[0].path == "-":
-        return ()
+    if layout.files and (layout.files[0].path == "-" or layout.files[0].source is not None):
+        return ()  # a pipe: its size is not known before it is read
     return tuple((os.path.basename(f.path), os.path.getsize(f.path)) for f in layout.files)
 
 
@@ -233,10 +233,14 @@ def _looks_pre_70(layout: AofLayout) -> bool:
     that server where 7.0 differs)."""
     if layout.kind != "single":
         return False
-    if layout.files[0].path == "-":
+    f = layout.files[0]
+    if f.path == "-":
         return True
-    with open_binary(layout.files[0].path) as src:  # what it holds, decompressed
-        head = src.peek(9)
+    if f.source is not None:  # a pipe, opened once: its head stays unread
+        head = f.source.peek(9)
+    else:
+        with open_binary(f.path) as src:  # what it holds, decompressed
+            head = src.peek(9)
     if head.startswith(b"VALKEY"):
         return False
     if head.startswith(b"REDIS"):
@@ -289,12 +293,14 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     layout = open_aof(path)
     if output is not None:
         check_output(layout, output)
+    layout = opened_once(layout)
     manifest = layout.manifest if output is None else None
     before = _sizes(layout)
 
     pre_70 = _looks_pre_70(layout)
     replayer, watch = _replay(layout, verify_checksum, skip_unknown, strict, pre_70)
-    if pre_70 and watch.origin(False).target.level >= 10 and path != "-":
+    if pre_70 and watch.origin(False).target.level >= 10 and path != "-" \
+            and layout.files[0].source is None:
         # a single file with 7.0's evidence (a 7.0+ incr file): replay it as 7.0 does
         replayer, watch = _replay(layout, verify_checksum, skip_unknown, strict, False)
     _swap.crash_point("replayed")
