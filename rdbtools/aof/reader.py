@@ -114,8 +114,10 @@ def aof_layout(opened: Opened) -> AofLayout:
     """The layout of an input opened once (``rdbtools.sources.open_sniffed``): a
     manifest or a directory are read by name (the source is closed), any other input is
     a single AOF read from its source, once."""
-    if opened.kind in ("manifest", "aof-dir") or opened.source is None:
+    if opened.kind == "manifest":
         opened.close()
+        return _multi(opened.name, load_manifest(opened.name))
+    if opened.source is None:  # a directory
         return open_aof(opened.name)
     f = AofFile(opened.name, "single", source=opened.source)
     return AofLayout(opened.name, "single", None, (f,))
