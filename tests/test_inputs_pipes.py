@@ -271,3 +271,18 @@ def test_a_manifest_is_told_by_content_and_a_directory_by_its_manifest(tmp_path:
     assert opened.kind == "manifest"
     opened = open_sniffed(tmp_path)
     assert (opened.kind, opened.source) == ("aof-dir", None)
+
+
+def test_read_aof_reads_an_opened_source(aof_file: Path, fifo: Path) -> None:
+    from rdbtools.aof.reader import read_aof
+    from rdbtools.events import AofPart
+    from rdbtools.sources import open_binary
+
+    by_name = [ev for ev in read_aof(aof_file) if not isinstance(ev, AofPart)]
+    writer = _feed(fifo, gzip.compress(AOF))
+    with open_binary(fifo) as src:
+        opened = list(read_aof(src))
+    writer.join(timeout=30)
+    assert opened[0] == AofPart(str(fifo), "single", 0)
+    assert opened[1:] == by_name
+    assert len(by_name) == 5

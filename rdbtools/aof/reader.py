@@ -91,7 +91,7 @@ def open_aof(path: str | os.PathLike[str]) -> AofLayout:
     ``path`` cannot be read."""
     path = os.fspath(path)
     if path == "-":
-        return AofLayout(path, "single", None, (AofFile(path, "single"),))
+        return _single(path)
     if os.path.isdir(path):
         names = manifest_names(path)
         if len(names) != 1:
@@ -102,12 +102,12 @@ def open_aof(path: str | os.PathLike[str]) -> AofLayout:
     if not is_regular(path):
         # a pipe or a device is read once, front to back, as one AOF (a manifest is
         # always a regular file): the layout opens it when it is read
-        return AofLayout(path, "single", None, (AofFile(path, "single"),))
+        return _single(path)
     opened = open_sniffed(path)
     opened.close()  # a regular file: reopened by name, so that the layout reads again
     if opened.kind == "manifest":
         return _multi(path, load_manifest(path))
-    return AofLayout(path, "single", None, (AofFile(path, "single"),))
+    return _single(path)
 
 
 def aof_layout(opened: Opened) -> AofLayout:
@@ -119,8 +119,7 @@ def aof_layout(opened: Opened) -> AofLayout:
         return _multi(opened.name, load_manifest(opened.name))
     if opened.source is None:  # a directory
         return open_aof(opened.name)
-    f = AofFile(opened.name, "single", source=opened.source)
-    return AofLayout(opened.name, "single", None, (f,))
+    return _single(opened.name, opened.source)
 
 
 def opened_once(layout: AofLayout) -> AofLayout:
@@ -131,6 +130,10 @@ def opened_once(layout: AofLayout) -> AofLayout:
     if f is None or f.source is not None or f.path == "-" or is_regular(f.path):
         return layout
     return aof_layout(open_sniffed(f.path))
+
+
+def _single(path: str, source: Source | None = None) -> AofLayout:
+    return AofLayout(path, "single", None, (AofFile(path, "single", source=source),))
 
 
 def _multi(path: str, manifest: Manifest) -> AofLayout:
@@ -172,8 +175,7 @@ def _layout(path: str | os.PathLike[str] | AofLayout | Source) -> AofLayout:
     if isinstance(path, AofLayout):
         return path
     if isinstance(path, Source):
-        return AofLayout(path.name, "single", None,
-                         (AofFile(path.name, "single", source=path),))
+        return _single(path.name, path)
     return open_aof(path)
 
 
