@@ -213,12 +213,15 @@ def test_load_and_restore_read_jsonl_through_a_pipe(jsonl_file: Path, tmp_path: 
     assert runs[0][0] == 0 and b"would write" in runs[0][2], runs[0][2]
     assert runs[1] == runs[0] and runs[2] == runs[0]
     loaded = []
-    for n, (name, stdin) in enumerate(((str(jsonl_file), None), ("-", data))):
+    for n, name in enumerate((str(jsonl_file), "-", str(fifo))):
         out = tmp_path / f"load{n}.rdb"
-        run = run_rdbtool("load", name, "-o", str(out), stdin=stdin)
+        writer = _feed(fifo, data) if name == str(fifo) else None
+        run = run_rdbtool("load", name, "-o", str(out), stdin=data if name == "-" else None)
+        if writer is not None:
+            writer.join(timeout=30)
         assert run.returncode == 0, run.stderr
         loaded.append(_rdb_without_ctime(out))
-    assert loaded[0] and loaded[1] == loaded[0]
+    assert loaded[0] and loaded[1] == loaded[0] and loaded[2] == loaded[0]
 
 
 def test_a_script_through_a_pipe_is_refused_as_by_name(tmp_path: Path, fifo: Path) -> None:
