@@ -1,4 +1,4 @@
-"""Types of the optional C extension ``rdbtools._speedups`` (rdbtools/_speedups.c).
+"""Types of the optional C extension ``rdbtools._speedups`` (rdbtools/_speedups/*.c).
 
 Each function is the twin of a pure-Python one named in its docstring, which gives the
 same result; ``rdbtools._accel.speedups`` is this module, or ``None`` when it was not
