@@ -84,6 +84,19 @@ static PyObject *aw_new_batch(PyObject *db, PyObject *ts) {
     return b;
 }
 
+/* A new Batch(db, ts) as *batch (the previous one stays in batches), appended to
+ * batches, with the MULTI offset it starts under appended to multis. */
+static int aw_open(PyObject **batch, PyObject *db, PyObject *ts, PyObject *batches,
+                   PyObject *multis, Py_ssize_t multi_at) {
+    PyObject *b = aw_new_batch(db, ts);
+    if (b == NULL)
+        return -1;
+    Py_XSETREF(*batch, b);
+    if (PyList_Append(batches, b) < 0)
+        return -1;
+    return append_steal(multis, PyLong_FromSsize_t(multi_at));
+}
+
 /* Set count (and end, when the batch holds commands) of a finished batch. */
 static int aw_close(PyObject *b, Py_ssize_t end) {
     Py_ssize_t n = PyList_GET_SIZE(AW_SLOT(b, aw_bt.args));
@@ -228,9 +241,7 @@ PyObject *sp_aof_walk_full(PyObject *Py_UNUSED(self), PyObject *const *a, Py_ssi
     PyObject *walk = NULL;
     if (db == NULL || ts == NULL || limit == NULL || batches == NULL || multis == NULL)
         goto fail;
-    batch = aw_new_batch(db, ts);
-    if (batch == NULL || PyList_Append(batches, batch) < 0
-            || append_steal(multis, PyLong_FromSsize_t(multi_at)) < 0)
+    if (aw_open(&batch, db, ts, batches, multis, multi_at) < 0)
         goto fail;
     PyObject *boffs = AW_SLOT(batch, aw_bt.offsets), *bargs = AW_SLOT(batch, aw_bt.args);
     Py_ssize_t start = i, ncmd = 0, bad = -1, end = 0;
@@ -307,11 +318,8 @@ PyObject *sp_aof_walk_full(PyObject *Py_UNUSED(self), PyObject *const *a, Py_ssi
                 } else {
                     multi_at = kind == 2 ? at : -1;
                 }
-                if (aw_close(batch, end) < 0)
-                    goto fail;
-                Py_SETREF(batch, aw_new_batch(db, ts));
-                if (batch == NULL || PyList_Append(batches, batch) < 0
-                        || append_steal(multis, PyLong_FromSsize_t(multi_at)) < 0)
+                if (aw_close(batch, end) < 0
+                        || aw_open(&batch, db, ts, batches, multis, multi_at) < 0)
                     goto fail;
                 boffs = AW_SLOT(batch, aw_bt.offsets);
                 bargs = AW_SLOT(batch, aw_bt.args);
@@ -340,11 +348,8 @@ PyObject *sp_aof_walk_full(PyObject *Py_UNUSED(self), PyObject *const *a, Py_ssi
                     }
                     if (other) {
                         Py_SETREF(ts, t);
-                        if (aw_close(batch, end) < 0)
-                            goto fail;
-                        Py_SETREF(batch, aw_new_batch(db, ts));
-                        if (batch == NULL || PyList_Append(batches, batch) < 0
-                                || append_steal(multis, PyLong_FromSsize_t(multi_at)) < 0)
+                        if (aw_close(batch, end) < 0
+                                || aw_open(&batch, db, ts, batches, multis, multi_at) < 0)
                             goto fail;
                         boffs = AW_SLOT(batch, aw_bt.offsets);
                         bargs = AW_SLOT(batch, aw_bt.args);

@@ -169,36 +169,64 @@ static int mem_int_arg(PyObject *o, int64_t *out) {
     return 0;
 }
 
-#define MEM_ARGS(name, count)                                                     \
-    if (nargs != (count)) {                                                       \
-        PyErr_SetString(PyExc_TypeError, name "() takes " #count " arguments");   \
-        return NULL;                                                              \
+/* One call of a mem_* batch function: the model's parameters (args[1]), its state list
+ * (the last argument: k ints, loaded into s) and its elements (args[0], as a fast
+ * sequence). mem_open checks the argument count and reads params and state; the caller
+ * reads its own arguments, then mem_items takes the elements; mem_close releases them
+ * and, when the batch went through, stores the state back. */
+typedef struct {
+    MemParams p;
+    int64_t s[10];
+    PyObject *seq;
+    PyObject **items;
+    Py_ssize_t count;
+} MemBatch;
+
+static int mem_open(MemBatch *b, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want,
+                    const char *name, Py_ssize_t k) {
+    b->seq = NULL;
+    if (nargs != want) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments", name, want);
+        return -1;
     }
+    return mem_params(args[1], &b->p) < 0 || mem_load(args[want - 1], b->s, k) < 0 ? -1 : 0;
+}
+
+static int mem_items(MemBatch *b, PyObject *items, const char *what) {
+    b->seq = PySequence_Fast(items, what);
+    if (b->seq == NULL)
+        return -1;
+    b->count = PySequence_Fast_GET_SIZE(b->seq);
+    b->items = PySequence_Fast_ITEMS(b->seq);
+    return 0;
+}
+
+static PyObject *mem_close(MemBatch *b, int ok, PyObject *st, Py_ssize_t k) {
+    Py_XDECREF(b->seq);
+    if (!ok || mem_store(st, b->s, k) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
 
 /* mem_set(members, params, lp_max, hist, st): st = [elements, largest, all_int, width,
  * lp_size, ht]; hist (a dict length -> count, or None) takes the member lengths instead
  * of ht (Valkey 8). */
 PyObject *sp_mem_set(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs) {
-    MEM_ARGS("mem_set", 5)
-    MemParams p;
-    int64_t lp_max, s[6];
+    MemBatch b;
+    int64_t lp_max, *s = b.s;
     PyObject *hist = args[3];
-    if (mem_params(args[1], &p) < 0 || mem_int_arg(args[2], &lp_max) < 0 ||
-        mem_load(args[4], s, 6) < 0)
+    if (mem_open(&b, args, nargs, 5, "mem_set", 6) < 0 || mem_int_arg(args[2], &lp_max) < 0)
         return NULL;
     if (hist != Py_None && !PyDict_Check(hist)) {
         PyErr_SetString(PyExc_TypeError, "hist must be a dict or None");
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(args[0], "members must be a sequence");
-    if (seq == NULL)
+    if (mem_items(&b, args[0], "members must be a sequence") < 0)
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    for (Py_ssize_t i = 0; i < count; i++) {
+    for (Py_ssize_t i = 0; i < b.count; i++) {
         const unsigned char *m;
         Py_ssize_t n;
-        if (mem_bytes(items[i], &m, &n) < 0) goto fail;
+        if (mem_bytes(b.items[i], &m, &n) < 0) goto fail;
         s[0] += 1;
         if (n > s[1]) s[1] = n;
         if (s[2]) {
@@ -229,16 +257,12 @@ PyObject *sp_mem_set(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_
             Py_DECREF(key);
             if (rc < 0) goto fail;
         } else {
-            s[5] += p.dict_entry + mem_sds(&p, (uint64_t)n);
+            s[5] += b.p.dict_entry + mem_sds(&b.p, (uint64_t)n);
         }
     }
-    Py_DECREF(seq);
-    if (mem_store(args[4], s, 6) < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return mem_close(&b, 1, args[4], 6);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return mem_close(&b, 0, args[4], 6);
 }
 
 /* The listpack/ziplist entry of a sorted-set score: its text as score_text() writes it
@@ -269,21 +293,16 @@ static int mem_blob_add_score(MemBlob *b, int ziplist, double score, int shortes
 /* mem_zset(members, params, lp_max, ziplist, shortest, st): members are (member, score)
  * pairs; st = [elements, largest, lp_size, lp_prev, ht]. */
 PyObject *sp_mem_zset(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs) {
-    MEM_ARGS("mem_zset", 6)
-    MemParams p;
-    int64_t lp_max, s[5];
-    int ziplist = PyObject_IsTrue(args[3]), shortest = PyObject_IsTrue(args[4]);
-    if (ziplist < 0 || shortest < 0 || mem_params(args[1], &p) < 0 ||
-        mem_int_arg(args[2], &lp_max) < 0 || mem_load(args[5], s, 5) < 0)
+    MemBatch b;
+    int64_t lp_max, *s = b.s;
+    int ziplist, shortest;
+    if (mem_open(&b, args, nargs, 6, "mem_zset", 5) < 0 || mem_int_arg(args[2], &lp_max) < 0
+        || (ziplist = PyObject_IsTrue(args[3])) < 0 || (shortest = PyObject_IsTrue(args[4])) < 0
+        || mem_items(&b, args[0], "members must be a sequence") < 0)
         return NULL;
-    PyObject *seq = PySequence_Fast(args[0], "members must be a sequence");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
     MemBlob lp = {s[2], s[3]};
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *pair = items[i];
+    for (Py_ssize_t i = 0; i < b.count; i++) {
+        PyObject *pair = b.items[i];
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
             PyErr_SetString(PyExc_TypeError, "a sorted-set member must be a (member, score) tuple");
             goto fail;
@@ -299,38 +318,29 @@ PyObject *sp_mem_zset(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize
             mem_blob_add(&lp, ziplist, m, n);
             if (mem_blob_add_score(&lp, ziplist, score, shortest) < 0) goto fail;
         }
-        s[4] += mem_sds(&p, (uint64_t)n) + p.dict_entry;
+        s[4] += mem_sds(&b.p, (uint64_t)n) + b.p.dict_entry;
     }
-    Py_DECREF(seq);
     s[2] = lp.size;
     s[3] = lp.prev;
-    if (mem_store(args[5], s, 5) < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return mem_close(&b, 1, args[5], 5);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return mem_close(&b, 0, args[5], 5);
 }
 
 /* mem_hash(fields, params, lp_max, ziplist, mstr, st): fields are (field, value,
  * expire_ms or None) triples; st = [elements, largest, ttl, lp_size, lp_prev, ht]; mstr:
  * fields are 7.4 "mstr"s, else sds. */
 PyObject *sp_mem_hash(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs) {
-    MEM_ARGS("mem_hash", 6)
-    MemParams p;
-    int64_t lp_max, s[6];
-    int ziplist = PyObject_IsTrue(args[3]), mstr = PyObject_IsTrue(args[4]);
-    if (ziplist < 0 || mstr < 0 || mem_params(args[1], &p) < 0 ||
-        mem_int_arg(args[2], &lp_max) < 0 || mem_load(args[5], s, 6) < 0)
+    MemBatch b;
+    int64_t lp_max, *s = b.s;
+    int ziplist, mstr;
+    if (mem_open(&b, args, nargs, 6, "mem_hash", 6) < 0 || mem_int_arg(args[2], &lp_max) < 0
+        || (ziplist = PyObject_IsTrue(args[3])) < 0 || (mstr = PyObject_IsTrue(args[4])) < 0
+        || mem_items(&b, args[0], "fields must be a sequence") < 0)
         return NULL;
-    PyObject *seq = PySequence_Fast(args[0], "fields must be a sequence");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
     MemBlob lp = {s[3], s[4]};
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *t = items[i];
+    for (Py_ssize_t i = 0; i < b.count; i++) {
+        PyObject *t = b.items[i];
         if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3) {
             PyErr_SetString(PyExc_TypeError, "a hash field must be a (field, value, expire) tuple");
             goto fail;
@@ -364,21 +374,17 @@ PyObject *sp_mem_hash(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize
         int64_t field;
         if (mstr) {
             int64_t hdr = lf < 32 ? 1 : lf < 65536 ? 3 : 9;
-            field = mem_alloc(&p, (uint64_t)(hdr + lf + 1 + (has_exp ? 18 : 0)));
+            field = mem_alloc(&b.p, (uint64_t)(hdr + lf + 1 + (has_exp ? 18 : 0)));
         } else {
-            field = mem_sds(&p, (uint64_t)lf);
+            field = mem_sds(&b.p, (uint64_t)lf);
         }
-        s[5] += p.dict_entry + field + mem_sds(&p, (uint64_t)lv);
+        s[5] += b.p.dict_entry + field + mem_sds(&b.p, (uint64_t)lv);
     }
-    Py_DECREF(seq);
     s[3] = lp.size;
     s[4] = lp.prev;
-    if (mem_store(args[5], s, 6) < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return mem_close(&b, 1, args[5], 6);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return mem_close(&b, 0, args[5], 6);
 }
 
 /* mem_list(items, params, cfg, close_first, st): cfg = (ziplist, by_offset, plain_max,
@@ -396,11 +402,12 @@ static void mem_list_close(int64_t *s, const MemParams *p, int64_t node_struct, 
 }
 
 PyObject *sp_mem_list(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs) {
-    MEM_ARGS("mem_list", 5)
-    MemParams p;
-    int64_t s[10], cfg[6];
-    int close_first = PyObject_IsTrue(args[3]);
-    if (close_first < 0 || mem_params(args[1], &p) < 0 || mem_load(args[4], s, 10) < 0)
+    MemBatch b;
+    int64_t *s = b.s, cfg[6];
+    const MemParams *p = &b.p;
+    int close_first;
+    if (mem_open(&b, args, nargs, 5, "mem_list", 10) < 0
+        || (close_first = PyObject_IsTrue(args[3])) < 0)
         return NULL;
     if (!PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 6) {
         PyErr_SetString(PyExc_TypeError, "cfg must be a 6-tuple");
@@ -412,18 +419,15 @@ PyObject *sp_mem_list(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize
     int ziplist = cfg[0] != 0, by_offset = cfg[1] != 0, rounded = cfg[5] != 0;
     int64_t plain_max = cfg[2], node_max = cfg[3], node_struct = cfg[4];
     int64_t empty = ziplist ? 11 : 7;
-    PyObject *seq = PySequence_Fast(args[0], "items must be a sequence");
-    if (seq == NULL)
+    if (mem_items(&b, args[0], "items must be a sequence") < 0)
         return NULL;
     if (close_first)
-        mem_list_close(s, &p, node_struct, rounded);
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
+        mem_list_close(s, p, node_struct, rounded);
     MemBlob whole = {s[2], s[4]}, node = {s[6], s[7]};
-    for (Py_ssize_t i = 0; i < count; i++) {
+    for (Py_ssize_t i = 0; i < b.count; i++) {
         const unsigned char *e;
         Py_ssize_t n;
-        if (mem_bytes(items[i], &e, &n) < 0) goto fail;
+        if (mem_bytes(b.items[i], &e, &n) < 0) goto fail;
         s[0] += 1;
         if (n > s[1]) s[1] = n;
         if (s[3] < 0xFFFF) {
@@ -433,9 +437,9 @@ PyObject *sp_mem_list(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize
         if (n >= plain_max) {
             s[6] = node.size;
             s[7] = node.prev;
-            mem_list_close(s, &p, node_struct, rounded);
+            mem_list_close(s, p, node_struct, rounded);
             s[8] += 1;
-            s[9] += node_struct + mem_alloc(&p, (uint64_t)n);
+            s[9] += node_struct + mem_alloc(p, (uint64_t)n);
             continue;
         }
         if (!s[5]) {
@@ -445,26 +449,22 @@ PyObject *sp_mem_list(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize
         } else if (!by_offset && node.size + n + 8 > node_max) {
             s[6] = node.size;
             s[7] = node.prev;
-            mem_list_close(s, &p, node_struct, rounded);
+            mem_list_close(s, p, node_struct, rounded);
             s[5] = 1;
             node.size = empty;
             node.prev = 0;
         }
         mem_blob_add(&node, ziplist, e, n);
     }
-    Py_DECREF(seq);
     s[2] = whole.size;
     s[4] = whole.prev;
     if (s[5]) {
         s[6] = node.size;
         s[7] = node.prev;
     }
-    if (mem_store(args[4], s, 10) < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return mem_close(&b, 1, args[4], 10);
 fail:
-    Py_DECREF(seq);
-    return NULL;
+    return mem_close(&b, 0, args[4], 10);
 }
 
 /* mem_lp_sum(items) -> the listpack bytes of these elements (entries only). */

@@ -382,10 +382,10 @@ static PyObject *one_string(const unsigned char *b, Py_ssize_t n, Py_ssize_t *pp
     return o;
 }
 
-/* strings(buf, pos, count) -> (list[bytes], pos): up to count rdb-strings read from buf
- * at pos, stopping early (see one_string) so the caller can refill or take the slow
- * path for the next one. */
-PyObject *sp_strings(PyObject *Py_UNUSED(self), PyObject *args) {
+/* Up to count rdb-strings read from buf at pos, each followed by an 8-byte LE double
+ * when scored (then (bytes, float) pairs); stops early (see one_string) so the caller
+ * can refill or take the slow path for the next one. Returns (list, pos after them). */
+static inline PyObject *string_run(PyObject *args, int scored) {
     Py_buffer view;
     Py_ssize_t pos, count;
     if (!PyArg_ParseTuple(args, "y*nn", &view, &pos, &count))
@@ -393,48 +393,43 @@ PyObject *sp_strings(PyObject *Py_UNUSED(self), PyObject *args) {
     const unsigned char *b = view.buf;
     Py_ssize_t n = view.len;
     PyObject *out = PyList_New(0);
-    if (out == NULL) { PyBuffer_Release(&view); return NULL; }
-    while (count-- > 0) {
-        PyObject *o = one_string(b, n, &pos);
-        if (o == NULL) {
-            if (PyErr_Occurred()) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
-            break;
-        }
-        if (append_steal(out, o) < 0) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
-    }
-    PyBuffer_Release(&view);
-    PyObject *res = Py_BuildValue("(Nn)", out, pos);
-    return res;
-}
-
-/* zset2(buf, pos, count) -> (list[(bytes, float)], pos): up to count members of a type-5
- * sorted set (rdb-string member, 8-byte LE double score). */
-PyObject *sp_zset2(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer view;
-    Py_ssize_t pos, count;
-    if (!PyArg_ParseTuple(args, "y*nn", &view, &pos, &count))
-        return NULL;
-    const unsigned char *b = view.buf;
-    Py_ssize_t n = view.len;
-    PyObject *out = PyList_New(0);
-    if (out == NULL) { PyBuffer_Release(&view); return NULL; }
+    if (out == NULL)
+        goto fail;
     while (count-- > 0) {
         Py_ssize_t p = pos;
-        PyObject *m = one_string(b, n, &p);
-        if (m == NULL) {
-            if (PyErr_Occurred()) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
+        PyObject *item = one_string(b, n, &p);
+        if (item == NULL) {
+            if (PyErr_Occurred()) goto fail;
             break;
         }
-        if (p + 8 > n) { Py_DECREF(m); break; }
-        double d;
-        uint64_t u = (uint64_t)le_signed(b + p, 8);
-        memcpy(&d, &u, 8);
-        PyObject *pair = Py_BuildValue("(Nd)", m, d);
-        if (pair == NULL || append_steal(out, pair) < 0) { Py_DECREF(out); PyBuffer_Release(&view); return NULL; }
-        pos = p + 8;
+        if (scored) {
+            if (p + 8 > n) { Py_DECREF(item); break; }
+            double d;
+            uint64_t u = (uint64_t)le_signed(b + p, 8);
+            memcpy(&d, &u, 8);
+            item = Py_BuildValue("(Nd)", item, d);
+            p += 8;
+        }
+        if (append_steal(out, item) < 0) goto fail;
+        pos = p;
     }
     PyBuffer_Release(&view);
     return Py_BuildValue("(Nn)", out, pos);
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+/* strings(buf, pos, count) -> (list[bytes], pos) */
+PyObject *sp_strings(PyObject *Py_UNUSED(self), PyObject *args) {
+    return string_run(args, 0);
+}
+
+/* zset2(buf, pos, count) -> (list[(bytes, float)], pos): members of a type-5 sorted set
+ * (rdb-string member, 8-byte LE double score). */
+PyObject *sp_zset2(PyObject *Py_UNUSED(self), PyObject *args) {
+    return string_run(args, 1);
 }
 
 /* string_keys(buf, pos, limit) -> (list, pos): a run of up to `limit` plain string key
