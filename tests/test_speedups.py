@@ -204,6 +204,48 @@ def test_makers_build_ordinary_frozen_events() -> None:
         _make.KeyEnd(b"k", 1)
 
 
+def test_every_event_class_keeps_its_fields_in_slot_order() -> None:
+    """The C constructor fills slots by position from the fields in order: every event
+    dataclass (and MemoryRow) has its fields and __slots__ in one order."""
+    import dataclasses
+
+    from rdbtools import events as ev
+    from rdbtools._make import slot_order
+    from rdbtools.memory.rows import MemoryRow
+
+    classes = [c for c in vars(ev).values() if isinstance(c, type)
+               and dataclasses.is_dataclass(c) and c.__module__ == ev.__name__]
+    assert len(classes) > 20
+    for cls in [*classes, MemoryRow]:
+        slot_order(cls)
+
+
+def test_maker_refuses_slots_out_of_field_order() -> None:
+    """A class whose __slots__ differ from its fields in order (by hand, or a slotted
+    subclass holding only its own fields) gets no positional constructor."""
+    import dataclasses
+
+    from rdbtools._make import maker
+
+    @dataclasses.dataclass(frozen=True)
+    class Swapped:
+        __slots__ = ("b", "a")
+        a: int
+        b: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Child(Base):
+        b: int
+
+    for cls in (Swapped, Child):
+        with pytest.raises(TypeError, match="not its fields"):
+            maker(cls)
+
+
 @given(st.lists(st.binary(max_size=300), max_size=80))
 def test_resp_command_same(args: list[bytes]) -> None:
     from rdbtools.aof._resp_out import _resp_command
