@@ -26,7 +26,7 @@ from rdbtools.errors import CorruptInput
 from rdbtools.events import KeyEnd, KeyStart
 from rdbtools.rdb import _encoders as C
 from rdbtools.rdb import _encodings as E
-from tests.helpers import all_cases
+from tests.helpers import all_cases, use_pure_python_decoders
 
 try:
     from rdbtools import _speedups
@@ -148,14 +148,9 @@ def test_random_bytes_same_verdict(data: bytes, ints: bool) -> None:
 
 
 def _events_or_error(data: bytes, pure: bool, monkeypatch: pytest.MonkeyPatch) -> object:
-    import rdbtools._buffer as buffer_mod
-    import rdbtools.rdb.reader as reader_mod
-
     with monkeypatch.context() as m:
         if pure:
-            m.setattr(buffer_mod, "speedups", None)
-            m.setattr(reader_mod, "speedups", None)
-            m.setattr(E, "_speedups", None)
+            use_pure_python_decoders(m)
         try:
             return list(rdbtools.read_rdb(io.BytesIO(data)))
         except rdbtools.ParseError as exc:

@@ -167,7 +167,7 @@ def walk_full(window: Lines, i: int, st: State) -> Walk:
     return walk_full_py(window.tuple(), window.nl, cum, window.wbase, i, st)
 
 
-_c_walk_full = getattr(speedups, "aof_walk_full", None)
+_c_walk_full = speedups.aof_walk_full if speedups else None
 
 
 def walk_full_py(lines: tuple[bytes, ...], nl: int, cum: Sequence[int], wbase: int, i: int,
