@@ -210,28 +210,58 @@ PyObject *sp_enc_string(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssi
     return buf_finish(&b);
 }
 
-/* Apply put(item) to every item of a sequence into one buffer; msg is the TypeError of
- * a non-sequence. */
-static PyObject *run_of(PyObject *seq_in, const char *msg, int (*put)(Buf *, PyObject *, int),
-                        int flag) {
+/* Appends one item to a buffer; state is what the encoding carries from item to item. */
+typedef int (*PutFn)(Buf *b, PyObject *obj, void *state);
+
+/* `head` zero bytes (a header the caller fills in), then put(item) for every item of a
+ * sequence, into the empty buffer b; msg is the TypeError of a non-sequence. Returns the
+ * number of items, or -1 with b freed. */
+static Py_ssize_t put_each(Buf *b, PyObject *seq_in, const char *msg, Py_ssize_t head,
+                           PutFn put, void *state) {
     PyObject *seq = PySequence_Fast(seq_in, msg);
     if (seq == NULL)
-        return NULL;
+        return -1;
     Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
-    Buf b = {NULL, 0, 0};
+    if (head > 0) {
+        if (buf_reserve(b, head) < 0) goto fail;
+        memset(b->p, 0, (size_t)head);
+        b->len = head;
+    }
     for (Py_ssize_t i = 0; i < k; i++) {
-        if (put(&b, items[i], flag) < 0) goto fail;
+        if (put(b, items[i], state) < 0) goto fail;
     }
     Py_DECREF(seq);
-    return buf_finish(&b);
+    return k;
 fail:
     Py_DECREF(seq);
-    PyMem_Free(b.p);
-    return NULL;
+    PyMem_Free(b->p);
+    b->p = NULL;
+    return -1;
 }
 
-static int put_lp_entry_flag(Buf *b, PyObject *obj, int unused) {
+/* The bytes of put(item) for every item of a sequence, concatenated. */
+static PyObject *run_of(PyObject *seq_in, const char *msg, PutFn put, void *state) {
+    Buf b = {NULL, 0, 0};
+    if (put_each(&b, seq_in, msg, 0, put, state) < 0)
+        return NULL;
+    return buf_finish(&b);
+}
+
+/* The end byte 0xFF of a listpack or ziplist, and b as bytes. */
+static PyObject *blob_finish(Buf *b) {
+    if (buf_put(b, "\xff", 1) < 0) {
+        PyMem_Free(b->p);
+        return NULL;
+    }
+    return buf_finish(b);
+}
+
+static int put_string_st(Buf *b, PyObject *obj, void *compress) {
+    return put_string(b, obj, *(int *)compress);
+}
+
+static int put_lp_entry_st(Buf *b, PyObject *obj, void *unused) {
     (void)unused;
     return put_lp_entry(b, obj);
 }
@@ -245,7 +275,7 @@ PyObject *sp_enc_strings(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ss
     int compress = nargs < 2 ? 1 : PyObject_IsTrue(args[1]);
     if (compress < 0)
         return NULL;
-    return run_of(args[0], "expected a sequence of bytes", put_string, compress);
+    return run_of(args[0], "expected a sequence of bytes", put_string_st, &compress);
 }
 
 /* lp_entry(s) -> bytes */
@@ -257,31 +287,18 @@ PyObject *sp_lp_entry(PyObject *Py_UNUSED(self), PyObject *arg) {
 
 /* lp_entries(items) -> bytes: the listpack entries of items, concatenated */
 PyObject *sp_lp_entries(PyObject *Py_UNUSED(self), PyObject *arg) {
-    return run_of(arg, "expected a sequence of bytes", put_lp_entry_flag, 0);
+    return run_of(arg, "expected a sequence of bytes", put_lp_entry_st, NULL);
 }
 
 /* listpack(items) -> bytes: <u32 total> <u16 count, 0xFFFF if >= 65535> entries 0xFF */
 PyObject *sp_listpack_of(PyObject *Py_UNUSED(self), PyObject *arg) {
-    PyObject *seq = PySequence_Fast(arg, "expected a sequence of bytes");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
     Buf b = {NULL, 0, 0};
-    unsigned char hdr[6] = {0};
-    if (buf_put(&b, hdr, 6) < 0) goto fail;
-    for (Py_ssize_t i = 0; i < k; i++) {
-        if (put_lp_entry(&b, items[i]) < 0) goto fail;
-    }
-    if (buf_put(&b, "\xff", 1) < 0) goto fail;
-    put_le((unsigned char *)b.p, (int64_t)(uint32_t)b.len, 4);
+    Py_ssize_t k = put_each(&b, arg, "expected a sequence of bytes", 6, put_lp_entry_st, NULL);
+    if (k < 0)
+        return NULL;
+    put_le((unsigned char *)b.p, (int64_t)(uint32_t)(b.len + 1), 4);
     put_le((unsigned char *)b.p + 4, k < 65535 ? k : 65535, 2);
-    Py_DECREF(seq);
-    return buf_finish(&b);
-fail:
-    Py_DECREF(seq);
-    PyMem_Free(b.p);
-    return NULL;
+    return blob_finish(&b);
 }
 
 /* canonical_int(s, max_len=20) -> int | None */
@@ -408,35 +425,32 @@ static Py_ssize_t put_zl_entry(Buf *b, PyObject *obj, Py_ssize_t prev) {
 }
 
 /* ziplist_of(items) -> bytes: <u32 zlbytes> <u32 zltail> <u16 zllen> entries 0xFF */
+/* A ziplist being built: the size of its last entry and where that entry starts. */
+typedef struct {
+    Py_ssize_t prev, tail;
+} ZlRun;
+
+static int put_zl_st(Buf *b, PyObject *obj, void *state) {
+    ZlRun *z = state;
+    z->tail = b->len;
+    z->prev = put_zl_entry(b, obj, z->prev);
+    return z->prev < 0 ? -1 : 0;
+}
+
 PyObject *sp_ziplist_of(PyObject *Py_UNUSED(self), PyObject *arg) {
-    PyObject *seq = PySequence_Fast(arg, "expected a sequence of bytes");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
     Buf b = {NULL, 0, 0};
-    unsigned char hdr[10] = {0};
-    Py_ssize_t prev = 0, tail = 10;
-    if (buf_put(&b, hdr, 10) < 0) goto fail;
-    for (Py_ssize_t i = 0; i < k; i++) {
-        tail = b.len;
-        prev = put_zl_entry(&b, items[i], prev);
-        if (prev < 0) goto fail;
-    }
-    if (buf_put(&b, "\xff", 1) < 0) goto fail;
-    put_le((unsigned char *)b.p, (int64_t)(uint32_t)b.len, 4);
-    put_le((unsigned char *)b.p + 4, (int64_t)(uint32_t)tail, 4);
+    ZlRun z = {0, 10};
+    Py_ssize_t k = put_each(&b, arg, "expected a sequence of bytes", 10, put_zl_st, &z);
+    if (k < 0)
+        return NULL;
+    put_le((unsigned char *)b.p, (int64_t)(uint32_t)(b.len + 1), 4);
+    put_le((unsigned char *)b.p + 4, (int64_t)(uint32_t)z.tail, 4);
     put_le((unsigned char *)b.p + 8, k < 65535 ? k : 65535, 2);
-    Py_DECREF(seq);
-    return buf_finish(&b);
-fail:
-    Py_DECREF(seq);
-    PyMem_Free(b.p);
-    return NULL;
+    return blob_finish(&b);
 }
 
 /* Append the length encoding of obj (an int). */
-static int put_len_flag(Buf *b, PyObject *obj, int unused) {
+static int put_len_st(Buf *b, PyObject *obj, void *unused) {
     (void)unused;
     uint64_t n = PyLong_AsUnsignedLongLong(obj);
     if (n == (uint64_t)-1 && PyErr_Occurred())
@@ -447,7 +461,7 @@ static int put_len_flag(Buf *b, PyObject *obj, int unused) {
 
 /* enc_lens(ns) -> bytes: the length encodings of ns, concatenated */
 PyObject *sp_enc_lens(PyObject *Py_UNUSED(self), PyObject *arg) {
-    return run_of(arg, "expected a sequence of integers", put_len_flag, 0);
+    return run_of(arg, "expected a sequence of integers", put_len_st, NULL);
 }
 
 /* lp_fill(items, start, count, node_size, limit, overhead, plain_min) -> (run, next, size):
