@@ -15,7 +15,10 @@
  *   aof_walk.c    the fast path of the AOF RESP parser
  *   module.c      the method table and module init
  * Helpers more than one area uses are here, `static inline` where they are on a hot
- * path so each file inlines them as the single file did.
+ * path so each file inlines them as the single file did. A new area is a new file that
+ * includes this header, declares its entries below (SP_INTERNAL), and is listed in
+ * module.c's table and in setup.py's SOURCES; a start-up step goes beside
+ * sp_decode_init.
  */
 #ifndef RDBTOOLS_SPEEDUPS_H
 #define RDBTOOLS_SPEEDUPS_H
