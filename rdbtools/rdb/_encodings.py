@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from struct import Struct
 from struct import error as StructError
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from rdbtools._accel import speedups
 from rdbtools.errors import CorruptInput
@@ -51,15 +51,14 @@ class _ListpackDecoder(Protocol):
     def __call__(self, blob: bytes, ints: bool = False) -> list[Element]: ...
 
 
-def _corrupt_listpack(decode: Callable[[bytes, bool], Any]) -> _ListpackDecoder:
+def _corrupt_listpack(decode: Callable[[bytes, bool], list[Element]]) -> _ListpackDecoder:
     """As ``_corrupt_input``, with the signature of ``listpack_py`` (``ints`` may be
     named; the C function takes positions only)."""
     def listpack(blob: bytes, ints: bool = False) -> list[Element]:
         try:
-            out: list[Element] = decode(blob, ints)
+            return decode(blob, ints)
         except ValueError as exc:
             raise CorruptInput(str(exc)) from None
-        return out
     return listpack
 
 
