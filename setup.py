@@ -4,11 +4,15 @@ uses the pure-Python decoders."""
 
 from setuptools import Extension, setup
 
+# one file per area, sharing rdbtools/_speedups/speedups.h (which lists what each holds)
+SOURCES = ["module", "rdb_decode", "lzf", "rdb_encode", "make", "memory", "resp", "aof_walk"]
+
 setup(
     ext_modules=[
         Extension(
             "rdbtools._speedups",
-            ["rdbtools/_speedups.c"],
+            [f"rdbtools/_speedups/{name}.c" for name in SOURCES],
+            depends=["rdbtools/_speedups/speedups.h"],
             optional=True,
             extra_compile_args=["-O2"],
         )

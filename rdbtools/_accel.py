@@ -3,6 +3,14 @@
 is set. Every user keeps a pure-Python path that gives the same results;
 tests/test_speedups.py holds the two to that, and CI runs the suite once on each path.
 
+Each module with a C twin binds it once, at import, and in one form (as msgpack-python
+picks its backend)::
+
+    enc_len: Callable[[int], bytes] = speedups.enc_len if speedups else enc_len_py
+
+with ``None`` in place of the Python twin where the pure path has no fast path at all
+(a run of string keys read in C is read key by key without it).
+
 ``Speedups`` repeats the stub's signatures as a protocol, because a module cannot be named
 as a type: mypy checks that the stub meets it (in ``_load``) and checks every call through
 ``speedups`` against it."""
@@ -25,8 +33,8 @@ Params = tuple[int, int, int, int]
 class Speedups(Protocol):
     """The functions of ``rdbtools._speedups``; see rdbtools/_speedups.pyi."""
 
-    def listpack(self, blob: Buffer, ints: bool = False, /) -> Any: ...
-    def ziplist(self, blob: Buffer, /) -> Any: ...
+    def listpack(self, blob: Buffer, ints: bool = False, /) -> list[bytes | int]: ...
+    def ziplist(self, blob: Buffer, /) -> list[bytes]: ...
     def listpack_count(self, blob: Buffer, /) -> int: ...
     def listpack_slice(self, blob: Buffer, ints: bool, pos: int, limit: int, /
                        ) -> tuple[list[bytes | int], int]: ...

@@ -33,6 +33,12 @@ _LE_DOUBLE = Struct("<d").unpack_from
 INT8_TEXT = [b"%d" % (i - 256 if i >= 128 else i) for i in range(256)]
 """Decimal text of every signed 8-bit value, indexed by the unsigned byte."""
 
+# Runs of rdb-strings and of type-5 sorted-set pairs read in C (rdb_decode.c); they stop
+# at anything they cannot finish, which ``read_string`` then reads. No Python twin: the
+# pure-Python path reads every string with ``read_string``.
+_strings = speedups.strings if speedups else None
+_zset2 = speedups.zset2 if speedups else None
+
 
 class Input:
     """A pull buffer over ``fp``. ``pos`` indexes ``buf``; ``base`` is the absolute offset
@@ -258,10 +264,10 @@ class Input:
     def read_strings(self, count: int) -> list[bytes]:
         """``count`` rdb-strings; the C extension reads runs of them in one call and
         leaves any it cannot finish in the buffer (or LZF ones) to ``read_string``."""
-        if speedups is None:
+        strings = _strings
+        if strings is None:
             return [self.read_string() for _ in range(count)]
         out: list[bytes] = []
-        strings = speedups.strings
         while count > 0:
             got, self.pos = strings(self.buf, self.pos, count)
             if got:
@@ -275,9 +281,10 @@ class Input:
     def read_zset2_members(self, count: int) -> list[tuple[bytes, float]]:
         """``count`` (member rdb-string, 8-byte LE binary double) pairs (type 5)."""
         out: list[tuple[bytes, float]] = []
+        zset2 = _zset2
         while count > 0:
-            if speedups is not None:
-                got, self.pos = speedups.zset2(self.buf, self.pos, count)
+            if zset2 is not None:
+                got, self.pos = zset2(self.buf, self.pos, count)
                 if got:
                     out += got
                     count -= len(got)

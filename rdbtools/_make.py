@@ -6,27 +6,48 @@ ten times faster than the frozen dataclass ``__init__`` with its ``object.__seta
 per field; the result is an ordinary instance of the class (same equality, hash, repr
 and immutability). Without the extension these names are the classes themselves. Call
 them with every field, positionally.
+
+The C constructor writes argument ``i`` into slot ``i`` of ``__slots__``, while callers
+pass the dataclass's fields in order: ``maker`` refuses a class whose two orders differ
+(a hand-written ``__slots__``, or a slotted subclass, whose ``__slots__`` holds only its
+own fields), on either path, so the fault shows at import and not as swapped values.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Callable
+from typing import TypeVar
 
 from rdbtools import events as ev
 from rdbtools._accel import speedups
 
+_T = TypeVar("_T")
 
-def maker(cls: type) -> Any:
+
+def slot_order(cls: type) -> None:
+    """Raise TypeError unless ``cls.__slots__`` names the dataclass fields of ``cls`` in
+    their order (what a positional constructor relies on)."""
+    fields = tuple(f.name for f in dataclasses.fields(cls))
+    slots = tuple(getattr(cls, "__slots__", ()))
+    if fields != slots:
+        raise TypeError(
+            f"{cls.__qualname__}: __slots__ {slots} are not its fields {fields} in order"
+        )
+
+
+def maker(cls: type[_T]) -> Callable[..., _T]:
     """The fast constructor of ``cls`` (the class itself without the extension)."""
-    return speedups.maker(cls) if speedups is not None else cls
+    slot_order(cls)
+    return speedups.maker(cls) if speedups else cls
 
 
-KeyStart: Any = maker(ev.KeyStart)
-KeyEnd: Any = maker(ev.KeyEnd)
-StringValue: Any = maker(ev.StringValue)
-ListItems: Any = maker(ev.ListItems)
-SetMembers: Any = maker(ev.SetMembers)
-ZSetMembers: Any = maker(ev.ZSetMembers)
-HashFields: Any = maker(ev.HashFields)
-StreamEntries: Any = maker(ev.StreamEntries)
-StreamEntry: Any = maker(ev.StreamEntry)
+KeyStart = maker(ev.KeyStart)
+KeyEnd = maker(ev.KeyEnd)
+StringValue = maker(ev.StringValue)
+ListItems = maker(ev.ListItems)
+SetMembers = maker(ev.SetMembers)
+ZSetMembers = maker(ev.ZSetMembers)
+HashFields = maker(ev.HashFields)
+StreamEntries = maker(ev.StreamEntries)
+StreamEntry = maker(ev.StreamEntry)

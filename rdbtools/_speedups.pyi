@@ -1,4 +1,4 @@
-"""Types of the optional C extension ``rdbtools._speedups`` (rdbtools/_speedups.c).
+"""Types of the optional C extension ``rdbtools._speedups`` (rdbtools/_speedups/*.c).
 
 Each function is the twin of a pure-Python one named in its docstring, which gives the
 same result; ``rdbtools._accel.speedups`` is this module, or ``None`` when it was not
@@ -13,17 +13,13 @@ from typing_extensions import Buffer
 
 _T = TypeVar("_T")
 
-Decoded = Any
-"""What ``listpack`` and ``ziplist`` return: ``list[bytes | int]`` and ``list[bytes]``.
-Left untyped while rdbtools/rdb/_encodings.py casts the result itself."""
-
 # rdb decode (rdbtools/_buffer.py, rdbtools/rdb/_encodings.py, rdbtools/rdb/reader.py)
 
-def listpack(blob: Buffer, ints: bool = False, /) -> Decoded:
+def listpack(blob: Buffer, ints: bool = False, /) -> list[bytes | int]:
     """The elements of a listpack blob (``listpack_py``); with ``ints`` integer entries
     stay ``int``, else they are their decimal ``bytes``."""
 
-def ziplist(blob: Buffer, /) -> Decoded:
+def ziplist(blob: Buffer, /) -> list[bytes]:
     """The elements of a ziplist blob as bytes (``ziplist_py``)."""
 
 def listpack_count(blob: Buffer, /) -> int:

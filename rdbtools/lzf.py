@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import lzf as _lzf
 
 from rdbtools._accel import speedups
@@ -14,19 +16,26 @@ uncompressed length beyond that is corrupt, and is refused before anything is
 allocated."""
 
 
+def _decompress_py(data: bytes, ulen: int) -> bytes | None:
+    # python-lzf does not check its malloc of the output buffer and crashes when it
+    # fails: take the same size here first, where failing raises MemoryError
+    bytearray(ulen + 1)
+    out: bytes | None = _lzf.decompress(data, ulen)
+    return out
+
+
+# the extension inflates in place (python-lzf holds two copies at its peak)
+_inflate: Callable[[bytes, int], bytes | None] = speedups.lzf if speedups else _decompress_py
+
+
 def decompress(data: bytes, ulen: int) -> bytes:
     """Inflate ``data`` to exactly ``ulen`` bytes (Redis rejects any other length)."""
     if ulen > len(data) * MAX_RATIO + 64:
         raise CorruptInput(f"LZF string claims {ulen} bytes from {len(data)} compressed")
     if ulen == 0:
         raise CorruptInput("LZF string with uncompressed length 0")
-    if speedups is None:
-        # python-lzf does not check its malloc of the output buffer and crashes when it
-        # fails: take the same size here first, where failing raises MemoryError
-        bytearray(ulen + 1)
     try:
-        # the extension inflates in place (python-lzf holds two copies at its peak)
-        out = _lzf.decompress(data, ulen) if speedups is None else speedups.lzf(data, ulen)
+        out = _inflate(data, ulen)
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - the C module raises ValueError/others

@@ -1193,3 +1193,22 @@ def tiny_rdb(header: bytes, rdb_type: int, key: bytes, value: bytes) -> bytes:
     if header_version(header) >= 5:
         out += b"\x00" * 8
     return out
+
+
+def use_pure_python_decoders(m: Any) -> None:
+    """Rebind, on the monkeypatch ``m``, every C decoder of the RDB read path to its
+    pure-Python twin (or to ``None`` where the pure path has no fast path), as
+    ``RDBTOOLS_PURE_PYTHON=1`` binds them at import."""
+    import rdbtools._buffer as buffer_mod
+    import rdbtools.lzf as lzf_mod
+    import rdbtools.rdb.reader as reader_mod
+    from rdbtools.rdb import _encodings as E
+
+    m.setattr(buffer_mod, "_strings", None)
+    m.setattr(buffer_mod, "_zset2", None)
+    m.setattr(reader_mod, "_string_keys", None)
+    m.setattr(lzf_mod, "_inflate", lzf_mod._decompress_py)
+    for name, twin in (("listpack", E.listpack_py), ("ziplist", E.ziplist_py),
+                       ("_lp_count", E._lp_count_py), ("_lp_slice", E._lp_slice_py),
+                       ("_zl_count", E._zl_count_py), ("_zl_slice", E._zl_slice_py)):
+        m.setattr(E, name, twin)

@@ -20,9 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import rdbtools._buffer
-import rdbtools.lzf
-import rdbtools.rdb.reader
 from rdbtools import ParseError
 from rdbtools._accel import speedups
 from rdbtools.errors import LimitExceeded
@@ -42,9 +39,7 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         if speedups is None:
             pytest.skip("rdbtools._speedups is not built")
     else:
-        for mod in (rdbtools._buffer, rdbtools.lzf, rdbtools.rdb.reader):
-            monkeypatch.setattr(mod, "speedups", None)
-        monkeypatch.setattr(E, "_speedups", None)
+        helpers.use_pure_python_decoders(monkeypatch)
     return str(request.param)
 
 

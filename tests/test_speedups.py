@@ -26,7 +26,7 @@ from rdbtools.errors import CorruptInput
 from rdbtools.events import KeyEnd, KeyStart
 from rdbtools.rdb import _encoders as C
 from rdbtools.rdb import _encodings as E
-from tests.helpers import all_cases
+from tests.helpers import all_cases, use_pure_python_decoders
 
 try:
     from rdbtools import _speedups
@@ -148,14 +148,9 @@ def test_random_bytes_same_verdict(data: bytes, ints: bool) -> None:
 
 
 def _events_or_error(data: bytes, pure: bool, monkeypatch: pytest.MonkeyPatch) -> object:
-    import rdbtools._buffer as buffer_mod
-    import rdbtools.rdb.reader as reader_mod
-
     with monkeypatch.context() as m:
         if pure:
-            m.setattr(buffer_mod, "speedups", None)
-            m.setattr(reader_mod, "speedups", None)
-            m.setattr(E, "_speedups", None)
+            use_pure_python_decoders(m)
         try:
             return list(rdbtools.read_rdb(io.BytesIO(data)))
         except rdbtools.ParseError as exc:
@@ -202,6 +197,48 @@ def test_makers_build_ordinary_frozen_events() -> None:
     assert items[9999] == ev.ListItems((b"x" * 9999,), 9999)
     with pytest.raises(TypeError):
         _make.KeyEnd(b"k", 1)
+
+
+def test_every_event_class_keeps_its_fields_in_slot_order() -> None:
+    """The C constructor fills slots by position from the fields in order: every event
+    dataclass (and MemoryRow) has its fields and __slots__ in one order."""
+    import dataclasses
+
+    from rdbtools import events as ev
+    from rdbtools._make import slot_order
+    from rdbtools.memory.rows import MemoryRow
+
+    classes = [c for c in vars(ev).values() if isinstance(c, type)
+               and dataclasses.is_dataclass(c) and c.__module__ == ev.__name__]
+    assert len(classes) > 20
+    for cls in [*classes, MemoryRow]:
+        slot_order(cls)
+
+
+def test_maker_refuses_slots_out_of_field_order() -> None:
+    """A class whose __slots__ differ from its fields in order (by hand, or a slotted
+    subclass holding only its own fields) gets no positional constructor."""
+    import dataclasses
+
+    from rdbtools._make import maker
+
+    @dataclasses.dataclass(frozen=True)
+    class Swapped:
+        __slots__ = ("b", "a")
+        a: int
+        b: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Child(Base):
+        b: int
+
+    for cls in (Swapped, Child):
+        with pytest.raises(TypeError, match="not its fields"):
+            maker(cls)
 
 
 @given(st.lists(st.binary(max_size=300), max_size=80))

@@ -80,4 +80,4 @@ class Lines:
         return k if k < self.nl else None
 
 
-_c_cum = speedups.aof_cum if speedups is not None else None
+_c_cum = speedups.aof_cum if speedups else None

@@ -22,8 +22,7 @@ def _resp_command(*args: bytes) -> bytes:
     return b"".join(parts)
 
 
-resp_command: Callable[..., bytes] = speedups.resp if speedups is not None \
-    else _resp_command
+resp_command: Callable[..., bytes] = speedups.resp if speedups else _resp_command
 """One RESP command from its arguments (the C extension's when it is built)."""
 
 

@@ -13,9 +13,9 @@ When the verification fails, the first differing byte of the expected and the ac
 commands before it are kept and the state before it is rebuilt); ``walk_framing`` leaves
 that to the reader.
 
-``walk_full`` has a C twin (``aof_walk_full`` in ``rdbtools/_speedups.c``), used when the
-extension is built: it verifies each command as it takes it and so stops at the first one
-at fault without walking past it. ``walk_full_py`` is the reference; both return the same
+``walk_full`` has a C twin (``aof_walk_full`` in ``rdbtools/_speedups/aof_walk.c``), used
+when the extension is built: it verifies each command as it takes it and so stops at the
+first one at fault without walking past it. ``walk_full_py`` is the reference; both return the same
 ``Walk`` and leave the same ``State``.
 
 Both stop at the first line they cannot take (not a canonical ``*<n>`` count, not an
@@ -167,7 +167,7 @@ def walk_full(window: Lines, i: int, st: State) -> Walk:
     return walk_full_py(window.tuple(), window.nl, cum, window.wbase, i, st)
 
 
-_c_walk_full = getattr(speedups, "aof_walk_full", None)
+_c_walk_full = speedups.aof_walk_full if speedups else None
 
 
 def walk_full_py(lines: tuple[bytes, ...], nl: int, cum: Sequence[int], wbase: int, i: int,

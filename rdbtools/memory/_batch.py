@@ -222,16 +222,14 @@ def is_int_py(s: bytes) -> bool:
     return canonical_int(s) is not None
 
 
-set_batch: Callable[[Sequence[bytes], Params, int, dict[int, int] | None, list[int]], None]
-zset_batch: Callable[[Sequence[tuple[bytes, float]], Params, int, bool, bool, list[int]], None]
+set_batch: Callable[[Sequence[bytes], Params, int, dict[int, int] | None, list[int]], None] = (
+    speedups.mem_set if speedups else set_batch_py)
+zset_batch: Callable[[Sequence[tuple[bytes, float]], Params, int, bool, bool, list[int]], None] = (
+    speedups.mem_zset if speedups else zset_batch_py)
 hash_batch: Callable[
-    [Sequence[tuple[bytes, bytes, int | None]], Params, int, bool, bool, list[int]], None]
-list_batch: Callable[[Sequence[bytes], Params, ListCfg, bool, list[int]], None]
-lp_sum: Callable[[Sequence[bytes]], int]
-is_int: Callable[[bytes], bool]
-if speedups is not None:
-    set_batch, zset_batch, hash_batch = speedups.mem_set, speedups.mem_zset, speedups.mem_hash
-    list_batch, lp_sum, is_int = speedups.mem_list, speedups.mem_lp_sum, speedups.mem_int
-else:
-    set_batch, zset_batch, hash_batch = set_batch_py, zset_batch_py, hash_batch_py
-    list_batch, lp_sum, is_int = list_batch_py, lp_sum_py, is_int_py
+    [Sequence[tuple[bytes, bytes, int | None]], Params, int, bool, bool, list[int]], None] = (
+    speedups.mem_hash if speedups else hash_batch_py)
+list_batch: Callable[[Sequence[bytes], Params, ListCfg, bool, list[int]], None] = (
+    speedups.mem_list if speedups else list_batch_py)
+lp_sum: Callable[[Sequence[bytes]], int] = speedups.mem_lp_sum if speedups else lp_sum_py
+is_int: Callable[[bytes], bool] = speedups.mem_int if speedups else is_int_py

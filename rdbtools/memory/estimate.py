@@ -34,7 +34,7 @@ __all__ = ["rows_from_events"]
 _VALUE_EVENTS = frozenset((ListItems, SetMembers, ZSetMembers, HashFields, StreamEntries,
                            StreamMeta, StreamGroup, StreamIdmp, ModuleValue))
 
-_make_row: Any = maker(MemoryRow)
+_make_row = maker(MemoryRow)
 """``MemoryRow`` from its twelve fields in order (with the C extension, without the
 frozen ``__init__``'s per-field ``object.__setattr__``)."""
 

@@ -345,26 +345,16 @@ def fpconv(x: float) -> str:
 
 # The C twins (rdbtools._speedups) give the same bytes; tests/test_speedups.py holds
 # them to that. Names without ``_py`` are what the writer calls.
-enc_len: Callable[[int], bytes] = enc_len_py
-canonical_int: Callable[..., int | None] = canonical_int_py
-enc_string: Callable[..., bytes] = enc_string_py
-enc_strings: Callable[..., bytes] = enc_strings_py
-lp_entry: Callable[[bytes], bytes] = lp_entry_py
-lp_entries: Callable[[Sequence[bytes]], bytes] = lp_entries_py
-listpack: Callable[[Sequence[bytes]], bytes] = listpack_py
-ziplist: Callable[[Sequence[bytes]], bytes] = ziplist_py
-key_record: Callable[..., None] = key_record_py
-enc_lens: Callable[[Sequence[int]], bytes] = enc_lens_py
-lp_fill: Callable[..., tuple[bytes, int, int]] = lp_fill_py
-if speedups is not None:
-    enc_len = speedups.enc_len
-    canonical_int = speedups.canonical_int
-    enc_string = speedups.enc_string
-    enc_strings = speedups.enc_strings
-    lp_entry = speedups.lp_entry
-    lp_entries = speedups.lp_entries
-    listpack = speedups.listpack_of
-    ziplist = speedups.ziplist_of
-    key_record = speedups.key_record
-    enc_lens = speedups.enc_lens
-    lp_fill = speedups.lp_fill
+enc_len: Callable[[int], bytes] = speedups.enc_len if speedups else enc_len_py
+canonical_int: Callable[..., int | None] = (
+    speedups.canonical_int if speedups else canonical_int_py)
+enc_string: Callable[..., bytes] = speedups.enc_string if speedups else enc_string_py
+enc_strings: Callable[..., bytes] = speedups.enc_strings if speedups else enc_strings_py
+lp_entry: Callable[[bytes], bytes] = speedups.lp_entry if speedups else lp_entry_py
+lp_entries: Callable[[Sequence[bytes]], bytes] = (
+    speedups.lp_entries if speedups else lp_entries_py)
+listpack: Callable[[Sequence[bytes]], bytes] = speedups.listpack_of if speedups else listpack_py
+ziplist: Callable[[Sequence[bytes]], bytes] = speedups.ziplist_of if speedups else ziplist_py
+key_record: Callable[..., None] = speedups.key_record if speedups else key_record_py
+enc_lens: Callable[[Sequence[int]], bytes] = speedups.enc_lens if speedups else enc_lens_py
+lp_fill: Callable[..., tuple[bytes, int, int]] = speedups.lp_fill if speedups else lp_fill_py

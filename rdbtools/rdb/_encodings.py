@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from struct import Struct
 from struct import error as StructError
+from typing import ParamSpec, Protocol, TypeVar
 
 from rdbtools._accel import speedups
 from rdbtools.errors import CorruptInput
@@ -31,28 +32,34 @@ _INT13_TEXT = [b"%d" % v for v in _INT13]
 
 Element = bytes | int
 
-
-_speedups = speedups
-
-
-def listpack(blob: bytes, ints: bool = False) -> list[Element]:
-    """Decode a listpack (see ``listpack_py``), with the C decoder when it is built."""
-    if _speedups is None:
-        return listpack_py(blob, ints)
-    try:
-        return _speedups.listpack(blob, ints)  # type: ignore[no-any-return]
-    except ValueError as exc:
-        raise CorruptInput(str(exc)) from None
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def ziplist(blob: bytes) -> list[bytes]:
-    """Decode a ziplist (see ``ziplist_py``), with the C decoder when it is built."""
-    if _speedups is None:
-        return ziplist_py(blob)
-    try:
-        return _speedups.ziplist(blob)  # type: ignore[no-any-return]
-    except ValueError as exc:
-        raise CorruptInput(str(exc)) from None
+def _corrupt_input(decode: Callable[_P, _R]) -> Callable[_P, _R]:
+    """The C decoder ``decode`` raising ``CorruptInput`` where it raises ``ValueError``
+    (the C module knows no rdbtools error)."""
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return decode(*args, **kwargs)
+        except ValueError as exc:
+            raise CorruptInput(str(exc)) from None
+    return checked
+
+
+class _ListpackDecoder(Protocol):
+    def __call__(self, blob: bytes, ints: bool = False) -> list[Element]: ...
+
+
+def _corrupt_listpack(decode: Callable[[bytes, bool], list[Element]]) -> _ListpackDecoder:
+    """As ``_corrupt_input``, with the signature of ``listpack_py`` (``ints`` may be
+    named; the C function takes positions only)."""
+    def listpack(blob: bytes, ints: bool = False) -> list[Element]:
+        try:
+            return decode(blob, ints)
+        except ValueError as exc:
+            raise CorruptInput(str(exc)) from None
+    return listpack
 
 
 def backlen_size(n: int) -> int:
@@ -179,14 +186,12 @@ def listpack_runs(blob: bytes, ints: bool = False,
     millions of objects at once."""
     if len(blob) <= WHOLE:
         return _cut(listpack(blob, ints), run)
-    if _speedups is None:
-        count = _lp_all(blob, ints, None)
-        return count, _lp_runs(blob, ints, count, run, _lp_slice_py)
-    try:
-        count = _speedups.listpack_count(blob)
-    except ValueError as exc:
-        raise CorruptInput(str(exc)) from None
-    return count, _lp_runs(blob, ints, count, run, _speedups.listpack_slice)
+    count = _lp_count(blob)
+    return count, _lp_runs(blob, ints, count, run, _lp_slice)
+
+
+def _lp_count_py(blob: bytes) -> int:
+    return _lp_all(blob, False, None)
 
 
 def _lp_slice_py(blob: bytes, ints: bool, p: int, run: int) -> tuple[list[Element], int]:
@@ -308,13 +313,12 @@ def ziplist_runs(blob: bytes, run: int = RUN) -> tuple[int, Iterator[list[bytes]
     """As ``listpack_runs``, for a ziplist."""
     if len(blob) <= WHOLE:
         return _cut(ziplist(blob), run)  # type: ignore[arg-type,return-value]
-    if _speedups is None:
-        return _zl_all(blob, None), _zl_runs(blob, run, _zl_slice_py)
-    try:
-        count = _speedups.ziplist_count(blob)
-    except ValueError as exc:
-        raise CorruptInput(str(exc)) from None
-    return count, _zl_runs(blob, run, _speedups.ziplist_slice)
+    count = _zl_count(blob)
+    return count, _zl_runs(blob, run, _zl_slice)
+
+
+def _zl_count_py(blob: bytes) -> int:
+    return _zl_all(blob, None)
 
 
 def _zl_slice_py(blob: bytes, p: int, prev: int, run: int) -> tuple[list[bytes], int, int]:
@@ -334,6 +338,25 @@ def _zl_runs(blob: bytes, run: int, slice_: Callable[[bytes, int, int, int],
 
 
 _INTSET_FORMAT = {2: "h", 4: "i", 8: "q"}
+
+
+# --------------------------------------------------------------------------- C twins
+
+# The C decoders (rdbtools/_speedups/rdb_decode.c) give the same elements and refuse the
+# same blobs with the same messages; tests/test_speedups.py holds them to that.
+listpack: _ListpackDecoder = _corrupt_listpack(speedups.listpack) if speedups else listpack_py
+"""Decode a listpack (``listpack_py``)."""
+ziplist: Callable[[bytes], list[bytes]] = (
+    _corrupt_input(speedups.ziplist) if speedups else ziplist_py)
+"""Decode a ziplist (``ziplist_py``)."""
+_lp_count: Callable[[bytes], int] = (
+    _corrupt_input(speedups.listpack_count) if speedups else _lp_count_py)
+_lp_slice: Callable[[bytes, bool, int, int], tuple[list[Element], int]] = (
+    speedups.listpack_slice if speedups else _lp_slice_py)
+_zl_count: Callable[[bytes], int] = (
+    _corrupt_input(speedups.ziplist_count) if speedups else _zl_count_py)
+_zl_slice: Callable[[bytes, int, int, int], tuple[list[bytes], int, int]] = (
+    speedups.ziplist_slice if speedups else _zl_slice_py)
 
 
 def intset(blob: bytes) -> list[bytes]:

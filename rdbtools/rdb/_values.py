@@ -19,17 +19,18 @@ from rdbtools._make import (
     ListItems,
     SetMembers,
     StreamEntries,
-    StreamEntry,
     StringValue,
     ZSetMembers,
 )
 from rdbtools._make import KeyStart as _KeyStart
+from rdbtools._make import StreamEntry as _StreamEntry
 from rdbtools.errors import CorruptInput, ParseError, UnsupportedType
 from rdbtools.events import (
     Event,
     KeyStart,
     ModuleValue,
     StreamConsumer,
+    StreamEntry,
     StreamGroup,
     StreamId,
     StreamIdmp,
@@ -504,8 +505,8 @@ def _stream_node_runs(key: bytes, count: int, runs: Iterator[list[bytes | int]]
             raise CorruptInput(f"stream entry lp-count {lp_count} (item {i}), not {want}")
         i += 1
         if not flags & 1:
-            out.append(StreamEntry(((base_ms + ms_delta) % _U64, (base_seq + seq_delta) % _U64),
-                                   fields))
+            out.append(_StreamEntry(((base_ms + ms_delta) % _U64, (base_seq + seq_delta) % _U64),
+                                    fields))
             if len(out) == BATCH:
                 yield out
                 out = []

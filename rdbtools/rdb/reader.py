@@ -44,6 +44,10 @@ _LE64S = Struct("<q").unpack_from
 _LE64U = Struct("<Q").unpack_from
 _LE32S = Struct("<i").unpack_from
 
+# Runs of plain string keys read in C (rdb_decode.c); no Python twin: without it the
+# record loop reads those keys like any other.
+_string_keys = speedups.string_keys if speedups else None
+
 
 
 def parse_header(head: bytes) -> tuple[str, int]:
@@ -123,7 +127,7 @@ class RdbReader:
         freq: int | None = None
         record_at: int | None = None
         read_byte, read_len, read_string = inp.read_byte, inp.read_len, inp.read_string
-        string_keys = speedups.string_keys if speedups is not None else None
+        string_keys = _string_keys
         while True:
             if string_keys is not None and record_at is None and expire is None \
                     and idle is None and freq is None:
