@@ -5,9 +5,9 @@ through a ``COMMANDS`` table (``rdbtools.replay.commands``); ``replay()`` drives
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from rdbtools.aof._walk import Batch
 from rdbtools.aof.reader import AofItem, TimestampCut
@@ -23,6 +23,10 @@ from rdbtools.replay.loader import Loader
 __all__ = ["REFUSALS_KEPT", "Handler", "Refusal", "Replayer", "base_events", "replay"]
 
 
+def _ignore(ev: object) -> None:
+    """An item with nothing to apply (a ``#TS:`` cut mark)."""
+
+
 @dataclass
 class Replayer(Keyspace):
     """The keyspace being rebuilt. ``apply(events)`` feeds events; ``events()`` yields the
@@ -33,6 +37,8 @@ class Replayer(Keyspace):
     _part: str | None = None
     _multi: list[Command] | None = None
     _loader: Loader = field(default_factory=Loader)
+    _loading: bool = False
+    """Inside a key of an RDB part: value events go to the loader."""
 
     # ---------------------------------------------------------------- feeding
 
@@ -51,46 +57,64 @@ class Replayer(Keyspace):
                 gc.enable()
 
     def _apply(self, events: Iterable[AofItem]) -> None:
-        loading = False
+        handlers: dict[type, Callable[[Any], None]] = {
+            Batch: self._batch_located, Command: self._command_located,
+            KeyStart: self._key_start, KeyEnd: self._key_end, Function: self._function,
+            AofPart: self._aof_part, Header: self._header, Aux: self._aux,
+            TimestampCut: _ignore,
+        }
+        self._loading = False
+        get = handlers.get
         for ev in events:
-            if isinstance(ev, Batch):
-                try:
-                    self._batch(ev)
-                except UnsupportedType as err:
-                    raise err.located(self._part, None, None) from None
-            elif isinstance(ev, Command):
-                try:
-                    self._command(ev)
-                except UnsupportedType as err:
-                    raise err.located(self._part, None, None) from None
-            elif isinstance(ev, KeyStart):
-                self._loader.begin(ev)
-                loading = True
-            elif isinstance(ev, KeyEnd):
-                if loading:
-                    start, obj = self._loader.end()
-                    self.db(start.db)[bytes(start.key)] = obj
-                    if start.db >= self.databases:
-                        self.databases = start.db + 1
-                    loading = False
-            elif isinstance(ev, Function):
-                name = ev.library
-                self.functions[name] = bytes(ev.code)
-                self.function_events[name] = ev
-            elif isinstance(ev, AofPart):
-                self._part = ev.path
-                self.remap = None
-                if ev.kind in ("base", "incr"):
-                    self.listpack_zero = True
-            elif isinstance(ev, Header):
-                self.aux = []
-                if ev.version >= 10:
-                    self.listpack_zero = True
-            elif isinstance(ev, Aux):
-                self.aux.append(ev)
-            elif loading and not isinstance(ev, TimestampCut):
-                self._loader.feed(ev)
+            handler = get(type(ev))
+            if handler is not None:
+                handler(ev)
+            elif self._loading:
+                self._loader.feed(cast(Event, ev))
         self._multi = None  # a MULTI without EXEC at the end is discarded
+
+    def _batch_located(self, b: Batch) -> None:
+        try:
+            self._batch(b)
+        except UnsupportedType as err:
+            raise err.located(self._part, None, None) from None
+
+    def _command_located(self, cmd: Command) -> None:
+        try:
+            self._command(cmd)
+        except UnsupportedType as err:
+            raise err.located(self._part, None, None) from None
+
+    def _key_start(self, ev: KeyStart) -> None:
+        self._loader.begin(ev)
+        self._loading = True
+
+    def _key_end(self, ev: KeyEnd) -> None:
+        if self._loading:
+            start, obj = self._loader.end()
+            self.db(start.db)[bytes(start.key)] = obj
+            if start.db >= self.databases:
+                self.databases = start.db + 1
+            self._loading = False
+
+    def _function(self, ev: Function) -> None:
+        name = ev.library
+        self.functions[name] = bytes(ev.code)
+        self.function_events[name] = ev
+
+    def _aof_part(self, ev: AofPart) -> None:
+        self._part = ev.path
+        self.remap = None
+        if ev.kind in ("base", "incr"):
+            self.listpack_zero = True
+
+    def _aux(self, ev: Aux) -> None:
+        self.aux.append(ev)
+
+    def _header(self, ev: Header) -> None:
+        self.aux = []
+        if ev.version >= 10:
+            self.listpack_zero = True
 
     def _batch(self, b: Batch) -> None:
         """The commands of one RESP batch; the common case (a known command named in
