@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rdbtools.aof._errors import MAX_TIMESTAMP, timestamp_note
 from rdbtools.aof._walk import SPECIAL
 from rdbtools.aof.keys import command_keys
 from rdbtools.aof.reader import AofLayout, iter_aof
 from rdbtools.aof.resp import Batch
+from rdbtools.aof.timestamps import MAX_TIMESTAMP, timestamp_note
 from rdbtools.events import AofPart, KeyStart
 
 
