@@ -3,9 +3,9 @@
 In ``console`` blocks each ``$ command`` runs in ``bash`` in a temporary directory holding
 a ``fixtures`` link to the fixtures, with stderr merged into stdout; it must exit 0 and
 print the lines that follow it (a line ``...`` stands for any number of lines). The
-``python`` blocks of the README run in such a directory too and must exit 0. Each
-``python`` block of the library reference (``docs/api.md``) is followed by a ``text``
-block: run there with deprecation warnings as errors, it must print exactly that."""
+``python`` blocks of the README run in such a directory too, with deprecation warnings
+as errors, and must exit 0; each ``python`` block of the library reference
+(``docs/api.md``) is followed by a ``text`` block, and must print exactly that."""
 
 from __future__ import annotations
 
@@ -107,6 +107,22 @@ def workdir(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def run_python(code: str, tmp_path: Path) -> str:
+    """Run ``code`` in ``tmp_path`` (see ``workdir``), deprecation warnings as errors; it
+    must exit 0. Returns what it printed."""
+    env = workdir(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode()
+
+
 @pytest.mark.parametrize(
     "code",
     [
@@ -115,17 +131,7 @@ def workdir(tmp_path: Path) -> dict[str, str]:
     ],
 )
 def test_python_example(code: str, tmp_path: Path) -> None:
-    env = workdir(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout
+    assert run_python(code, tmp_path)
 
 
 def test_api_reference_names_every_public_name() -> None:
@@ -142,17 +148,7 @@ def test_api_reference_names_every_public_name() -> None:
     [pytest.param(c, p, id=f"api-python-{n}") for n, (c, p) in enumerate(python_examples(API), 1)],
 )
 def test_api_example(code: str, printed: str, tmp_path: Path) -> None:
-    env = workdir(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout.decode() == printed
+    assert run_python(code, tmp_path) == printed
 
 
 def run_block(block: list[Example], cwd: Path, env: dict[str, str]) -> None:
