@@ -103,8 +103,8 @@ _MOVED = {
     "diff_events": "rdbtools.ops.diff",
     "open_binary": "rdbtools.sources",
 }
-"""Names the top level offered before 0.2, now imported from their own module: they
-still resolve, with a ``DeprecationWarning`` that names the module."""
+"""Names the top level used to offer, now imported from their own module
+(``docs/api.md``): they still resolve, with a ``DeprecationWarning`` that names it."""
 
 __all__ = [
     # reading
