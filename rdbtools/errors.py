@@ -5,18 +5,25 @@ carrying ``source`` (a file name or ``"-"``), ``offset`` (byte position in that 
 and ``key`` (the key being read, if any). Its message reads
 ``dump.rdb@0x1a2f: bad ziplist end byte 0x00 (key b'user:1')``.
 
+Damage in the RESP framing of an AOF is an ``AofTruncated`` / ``AofCorrupt`` (the
+package's ``TruncatedInput`` / ``CorruptInput``, with what ``aoftool check`` and
+``aoftool fix`` need besides: ``ok_up_to``, ``in_multi``, ``last_file``). A server that
+cannot be reached or used is a ``ServerError``; ``restore`` raises its ``RestoreError``.
+
 Exit codes used by the command-line tools (see ``docs/cli.md``):
 
 ====  =========================================================
 0     success (``diff``: no difference)
-1     ``diff``: the inputs differ
-2     usage error (bad options)
-3     input damaged: ``CorruptInput`` / ``TruncatedInput``
+1     ``diff``: the inputs differ; ``AofTimestampError``
+2     usage error (bad options); ``BadUrl``
+3     input damaged: ``CorruptInput`` / ``TruncatedInput`` (``AofCorrupt`` /
+      ``AofTruncated``); ``AofFixError``
 4     ``ChecksumMismatch``
 5     ``UnsupportedVersion`` / ``UnsupportedType``
 6     ``LimitExceeded``
 7     ``WriteError``
 8     input file could not be opened or written (OS error; a bad or unreachable URL)
+9     ``ServerError`` / ``RestoreError``: the server could not be used or refused keys
 10    ``MissingExtra``: an optional package is not installed (the message names the
       extra to install, e.g. ``pip install 'rdbtools[arrow]'``)
 ====  =========================================================
@@ -134,3 +141,77 @@ class WriteError(RdbToolsError, ValueError):
     """A writer was given something it cannot write (the message names the key)."""
 
     exit_code = 7
+
+
+class BadUrl(RdbToolsError, ValueError):
+    """The URL or a connection option is malformed, or names what the server lacks
+    (a database out of range): a usage error."""
+
+    exit_code = 2
+
+
+class ServerError(RdbToolsError):
+    """The server could not be reached or used (refused, silent, not Redis, TLS or
+    authentication failed, lost mid-way)."""
+
+    exit_code = 9
+
+
+class RestoreError(ServerError):
+    """The server refused keys (the message names them) or could not be used."""
+
+    exit_code = 9
+
+
+# --------------------------------------------------------------------------- AOF
+
+
+class AofFramingError(ParseError):
+    """Damage in the RESP framing of an AOF: the base of ``AofTruncated`` and
+    ``AofCorrupt`` (for ``except`` clauses). Besides ``source`` and ``offset``:
+
+    * ``ok_up_to``: the offset, in ``source``, of the end of the last complete command
+      that is not inside an open MULTI — the position ``redis-check-aof`` reports as
+      ``ok_up_to`` and truncates to with ``--fix`` (FORMAT.md §8.6);
+    * ``in_multi``: whether the damage is inside an open MULTI (``ok_up_to`` is then
+      where that MULTI starts);
+    * ``last_file``: whether ``source`` is the last file of the AOF (only the last file
+      may be truncated; set by ``rdbtools.aof.reader``).
+    """
+
+    def __init__(self, message: str, *, source: str | None, offset: int | None,
+                 ok_up_to: int, in_multi: bool = False) -> None:
+        super().__init__(message, source=source, offset=offset)
+        self.ok_up_to = ok_up_to
+        self.in_multi = in_multi
+        self.last_file = True
+
+
+class AofTruncated(AofFramingError, TruncatedInput):
+    """The AOF ends inside a command, or inside a MULTI block (no EXEC)."""
+
+
+class AofCorrupt(AofFramingError, CorruptInput):
+    """A line or a byte of the AOF that the RESP framing does not allow."""
+
+
+def ok_up_to(err: ParseError) -> int | None:
+    """``err.ok_up_to`` for a framing error, else ``None`` (e.g. a damaged RDB preamble,
+    which truncation cannot repair)."""
+    if isinstance(err, AofFramingError):
+        return err.ok_up_to
+    return None
+
+
+class AofTimestampError(RdbToolsError):
+    """``--truncate-to-timestamp`` cannot be applied (the annotation is in a file that is
+    not the last one, or nothing precedes it), as ``redis-check-aof`` refuses too."""
+
+    exit_code = 1
+
+
+class AofFixError(RdbToolsError):
+    """The AOF cannot be repaired this way (damage not in the last file, or not in the
+    RESP framing); nothing was written."""
+
+    exit_code = 3

@@ -19,9 +19,10 @@ from test_aof_support import (
 )
 
 from rdbtools.aof import read_aof
+from rdbtools.errors import AofFixError
 from rdbtools.events import Command
 from rdbtools.ops.aof_check import aof_check
-from rdbtools.ops.aof_fix import AofFixError, aof_fix
+from rdbtools.ops.aof_fix import aof_fix
 
 ALL = {f.id: f for f in aof_fixtures()}
 live = pytest.mark.skipif(server_available() is not None, reason=str(server_available()))

@@ -1,9 +1,11 @@
-"""The examples of ``docs/cli.md`` and ``README.md`` are run.
+"""The examples of ``docs/cli.md``, ``README.md`` and ``docs/api.md`` are run.
 
 In ``console`` blocks each ``$ command`` runs in ``bash`` in a temporary directory holding
 a ``fixtures`` link to the fixtures, with stderr merged into stdout; it must exit 0 and
 print the lines that follow it (a line ``...`` stands for any number of lines). The
-``python`` blocks of the README run in such a directory too and must exit 0."""
+``python`` blocks of the README run in such a directory too, with deprecation warnings
+as errors, and must exit 0; each ``python`` block of the library reference
+(``docs/api.md``) is followed by a ``text`` block, and must print exactly that."""
 
 from __future__ import annotations
 
@@ -19,19 +21,41 @@ DOCS = [REPO / "docs" / "cli.md", REPO / "README.md"]
 Example = tuple[str, list[str]]
 
 
-def python_blocks(path: Path) -> list[str]:
-    blocks: list[str] = []
-    block: list[str] | None = None
+def fenced_blocks(path: Path) -> list[tuple[str, str]]:
+    """``(language, text)`` of every fenced block of ``path``, in order."""
+    blocks: list[tuple[str, str]] = []
+    lang: str | None = None
+    lines: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if block is None:
-            if line.strip() == "```python":
-                block = []
+        if lang is None:
+            if line.startswith("```"):
+                lang, lines = line[3:].strip(), []
         elif line.strip() == "```":
-            blocks.append("\n".join(block))
-            block = None
+            blocks.append((lang, "\n".join(lines)))
+            lang = None
         else:
-            block.append(line)
+            lines.append(line)
     return blocks
+
+
+def python_blocks(path: Path) -> list[str]:
+    return [text for lang, text in fenced_blocks(path) if lang == "python"]
+
+
+def python_examples(path: Path) -> list[tuple[str, str]]:
+    """``(code, printed)``: each ``python`` block of ``path`` with the ``text`` block
+    that must follow it."""
+    blocks = fenced_blocks(path)
+    found = []
+    for n, (lang, text) in enumerate(blocks):
+        if lang == "python":
+            after = blocks[n + 1] if n + 1 < len(blocks) else ("", "")
+            assert after[0] == "text", f"{path.name}: a python block without its output"
+            found.append((text, after[1] + "\n"))
+    return found
+
+
+API = REPO / "docs" / "api.md"
 
 
 def console_blocks(path: Path) -> list[list[Example]]:
@@ -83,6 +107,22 @@ def workdir(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def run_python(code: str, tmp_path: Path) -> str:
+    """Run ``code`` in ``tmp_path`` (see ``workdir``), deprecation warnings as errors; it
+    must exit 0. Returns what it printed."""
+    env = workdir(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode()
+
+
 @pytest.mark.parametrize(
     "code",
     [
@@ -91,17 +131,24 @@ def workdir(tmp_path: Path) -> dict[str, str]:
     ],
 )
 def test_python_example(code: str, tmp_path: Path) -> None:
-    env = workdir(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout
+    assert run_python(code, tmp_path)
+
+
+def test_api_reference_names_every_public_name() -> None:
+    import rdbtools
+
+    text = API.read_text(encoding="utf-8")
+    assert len(python_examples(API)) >= 4
+    for name in rdbtools.__all__:
+        assert f"`{name}" in text, name
+
+
+@pytest.mark.parametrize(
+    ("code", "printed"),
+    [pytest.param(c, p, id=f"api-python-{n}") for n, (c, p) in enumerate(python_examples(API), 1)],
+)
+def test_api_example(code: str, printed: str, tmp_path: Path) -> None:
+    assert run_python(code, tmp_path) == printed
 
 
 def run_block(block: list[Example], cwd: Path, env: dict[str, str]) -> None:

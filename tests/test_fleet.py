@@ -364,14 +364,14 @@ def test_missing_pyarrow_names_the_extra(tmp_path: Path) -> None:
 
 
 def test_library_batches_and_table(tmp_path: Path) -> None:
-    import rdbtools
+    from rdbtools.ops.arrow import memory_batches, memory_table
 
     packed = compressed(tmp_path, SMALL, "xz")
     rows = jsonl_rows(str(packed))
-    batches = list(rdbtools.memory_batches(str(packed), batch_rows=7))
+    batches = list(memory_batches(str(packed), batch_rows=7))
     assert all(isinstance(b, pa.RecordBatch) and b.num_rows <= 7 for b in batches)
     assert sum(b.num_rows for b in batches) == len(rows)
-    table = rdbtools.memory_table(str(packed))
+    table = memory_table(str(packed))
     assert table.num_rows == len(rows)
     assert table.column("memory").to_pylist() == [r["memory"] for r in rows]
     assert table.column("key").to_pylist()[0] == str(rows[0]["key"]).encode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import os
 import re
 import shutil
@@ -30,11 +31,61 @@ BULL = REPO.parent / "shared" / "fixtures" / "bullmq-7.0.15" / "snap1.rdb"
 
 def test_dir_lists_the_lazy_names() -> None:
     names = dir(rdbtools)
-    for name in ("diff_files", "aof_rewrite", "memory_rows", "Replayer", "convert",
+    for name in ("diff_files", "aof_rewrite", "memory_rows", "open_input", "convert",
                  "read_rdb", "__version__"):
         assert name in names
     assert names == sorted(names)
     assert set(rdbtools.__all__) <= set(names)
+
+
+NOT_LOADED = ("rdbtools.aof", "rdbtools.replay", "rdbtools.memory", "rdbtools.diff",
+              "rdbtools.ops", "redis", "pyarrow")
+"""What ``import rdbtools`` (and reading an RDB with it) must not import."""
+
+
+def _loaded_after(code: str) -> list[str]:
+    """The modules of ``NOT_LOADED``, or inside them, that a fresh interpreter holds after
+    running ``code``."""
+    probe = (f"import json, sys\n{code}\n"
+             "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=REPO, env=cli_env()).stdout
+    return [m for m in json.loads(out)
+            if any(m == n or m.startswith(n + ".") for n in NOT_LOADED)]
+
+
+def test_import_loads_only_the_rdb_reader() -> None:
+    assert _loaded_after("import rdbtools") == []
+    read = f"import rdbtools\nfor r in rdbtools.records(rdbtools.read_rdb({str(SMALL)!r})): pass"
+    assert _loaded_after(read) == []
+    # the probe sees a lazily loaded name pull its modules in
+    used = _loaded_after("import rdbtools\nrdbtools.aof_check")
+    assert "rdbtools.aof" in used and "rdbtools.ops.aof_check" in used
+
+
+def test_the_surface() -> None:
+    """Every public name resolves to the object of the module the reference names, and
+    stays bound once loaded."""
+    import importlib
+
+    from rdbtools import _LAZY
+
+    assert len(rdbtools.__all__) == len(set(rdbtools.__all__))
+    assert set(_LAZY) <= set(rdbtools.__all__)
+    for name, module in _LAZY.items():
+        assert getattr(rdbtools, name) is getattr(importlib.import_module(module), name)
+        assert name in vars(rdbtools)
+    assert rdbtools.events is importlib.import_module("rdbtools.events")
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        rdbtools.no_such_name  # noqa: B018
+
+
+def test_a_moved_name_warns_and_resolves() -> None:
+    from rdbtools.ops.filters import KeyFilter
+
+    with pytest.warns(DeprecationWarning, match="from rdbtools.ops.filters import KeyFilter"):
+        assert rdbtools.KeyFilter is KeyFilter
+    assert "KeyFilter" not in rdbtools.__all__ and "KeyFilter" not in dir(rdbtools)
 
 
 def test_convert_to_a_path(tmp_path: Path) -> None:

@@ -34,8 +34,9 @@ from test_writer_live import (
 )
 
 from rdbtools import read_rdb, records
+from rdbtools.errors import RestoreError
 from rdbtools.events import KeyEnd, KeyStart, ListItems, StringValue
-from rdbtools.ops.restore import RestoreError, restore, server_rdb_version
+from rdbtools.ops.restore import restore, server_rdb_version
 from rdbtools.rdb.writer import RdbWriter
 
 F70 = FIXTURES / "7.0.15"

@@ -27,8 +27,9 @@ from helpers_server import raw, skip_if_clock_shifted
 from test_writer_live import function_codes, server_stream, server_with
 
 from rdbtools import read_rdb, records
+from rdbtools.errors import RestoreError
 from rdbtools.ops.connection import connect
-from rdbtools.ops.restore import RestoreError, restore
+from rdbtools.ops.restore import restore
 
 pytestmark = pytest.mark.live
 

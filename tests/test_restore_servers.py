@@ -35,9 +35,10 @@ from helpers_server import free_port, skip_if_clock_shifted
 from test_writer_live import client_db, server_with
 
 from rdbtools import read_rdb
+from rdbtools.errors import BadUrl, RestoreError
 from rdbtools.events import Event, KeyEnd, KeyStart, StringValue
-from rdbtools.ops.connection import BadUrl, parse_url, redact
-from rdbtools.ops.restore import RestoreError, restore
+from rdbtools.ops.connection import parse_url, redact
+from rdbtools.ops.restore import restore
 from rdbtools.rdb.writer import RdbWriter
 
 SMALL = FIXTURES / "7.0.15" / "small-encodings.rdb"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from rdbtools.aof._errors import AofCorrupt, AofTimestampError, AofTruncated, ok_up_to
 from rdbtools.aof.manifest import Manifest, ManifestEntry, load_manifest, parse_manifest
 from rdbtools.aof.reader import (
     AofFile,
@@ -14,6 +13,7 @@ from rdbtools.aof.reader import (
     read_aof,
 )
 from rdbtools.aof.resp import Batch, RespReader
+from rdbtools.errors import AofCorrupt, AofTimestampError, AofTruncated, ok_up_to
 
 __all__ = [
     "AofCorrupt",

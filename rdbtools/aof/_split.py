@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from rdbtools._buffer import Input
-from rdbtools.aof._errors import AofCorrupt, AofFramingError, AofTruncated
 from rdbtools.aof._resync import CANDIDATE, command_at
 from rdbtools.aof._walk import Batch
 from rdbtools.aof.resp import RespReader
+from rdbtools.errors import AofCorrupt, AofFramingError, AofTruncated
 
 SPLIT_MIN = 48 << 20
 """Files whose commands take fewer bytes are read by one process."""

@@ -9,6 +9,12 @@ none. This is a statistic, not replay: it only says which keys a command names.
 
 from __future__ import annotations
 
+from rdbtools.aof._walk import SPECIAL
+
+NOT_WRITES = frozenset(SPECIAL)
+"""SELECT, MULTI and EXEC (upper case): they frame the commands around them and change
+no key."""
+
 _NONE = frozenset({
     b"SELECT", b"MULTI", b"EXEC", b"DISCARD", b"FLUSHALL", b"FLUSHDB", b"SWAPDB",
     b"FUNCTION", b"SCRIPT", b"PING", b"PUBLISH", b"SPUBLISH", b"READONLY", b"READWRITE",

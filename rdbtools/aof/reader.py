@@ -34,11 +34,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools._buffer import Input
-from rdbtools.aof._errors import AofFramingError, AofTimestampError
 from rdbtools.aof._split import split_batches
 from rdbtools.aof.manifest import Manifest, ManifestEntry, is_regular, load_manifest, resolve
 from rdbtools.aof.resp import Batch, RespReader, batch_commands
-from rdbtools.errors import CorruptInput
+from rdbtools.errors import AofFramingError, AofTimestampError, CorruptInput
 from rdbtools.events import AofPart, Event
 from rdbtools.rdb.reader import RdbReader
 from rdbtools.sources import RDB_MAGICS, Opened, Source, open_binary, open_sniffed

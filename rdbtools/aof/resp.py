@@ -33,7 +33,6 @@ from collections.abc import Iterator
 
 from rdbtools._buffer import Input
 from rdbtools.aof import _exact
-from rdbtools.aof._errors import AofCorrupt, AofTruncated
 from rdbtools.aof._lines import Lines
 from rdbtools.aof._walk import (
     ANOMALY,
@@ -52,7 +51,7 @@ from rdbtools.aof._walk import (
     walk_framing,
     walk_full,
 )
-from rdbtools.errors import ParseError
+from rdbtools.errors import AofCorrupt, AofTruncated, ParseError
 from rdbtools.events import Command
 
 __all__ = ["Batch", "RespReader", "command_size"]

@@ -25,6 +25,7 @@ from rdbtools.cli._common import (
     warn,
 )
 from rdbtools.cli._progress import Progress
+from rdbtools.errors import RestoreError
 from rdbtools.events import Event
 from rdbtools.ops.check import check
 from rdbtools.ops.connection import (
@@ -41,7 +42,7 @@ from rdbtools.ops.filters import KeyFilter, filter_events
 from rdbtools.ops.info import info
 from rdbtools.ops.inputs import read_input
 from rdbtools.ops.load import load_jsonl
-from rdbtools.ops.restore import TARGET_VERSIONS, RestoreError, restore
+from rdbtools.ops.restore import TARGET_VERSIONS, restore
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
 from rdbtools.rdb.module_types import ModuleNeeds
 from rdbtools.reports.check import check_text

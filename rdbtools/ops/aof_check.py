@@ -20,9 +20,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from rdbtools.aof import _errors
+from rdbtools import errors
 from rdbtools.aof.reader import AofLayout, TimestampCut, iter_aof, open_aof
 from rdbtools.aof.resp import Batch
+from rdbtools.aof.timestamps import MAX_TIMESTAMP, timestamp_note
 from rdbtools.errors import ParseError
 from rdbtools.events import AofPart, End, Header, KeyStart
 from rdbtools.replay import Refusal, Replayer
@@ -68,7 +69,7 @@ class AofCheckReport:
     @property
     def warnings(self) -> list[str]:
         """One line per file with ``#TS:`` annotations that are not times."""
-        return [_errors.timestamp_note(path, n, ts, None)
+        return [timestamp_note(path, n, ts, None)
                 for path, (n, ts) in self.bad_timestamps.items()]
 
     @property
@@ -82,7 +83,7 @@ class AofCheckReport:
     @property
     def ok_up_to(self) -> int | None:
         """Where the damaged file is valid up to (framing damage only)."""
-        return _errors.ok_up_to(self.problem) if self.problem is not None else None
+        return errors.ok_up_to(self.problem) if self.problem is not None else None
 
     @property
     def last_file(self) -> bool:
@@ -158,7 +159,7 @@ def _scan(report: AofCheckReport, layout: AofLayout, verify: bool,
             assert isinstance(item, Batch) and cur is not None
             cur.commands += item.count
             ts = item.timestamp
-            if ts is not None and ts > _errors.MAX_TIMESTAMP:
+            if ts is not None and ts > MAX_TIMESTAMP:
                 bad = report.bad_timestamps.setdefault(cur.path, [0, ts])
                 bad[0] += 1
             elif ts is not None:

@@ -3,7 +3,7 @@ in place (FORMAT.md §8.6).
 
 * Default: cut the damaged file at ``ok_up_to`` (the end of the last complete command
   outside an open MULTI), as ``redis-check-aof --fix`` does.
-* ``salvage``: also keep the commands after damage in the middle (``aof_salvage``),
+* ``salvage``: also keep the commands after damage in the middle (``rdbtools.aof.salvage``),
   reporting each dropped byte range.
 * ``truncate_to_timestamp``: cut the last file at the first ``#TS:`` annotation later
   than the limit (``redis-check-aof --truncate-to-timestamp``).
@@ -30,20 +30,12 @@ import stat
 import time
 from dataclasses import dataclass, field
 
-from rdbtools.aof._errors import AofCorrupt, AofFramingError
 from rdbtools.aof.reader import AofFile, AofLayout, iter_aof
+from rdbtools.aof.salvage import Dropped, salvage
 from rdbtools.atomic import atomic_file
-from rdbtools.errors import ParseError, RdbToolsError
+from rdbtools.errors import AofCorrupt, AofFixError, AofFramingError, ParseError
 from rdbtools.ops.aof_check import aof_check
-from rdbtools.ops.aof_salvage import Dropped, salvage
 from rdbtools.sources import open_binary
-
-
-class AofFixError(RdbToolsError):
-    """The AOF cannot be repaired this way (damage not in the last file, or not in the
-    RESP framing); nothing was written."""
-
-    exit_code = 3
 
 
 @dataclass

@@ -20,11 +20,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rdbtools.aof._errors import MAX_TIMESTAMP, timestamp_note
-from rdbtools.aof._walk import SPECIAL
-from rdbtools.aof.keys import command_keys
+from rdbtools.aof.keys import NOT_WRITES, command_keys
 from rdbtools.aof.reader import AofLayout, iter_aof
 from rdbtools.aof.resp import Batch
+from rdbtools.aof.timestamps import MAX_TIMESTAMP, timestamp_note
 from rdbtools.events import AofPart, KeyStart
 
 
@@ -124,7 +123,7 @@ def aof_stats(path: str | AofLayout, *, top: int = 10, capacity: int = 1024,
                 else:
                     stat[0] += 1
                     stat[1] += size
-                if name in SPECIAL:  # SELECT, MULTI, EXEC: not writes
+                if name in NOT_WRITES:
                     continue
                 writes += 1
                 for key in command_keys(name, args):

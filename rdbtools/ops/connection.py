@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from rdbtools.errors import RdbToolsError
+from rdbtools.errors import BadUrl, RdbToolsError, ServerError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -52,20 +52,6 @@ DEFAULT_TIMEOUT = 30.0
 MAX_DB = (1 << 31) - 1  # the server's "databases" is an int
 SCHEMES = ("redis", "rediss", "unix")
 QUERY_ARGS = frozenset({"db", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs"})
-
-
-class BadUrl(RdbToolsError, ValueError):
-    """The URL or a connection option is malformed, or names what the server lacks
-    (a database out of range): a usage error."""
-
-    exit_code = 2
-
-
-class ServerError(RdbToolsError):
-    """The server could not be reached or used (refused, silent, not Redis, TLS or
-    authentication failed, lost mid-way)."""
-
-    exit_code = 9
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdbtools.clock import now_ms as current_ms
-from rdbtools.errors import key_text
+from rdbtools.errors import RestoreError, key_text
 from rdbtools.events import Event, Function, KeyEnd, KeyStart
 from rdbtools.formats.resp import RespWriter
-from rdbtools.ops.connection import ServerError, cluster_enabled, is_cluster, one_line
+from rdbtools.ops.connection import cluster_enabled, is_cluster, one_line
 from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
 from rdbtools.rdb.writer import Loss
@@ -44,12 +44,6 @@ KEY_KINDS = frozenset({"payload", "commands-last"})
 """The command kinds that complete a key: once answered, the key is written."""
 TARGET_VERSIONS = frozenset((*range(1, max(WRITABLE_VERSIONS) + 1), VALKEY_VERSION))
 """What ``target_version`` may be: below 6 every key goes as commands."""
-
-
-class RestoreError(ServerError):
-    """The server refused keys (the message names them) or could not be used."""
-
-    exit_code = 9
 
 
 @dataclass(slots=True)

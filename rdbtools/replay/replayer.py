@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from rdbtools.aof._walk import Batch
 from rdbtools.aof.reader import AofItem, TimestampCut
+from rdbtools.aof.resp import Batch
 from rdbtools.errors import UnsupportedType
 from rdbtools.events import AofPart, Aux, Command, Event, Function, Header, KeyEnd, KeyStart
 from rdbtools.replay.args import CmdError

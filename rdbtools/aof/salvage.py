@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools._buffer import Input
-from rdbtools.aof._errors import AofFramingError
 from rdbtools.aof._resync import CANDIDATE, command_at
 from rdbtools.aof._walk import EXEC, MULTI, kind_of
 from rdbtools.aof.resp import RespReader
+from rdbtools.errors import AofFramingError
 
 BLOCK = 1 << 20
 
