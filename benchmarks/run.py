@@ -1,22 +1,32 @@
 #!/usr/bin/env python3
-"""Time RDB readers side by side on one file: seconds, MB/s, keys/s and peak RSS.
+"""Time RDB readers side by side: seconds as a multiple of redis-check-rdb's, peak RSS.
 
 Each command runs as a child process (stdin from /dev/null, the page cache warmed by
 reading the file once first); its wall time is measured around the child and its peak
 RSS is the "%M" (maximum resident set size) that GNU ``/usr/bin/time`` reports for it.
 (A child forked straight from this Python process would inherit this process's RSS
 into its own ``ru_maxrss``; ``time`` is small, so its child's figure is the command's.)
-With ``--repeat N`` the best (lowest) time and the highest peak RSS of the N runs are
-reported. MB are 10**6 bytes.
+MB are 10**6 bytes.
 
-Commands:
+With ``--repeat N`` the commands run in N rounds, each round running every command once
+in the same order, so that a slower stretch of a shared machine falls on all of them
+alike. Each command's row gives the best (lowest), median and highest time of its N
+runs and its highest peak RSS; "x ref" is its time divided by redis-check-rdb's: of the
+best times, and the median of the N per-round ratios.
+
+Commands (``--commands`` picks among check, dump, memory, info, old):
   redis-check-rdb FILE                          the C reference (if on PATH)
   rdbtool check FILE                            this project
   rdbtool dump FILE --jsonl -o /dev/null        this project
+  rdbtool memory FILE --csv > /dev/null         this project
+  rdbtool info FILE                             this project
   old rdbtools 0.1.15, no-op callback           old_rdbtools_noop.py in its own venv
   rdb --command json FILE > /dev/null           old rdbtools 0.1.15 CLI
-The old rdbtools reads RDB <= 9 only; on newer files its rows say "skipped (RDB N)".
-Its virtualenv (benchmarks/.venv-oldrdbtools) is created on first use.
+``--compare-tree PATH`` (repeatable) adds the four rdbtool rows of another checkout,
+run by its own ``PATH/.venv/bin/rdbtool``, to the same rounds: before and after figures
+of a change, side by side. The old rdbtools reads RDB <= 9 only; on newer files its
+rows say "skipped (RDB N)". Its virtualenv (benchmarks/.venv-oldrdbtools) is created on
+first use.
 """
 
 from __future__ import annotations
@@ -28,11 +38,12 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -71,11 +82,15 @@ class Result:
     tool: str
     command: str
     status: str  # "ok", or the reason it did not run or failed
-    seconds: float | None = None
+    seconds: float | None = None  # the best of the runs
     peak_rss_mb: float | None = None
     mb_per_s: float | None = None
     keys_per_s: float | None = None
-    vs_reference: float | None = None  # seconds / redis-check-rdb seconds
+    vs_reference: float | None = None  # best seconds / redis-check-rdb's best seconds
+    median_seconds: float | None = None
+    max_seconds: float | None = None
+    vs_reference_median: float | None = None  # median of the per-round ratios
+    runs: list[float] = field(default_factory=list)  # seconds of each round, in order
 
 
 @dataclass
@@ -90,6 +105,8 @@ class Report:
     date: str
     machine: str
     results: list[Result]
+    trees: dict[str, str] = field(default_factory=dict)  # row label -> rdbtool, git rev
+    load: tuple[str, str] = ("", "")  # /proc/loadavg before and after
 
 
 def rdb_version(path: Path) -> int:
@@ -192,9 +209,83 @@ def keys_in(text: str) -> int | None:
 
 # Rows that take most of a run's time; ``--skip-slow`` leaves them out.
 SLOW_TOOLS = frozenset({"rdbtool dump --jsonl", "old rdbtools 0.1.15 rdb --command json"})
+# The rdbtool rows: (--commands name, row name, arguments after the executable, whether
+# stdout goes to /dev/null).
+RDBTOOL_ROWS: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
+    ("check", "rdbtool check", ("check", "{file}"), False),
+    ("dump", "rdbtool dump --jsonl", ("dump", "{file}", "--jsonl", "-o", "/dev/null"), False),
+    ("memory", "rdbtool memory --csv", ("memory", "{file}", "--csv"), True),
+    ("info", "rdbtool info", ("info", "{file}"), False),
+)
+COMMANDS = ("check", "dump", "memory", "info", "old")
+# Rows whose output gives the key count (the reference's, else rdbtool check's).
+COUNTING_TOOLS = (REFERENCE, "rdbtool check")
 
 
-def benchmark(path: Path, repeat: int, keys: int | None, skip_slow: bool = False) -> Report:
+@dataclass
+class Variant:
+    """One rdbtool to time: its executable and the suffix of its rows' names."""
+
+    rdbtool: str
+    label: str  # "" for a single rdbtool: rows keep their plain names
+
+
+def git_rev(tree: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    rev = done.stdout.strip() or "?"
+    # Changes under benchmarks/ do not change what rdbtool runs.
+    status = ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks"]
+    dirty = subprocess.run(
+        ["git", "-C", str(tree), *status],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return rev + ("+changes" if dirty else "")
+
+
+def variants_for(compare_trees: list[Path]) -> tuple[list[Variant], dict[str, str]]:
+    """This checkout's rdbtool, then each ``--compare-tree``'s ``.venv/bin/rdbtool``;
+    row labels are "@<git rev>" when there is more than one."""
+    here = find_rdbtool()
+    found: list[tuple[str, Path]] = []
+    if here:
+        found.append((here, BENCH_DIR.parent))
+    for tree in compare_trees:
+        binary = tree / ".venv" / "bin" / "rdbtool"
+        if not binary.is_file():
+            raise SystemExit(f"{binary} not found: make {tree}/.venv and pip install -e {tree}")
+        found.append((str(binary), tree))
+    if len(found) < 2:
+        only = {"": f"{found[0][0]} ({git_rev(found[0][1])})"} if found else {}
+        return [Variant(exe, "") for exe, _ in found], only
+    variants: list[Variant] = []
+    trees: dict[str, str] = {}
+    for exe, tree in found:
+        label = f"@{git_rev(tree)}"
+        while any(v.label == label for v in variants):
+            label += "'"
+        variants.append(Variant(exe, label))
+        trees[label] = f"{exe} ({tree})"
+    return variants, trees
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def benchmark(
+    path: Path,
+    repeat: int,
+    keys: int | None,
+    skip_slow: bool = False,
+    compare_trees: list[Path] | None = None,
+    commands: tuple[str, ...] = COMMANDS,
+) -> Report:
     if not os.access(GNU_TIME, os.X_OK):
         raise SystemExit(f"{GNU_TIME} not found: apt-get install time")
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -202,65 +293,94 @@ def benchmark(path: Path, repeat: int, keys: int | None, skip_slow: bool = False
     version = rdb_version(path)
     file = str(path)
     warm_cache(path)
+    load_before = loadavg()
     results: list[Result] = []
+    planned: list[tuple[Result, Command]] = []
     keys_source = "--keys" if keys is not None else ""
     notes: list[str] = []
-
-    def measure(command: Command) -> None:
-        nonlocal keys, keys_source
-        if skip_slow and command.tool in SLOW_TOOLS:
-            results.append(Result(command.tool, " ".join(command.argv), "skipped (--skip-slow)"))
-            return
-        result, run = run_best(command, repeat)
-        results.append(result)
-        found = keys_in(run.stdout + run.stderr) if result.status == "ok" else None
-        if found is None:
-            return
-        if keys is None:
-            keys, keys_source = found, command.tool
-        elif found != keys:
-            notes.append(f"key counts differ: {command.tool} {found}, {keys_source} {keys}")
 
     def unavailable(tool: str, command: str, status: str) -> None:
         results.append(Result(tool, command, status))
 
+    def plan(command: Command) -> None:
+        shown = " ".join(command.argv) + (" > /dev/null" if command.output_to_null else "")
+        if skip_slow and command.tool in SLOW_TOOLS:
+            unavailable(command.tool, shown, "skipped (--skip-slow)")
+            return
+        result = Result(command.tool, shown, "ok")
+        results.append(result)
+        planned.append((result, command))
+
     checker = shutil.which(REFERENCE)
     if checker:
-        measure(Command(REFERENCE, [checker, file]))
+        plan(Command(REFERENCE, [checker, file]))
     else:
         unavailable(REFERENCE, f"{REFERENCE} {file}", "not on PATH")
 
-    rdbtool = find_rdbtool()
-    ours = (
-        ("rdbtool check", ["check", file]),
-        ("rdbtool dump --jsonl", ["dump", file, "--jsonl", "-o", "/dev/null"]),
-    )
-    for tool, args in ours:
-        if rdbtool:
-            measure(Command(tool, [rdbtool, *args]))
-        else:
-            unavailable(tool, "rdbtool " + " ".join(args), "not installed (pip install -e .)")
+    variants, trees = variants_for(compare_trees or [])
+    for name, tool, args, to_null in RDBTOOL_ROWS:
+        if name not in commands:
+            continue
+        argv = [arg.format(file=file) for arg in args]
+        if not variants:
+            unavailable(tool, "rdbtool " + " ".join(argv), "not installed (pip install -e .)")
+        for variant in variants:
+            row = f"{tool} {variant.label}".rstrip()
+            plan(Command(row, [variant.rdbtool, *argv], to_null))
 
     old = (
         ("old rdbtools 0.1.15 (no-op parse)", ["bin/python", str(OLD_NOOP), file], False),
         ("old rdbtools 0.1.15 rdb --command json", ["bin/rdb", "--command", "json", file], True),
     )
-    setup_error = None if version > OLD_MAX_VERSION else ensure_old_venv()
-    for tool, (exe, *args), to_null in old:
-        argv = [str(OLD_VENV / exe), *args]
-        if version > OLD_MAX_VERSION:
-            unavailable(tool, " ".join(argv), f"skipped (RDB {version})")
-        elif setup_error:
-            unavailable(tool, " ".join(argv), setup_error)
-        else:
-            measure(Command(tool, argv, to_null))
+    if "old" in commands:
+        setup_error = None if version > OLD_MAX_VERSION else ensure_old_venv()
+        for tool, (exe, *rest), to_null in old:
+            argv = [str(OLD_VENV / exe), *rest]
+            if version > OLD_MAX_VERSION:
+                unavailable(tool, " ".join(argv), f"skipped (RDB {version})")
+            elif setup_error:
+                unavailable(tool, " ".join(argv), setup_error)
+            else:
+                plan(Command(tool, argv, to_null))
 
-    reference = next((r.seconds for r in results if r.tool == REFERENCE and r.seconds), None)
+    failed: set[str] = set()
+    for _ in range(repeat):
+        for result, command in planned:
+            if command.tool in failed:
+                continue
+            run = run_once(command)
+            if run.exit_code != 0:
+                lines = (run.stderr or run.stdout).strip().splitlines()
+                result.status = f"failed (exit {run.exit_code}): {lines[-1] if lines else ''}"
+                result.runs = []
+                failed.add(command.tool)
+                continue
+            result.runs.append(run.seconds)
+            result.peak_rss_mb = max(result.peak_rss_mb or 0.0, run.peak_rss_mb)
+            if not command.tool.startswith(COUNTING_TOOLS):
+                continue
+            found = keys_in(run.stdout + run.stderr)
+            if found is None:
+                continue
+            if keys is None:
+                keys, keys_source = found, command.tool
+            elif found != keys and not any(command.tool in n for n in notes):
+                notes.append(f"key counts differ: {command.tool} {found}, {keys_source} {keys}")
+
+    reference = next((r for r in results if r.tool == REFERENCE and r.runs), None)
     for r in results:
-        if r.seconds:
-            r.mb_per_s = size / MB / r.seconds
-            r.keys_per_s = keys / r.seconds if keys is not None else None
-            r.vs_reference = r.seconds / reference if reference else None
+        if not r.runs:
+            r.peak_rss_mb = None
+            continue
+        r.seconds, r.max_seconds = min(r.runs), max(r.runs)
+        r.median_seconds = statistics.median(r.runs)
+        r.mb_per_s = size / MB / r.seconds
+        r.keys_per_s = keys / r.seconds if keys is not None else None
+        if reference and reference.seconds and len(reference.runs) == len(r.runs):
+            r.vs_reference = r.seconds / reference.seconds
+            r.vs_reference_median = statistics.median(
+                mine / ref for mine, ref in zip(r.runs, reference.runs, strict=True)
+            )
     return Report(
         file=file,
         size_mb=size / MB,
@@ -272,6 +392,8 @@ def benchmark(path: Path, repeat: int, keys: int | None, skip_slow: bool = False
         date=date,
         machine=f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         results=results,
+        trees=trees,
+        load=(load_before, loadavg()),
     )
 
 
@@ -284,17 +406,26 @@ def print_table(report: Report) -> None:
     source = f" (from {report.keys_from})" if report.keys_from else ""
     print(
         f"{report.file}: {report.size_mb:.1f} MB, RDB {report.rdb_version}, {keys} keys{source}; "
-        f"best of {report.repeat}; {report.date}; {report.machine}"
+        f"{report.repeat} round(s); {report.date}; {report.machine}; "
+        f"load {report.load[0]} before, {report.load[1]} after"
     )
-    header = ("tool", "seconds", "MB/s", "keys/s", "peak RSS MB", f"x {REFERENCE}")
+    for label, where in report.trees.items():
+        print(f"  {label or 'rdbtool'}: {where}")
+    header = (
+        "tool", "best s", "median s", "max s", "MB/s", "keys/s", "peak RSS MB",
+        "x ref best", "x ref median",
+    )  # fmt: skip
     rows = [
         (
             r.tool,
             number(r.seconds, ".2f"),
+            number(r.median_seconds, ".2f"),
+            number(r.max_seconds, ".2f"),
             number(r.mb_per_s, ".1f"),
             number(r.keys_per_s, ",.0f" if (r.keys_per_s or 0) >= 100 else ".3g"),
             number(r.peak_rss_mb, ".1f"),
             number(r.vs_reference, ".2f"),
+            number(r.vs_reference_median, ".2f"),
         )
         for r in report.results
     ]
@@ -311,28 +442,75 @@ def print_table(report: Report) -> None:
         print(note)
 
 
+def print_markdown(report: Report) -> None:
+    """The table as Markdown, for benchmarks/README.md."""
+    print("| tool | best s | median s | max s | peak RSS MB | × ref (best) | × ref (median) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in report.results:
+        if r.status != "ok":
+            print(f"| {r.tool} | {r.status} | | | | | |")
+            continue
+        print(
+            f"| {r.tool} | {number(r.seconds, '.2f')} | {number(r.median_seconds, '.2f')} | "
+            f"{number(r.max_seconds, '.2f')} | {number(r.peak_rss_mb, '.1f')} | "
+            f"{number(r.vs_reference, '.2f')} | {number(r.vs_reference_median, '.2f')} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Generate a file first: benchmarks/gen_rdb.py (see benchmarks/README.md).",
     )
-    parser.add_argument("file", type=Path, help="RDB file to read")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per command (best kept)")
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="RDB file(s) to read")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds: runs per command (best, median, max kept)"
+    )
     parser.add_argument("--keys", type=int, help="key count (default: from redis-check-rdb)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--json", action="store_true", help="print the reports as JSON")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print each table as Markdown as well"
+    )
     parser.add_argument(
         "--skip-slow",
         action="store_true",
         help="leave out rdbtool dump --jsonl and the old rdb --command json (for quick iteration)",
     )
+    parser.add_argument(
+        "--compare-tree",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also time the rdbtool of this checkout (PATH/.venv/bin/rdbtool), in the same "
+        "rounds; repeatable",
+    )
+    parser.add_argument(
+        "--commands",
+        default=",".join(COMMANDS),
+        help="which rows to run besides redis-check-rdb, comma-separated from "
+        f"{', '.join(COMMANDS)} [all]",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    report = benchmark(args.file, args.repeat, args.keys, args.skip_slow)
+    commands = tuple(c.strip() for c in args.commands.split(",") if c.strip())
+    unknown = sorted(set(commands) - set(COMMANDS))
+    if unknown:
+        parser.error(f"unknown command(s) {', '.join(unknown)}; choose from {', '.join(COMMANDS)}")
+    reports = []
+    for path in args.files:
+        report = benchmark(
+            path, args.repeat, args.keys, args.skip_slow, args.compare_tree, commands
+        )
+        reports.append(report)
+        if not args.json:
+            print_table(report)
+            if args.markdown:
+                print_markdown(report)
+            print()
     if args.json:
-        print(json.dumps(asdict(report), indent=2))
-    else:
-        print_table(report)
+        print(json.dumps([asdict(r) for r in reports], indent=2))
 
 
 if __name__ == "__main__":
