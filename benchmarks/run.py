@@ -12,7 +12,9 @@ With ``--repeat N`` the commands run in N rounds, each round running every comma
 in the same order, so that a slower stretch of a shared machine falls on all of them
 alike. Each command's row gives the best (lowest), median and highest time of its N
 runs and its highest peak RSS; "x ref" is its time divided by redis-check-rdb's: of the
-best times, and the median of the N per-round ratios.
+best times, and the median of the N per-round ratios. The CPU time (user + system, from
+``time``) is given too, with the median of its per-round ratios: on a machine shared
+with other work it moves less than the wall time, which includes waiting for a CPU.
 
 Commands (``--commands`` picks among check, dump, memory, info, old):
   redis-check-rdb FILE                          the C reference (if on PATH)
@@ -75,6 +77,7 @@ class Run:
     exit_code: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the child
 
 
 @dataclass
@@ -91,6 +94,9 @@ class Result:
     max_seconds: float | None = None
     vs_reference_median: float | None = None  # median of the per-round ratios
     runs: list[float] = field(default_factory=list)  # seconds of each round, in order
+    cpu_median_seconds: float | None = None  # user + system, median of the rounds
+    vs_reference_cpu: float | None = None  # median of the per-round CPU-time ratios
+    cpu_runs: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -135,7 +141,7 @@ def run_once(command: Command) -> Run:
     ):
         start = time.perf_counter()
         done = subprocess.run(
-            [GNU_TIME, "-f", "%M", "-o", rss.name, *command.argv],
+            [GNU_TIME, "-f", "%M %U %S", "-o", rss.name, *command.argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if command.output_to_null else out,
             stderr=err,
@@ -143,9 +149,12 @@ def run_once(command: Command) -> Run:
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
+        # time's last line; lines before it say how the child ended, if not normally
+        peak_kib, user, system = rss.read().splitlines()[-1].split()
         return Run(
             seconds=seconds,
-            peak_rss_mb=int(rss.read().split()[-1]) * 1024 / MB,  # %M is in KiB
+            cpu_seconds=float(user) + float(system),
+            peak_rss_mb=int(peak_kib) * 1024 / MB,  # %M is in KiB
             exit_code=done.returncode,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
@@ -352,10 +361,11 @@ def benchmark(
             if run.exit_code != 0:
                 lines = (run.stderr or run.stdout).strip().splitlines()
                 result.status = f"failed (exit {run.exit_code}): {lines[-1] if lines else ''}"
-                result.runs = []
+                result.runs, result.cpu_runs = [], []
                 failed.add(command.tool)
                 continue
             result.runs.append(run.seconds)
+            result.cpu_runs.append(run.cpu_seconds)
             result.peak_rss_mb = max(result.peak_rss_mb or 0.0, run.peak_rss_mb)
             if not command.tool.startswith(COUNTING_TOOLS):
                 continue
@@ -374,12 +384,16 @@ def benchmark(
             continue
         r.seconds, r.max_seconds = min(r.runs), max(r.runs)
         r.median_seconds = statistics.median(r.runs)
+        r.cpu_median_seconds = statistics.median(r.cpu_runs)
         r.mb_per_s = size / MB / r.seconds
         r.keys_per_s = keys / r.seconds if keys is not None else None
         if reference and reference.seconds and len(reference.runs) == len(r.runs):
             r.vs_reference = r.seconds / reference.seconds
             r.vs_reference_median = statistics.median(
                 mine / ref for mine, ref in zip(r.runs, reference.runs, strict=True)
+            )
+            r.vs_reference_cpu = statistics.median(
+                mine / ref for mine, ref in zip(r.cpu_runs, reference.cpu_runs, strict=True) if ref
             )
     return Report(
         file=file,
@@ -412,8 +426,8 @@ def print_table(report: Report) -> None:
     for label, where in report.trees.items():
         print(f"  {label or 'rdbtool'}: {where}")
     header = (
-        "tool", "best s", "median s", "max s", "MB/s", "keys/s", "peak RSS MB",
-        "x ref best", "x ref median",
+        "tool", "best s", "median s", "max s", "MB/s", "peak RSS MB",
+        "x ref best", "x ref median", "CPU s median", "x ref CPU",
     )  # fmt: skip
     rows = [
         (
@@ -422,10 +436,11 @@ def print_table(report: Report) -> None:
             number(r.median_seconds, ".2f"),
             number(r.max_seconds, ".2f"),
             number(r.mb_per_s, ".1f"),
-            number(r.keys_per_s, ",.0f" if (r.keys_per_s or 0) >= 100 else ".3g"),
             number(r.peak_rss_mb, ".1f"),
             number(r.vs_reference, ".2f"),
             number(r.vs_reference_median, ".2f"),
+            number(r.cpu_median_seconds, ".2f"),
+            number(r.vs_reference_cpu, ".2f"),
         )
         for r in report.results
     ]
@@ -444,16 +459,20 @@ def print_table(report: Report) -> None:
 
 def print_markdown(report: Report) -> None:
     """The table as Markdown, for benchmarks/README.md."""
-    print("| tool | best s | median s | max s | peak RSS MB | × ref (best) | × ref (median) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| tool | best s | median s | max s | × ref (best) | × ref (median) | CPU s (median) "
+        "| × ref (CPU) | peak RSS MB |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in report.results:
         if r.status != "ok":
-            print(f"| {r.tool} | {r.status} | | | | | |")
+            print(f"| {r.tool} | {r.status} | | | | | | | |")
             continue
         print(
             f"| {r.tool} | {number(r.seconds, '.2f')} | {number(r.median_seconds, '.2f')} | "
-            f"{number(r.max_seconds, '.2f')} | {number(r.peak_rss_mb, '.1f')} | "
-            f"{number(r.vs_reference, '.2f')} | {number(r.vs_reference_median, '.2f')} |"
+            f"{number(r.max_seconds, '.2f')} | {number(r.vs_reference, '.2f')} | "
+            f"{number(r.vs_reference_median, '.2f')} | {number(r.cpu_median_seconds, '.2f')} | "
+            f"{number(r.vs_reference_cpu, '.2f')} | {number(r.peak_rss_mb, '.1f')} |"
         )
 
 
