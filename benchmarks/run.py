@@ -16,14 +16,14 @@ best times, and the median of the N per-round ratios. The CPU time (user + syste
 ``time``) is given too, with the median of its per-round ratios: on a machine shared
 with other work it moves less than the wall time, which includes waiting for a CPU.
 
-Commands (``--commands`` picks among check, dump, memory, info, old):
+Commands (``--commands`` picks among check, dump, memory, info, old, old-json):
   redis-check-rdb FILE                          the C reference (if on PATH)
   rdbtool check FILE                            this project
   rdbtool dump FILE --jsonl -o /dev/null        this project
   rdbtool memory FILE --csv > /dev/null         this project
   rdbtool info FILE                             this project
-  old rdbtools 0.1.15, no-op callback           old_rdbtools_noop.py in its own venv
-  rdb --command json FILE > /dev/null           old rdbtools 0.1.15 CLI
+  old rdbtools 0.1.15, no-op callback           old_rdbtools_noop.py in its own venv (old)
+  rdb --command json FILE > /dev/null           old rdbtools 0.1.15 CLI (old-json)
 ``--compare-tree PATH`` (repeatable) adds the four rdbtool rows of another checkout,
 run by its own ``PATH/.venv/bin/rdbtool``, to the same rounds: before and after figures
 of a change, side by side. The old rdbtools reads RDB <= 9 only; on newer files its
@@ -226,7 +226,7 @@ RDBTOOL_ROWS: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
     ("memory", "rdbtool memory --csv", ("memory", "{file}", "--csv"), True),
     ("info", "rdbtool info", ("info", "{file}"), False),
 )
-COMMANDS = ("check", "dump", "memory", "info", "old")
+COMMANDS = ("check", "dump", "memory", "info", "old", "old-json")
 # Rows whose output gives the key count (the reference's, else rdbtool check's).
 COUNTING_TOOLS = (REFERENCE, "rdbtool check")
 
@@ -338,12 +338,14 @@ def benchmark(
             plan(Command(row, [variant.rdbtool, *argv], to_null))
 
     old = (
-        ("old rdbtools 0.1.15 (no-op parse)", ["bin/python", str(OLD_NOOP), file], False),
-        ("old rdbtools 0.1.15 rdb --command json", ["bin/rdb", "--command", "json", file], True),
-    )
-    if "old" in commands:
+        ("old", "old rdbtools 0.1.15 (no-op parse)", ["bin/python", str(OLD_NOOP), file], False),
+        ("old-json", "old rdbtools 0.1.15 rdb --command json",
+         ["bin/rdb", "--command", "json", file], True),
+    )  # fmt: skip
+    wanted = [row for row in old if row[0] in commands]
+    if wanted:
         setup_error = None if version > OLD_MAX_VERSION else ensure_old_venv()
-        for tool, (exe, *rest), to_null in old:
+        for _, tool, (exe, *rest), to_null in wanted:
             argv = [str(OLD_VENV / exe), *rest]
             if version > OLD_MAX_VERSION:
                 unavailable(tool, " ".join(argv), f"skipped (RDB {version})")
@@ -392,9 +394,8 @@ def benchmark(
             r.vs_reference_median = statistics.median(
                 mine / ref for mine, ref in zip(r.runs, reference.runs, strict=True)
             )
-            r.vs_reference_cpu = statistics.median(
-                mine / ref for mine, ref in zip(r.cpu_runs, reference.cpu_runs, strict=True) if ref
-            )
+            cpu = [m / ref for m, ref in zip(r.cpu_runs, reference.cpu_runs, strict=True) if ref]
+            r.vs_reference_cpu = statistics.median(cpu) if cpu else None
     return Report(
         file=file,
         size_mb=size / MB,
@@ -488,6 +489,9 @@ def main() -> None:
     parser.add_argument("--keys", type=int, help="key count (default: from redis-check-rdb)")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     parser.add_argument(
+        "--save", type=Path, metavar="OUT", help="also write the reports as JSON to OUT"
+    )
+    parser.add_argument(
         "--markdown", action="store_true", help="print each table as Markdown as well"
     )
     parser.add_argument(
@@ -528,6 +532,8 @@ def main() -> None:
             if args.markdown:
                 print_markdown(report)
             print()
+    if args.save:
+        args.save.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")
     if args.json:
         print(json.dumps([asdict(r) for r in reports], indent=2))
 
