@@ -456,6 +456,61 @@ def print_table(report: Report) -> None:
             print(f"{r.tool}: {r.status}  [{r.command}]")
     for note in report.notes:
         print(note)
+    print_tree_ratios(report)
+
+
+@dataclass
+class TreeRatio:
+    """One rdbtool row of the first tree (this checkout) against the same row of a
+    compared tree: the per-round ratios of their times (the two ran one after the other
+    in each round). Above 1: this checkout is slower."""
+
+    tool: str  # the row's name without the tree label
+    trees: str  # "@first / @other"
+    wall: list[float]
+    cpu: list[float]
+
+
+def tree_ratios(report: Report) -> list[TreeRatio]:
+    labels = [label for label in report.trees if label]
+    if len(labels) < 2:
+        return []
+    rows = {r.tool: r for r in report.results if r.runs}
+    ratios: list[TreeRatio] = []
+    for _, tool, _, _ in RDBTOOL_ROWS:
+        first = rows.get(f"{tool} {labels[0]}")
+        for label in labels[1:]:
+            other = rows.get(f"{tool} {label}")
+            if first is None or other is None or len(first.runs) != len(other.runs):
+                continue
+            pairs = zip(first.cpu_runs, other.cpu_runs, strict=True)
+            ratios.append(
+                TreeRatio(
+                    tool,
+                    f"{labels[0]} / {label}",
+                    [f / o for f, o in zip(first.runs, other.runs, strict=True)],
+                    [f / o for f, o in pairs if o],
+                )
+            )
+    return ratios
+
+
+def spread(values: list[float]) -> str:
+    """``median (min-max)``, or ``-``."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def print_tree_ratios(report: Report) -> None:
+    ratios = tree_ratios(report)
+    if not ratios:
+        return
+    print("this checkout's time over the compared tree's, per round: median (min-max)")
+    width = max(len(f"{r.tool} {r.trees}") for r in ratios)
+    for r in ratios:
+        name = f"{r.tool} {r.trees}"
+        print(f"  {name.ljust(width)}  wall {spread(r.wall)}  CPU {spread(r.cpu)}")
 
 
 def print_markdown(report: Report) -> None:
@@ -475,6 +530,23 @@ def print_markdown(report: Report) -> None:
             f"{number(r.vs_reference_median, '.2f')} | {number(r.cpu_median_seconds, '.2f')} | "
             f"{number(r.vs_reference_cpu, '.2f')} | {number(r.peak_rss_mb, '.1f')} |"
         )
+    ratios = tree_ratios(report)
+    if ratios:
+        print()
+        print("| row | trees | wall, median (min–max) | CPU, median (min–max) |")
+        print("| --- | --- | ---: | ---: |")
+        for t in ratios:
+            print(f"| {t.tool} | {t.trees} | {spread(t.wall)} | {spread(t.cpu)} |")
+
+
+def load_reports(path: Path) -> list[Report]:
+    """Reports saved by ``--save`` (or printed by ``--json``)."""
+    reports = []
+    for data in json.loads(path.read_text()):
+        data["results"] = [Result(**r) for r in data["results"]]
+        data["load"] = tuple(data["load"])
+        reports.append(Report(**data))
+    return reports
 
 
 def main() -> None:
@@ -482,7 +554,10 @@ def main() -> None:
         description=__doc__.split("\n\n")[0],
         epilog="Generate a file first: benchmarks/gen_rdb.py (see benchmarks/README.md).",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="RDB file(s) to read")
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="RDB file(s) to read")
+    parser.add_argument(
+        "--show", type=Path, metavar="SAVED", help="print the tables of a --save file, run nothing"
+    )
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds: runs per command (best, median, max kept)"
     )
@@ -517,6 +592,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.show:
+        for report in load_reports(args.show):
+            print_table(report)
+            if args.markdown:
+                print_markdown(report)
+            print()
+        return
+    if not args.files:
+        parser.error("name at least one FILE (or --show SAVED)")
     commands = tuple(c.strip() for c in args.commands.split(",") if c.strip())
     unknown = sorted(set(commands) - set(COMMANDS))
     if unknown:
