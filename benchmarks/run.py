@@ -294,6 +294,7 @@ def benchmark(
     skip_slow: bool = False,
     compare_trees: list[Path] | None = None,
     commands: tuple[str, ...] = COMMANDS,
+    quiet: bool = True,
 ) -> Report:
     if not os.access(GNU_TIME, os.X_OK):
         raise SystemExit(f"{GNU_TIME} not found: apt-get install time")
@@ -355,11 +356,17 @@ def benchmark(
                 plan(Command(tool, argv, to_null))
 
     failed: set[str] = set()
-    for _ in range(repeat):
+    for round_number in range(1, repeat + 1):
         for result, command in planned:
             if command.tool in failed:
                 continue
             run = run_once(command)
+            if not quiet:
+                print(
+                    f"{path.name} round {round_number}/{repeat}: {command.tool} "
+                    f"{run.seconds:.2f} s (CPU {run.cpu_seconds:.2f} s)",
+                    file=sys.stderr,
+                )
             if run.exit_code != 0:
                 lines = (run.stderr or run.stdout).strip().splitlines()
                 result.status = f"failed (exit {run.exit_code}): {lines[-1] if lines else ''}"
@@ -564,6 +571,9 @@ def main() -> None:
     parser.add_argument("--keys", type=int, help="key count (default: from redis-check-rdb)")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no line on stderr after each run"
+    )
+    parser.add_argument(
         "--save", type=Path, metavar="OUT", help="also write the reports as JSON to OUT"
     )
     parser.add_argument(
@@ -608,7 +618,7 @@ def main() -> None:
     reports = []
     for path in args.files:
         report = benchmark(
-            path, args.repeat, args.keys, args.skip_slow, args.compare_tree, commands
+            path, args.repeat, args.keys, args.skip_slow, args.compare_tree, commands, args.quiet
         )
         reports.append(report)
         if not args.json:
