@@ -117,7 +117,7 @@ class Preset:
 # collections: about 20k keys in 56 MB); none was tuned on any tool's speed.
 PRESETS: dict[str, Preset] = {
     # A web/application cache: counters and flags (integer strings), rendered fragments
-    # and serialized objects (short and a few medium strings, some big pages), sessions
+    # and serialized objects (short and a few medium strings, some big pages), logins
     # and profiles as small hashes, recent-item lists, leaderboards as small sorted sets,
     # small ID sets. Half of the keys expire, as in a cache.
     "cache": Preset(
@@ -284,7 +284,7 @@ class MixedContent:
             "stream": self.stream,
         }
 
-    # -- helpers -----------------------------------------------------------------
+    # -- building blocks ---------------------------------------------------------
 
     def words(self, low: int, high: int) -> bytes:
         n = self.rng.randint(low, high)
