@@ -161,6 +161,12 @@ def run_once(command: Command) -> Run:
         )
 
 
+def failure(run: Run) -> str:
+    """A failed run's status: its exit code and last line of output."""
+    lines = (run.stderr or run.stdout).strip().splitlines()
+    return f"failed (exit {run.exit_code}): {lines[-1] if lines else ''}"
+
+
 def run_best(command: Command, repeat: int) -> tuple[Result, Run]:
     """Best time and highest peak RSS of ``repeat`` runs; stops at the first failure."""
     shown = " ".join(command.argv) + (" > /dev/null" if command.output_to_null else "")
@@ -169,9 +175,7 @@ def run_best(command: Command, repeat: int) -> tuple[Result, Run]:
     for _ in range(repeat):
         run = run_once(command)
         if run.exit_code != 0:
-            lines = (run.stderr or run.stdout).strip().splitlines()
-            last = lines[-1] if lines else ""
-            return Result(command.tool, shown, f"failed (exit {run.exit_code}): {last}"), run
+            return Result(command.tool, shown, failure(run)), run
         peak = max(peak, run.peak_rss_mb)
         if best is None or run.seconds < best.seconds:
             best = run
@@ -368,8 +372,7 @@ def benchmark(
                     file=sys.stderr,
                 )
             if run.exit_code != 0:
-                lines = (run.stderr or run.stdout).strip().splitlines()
-                result.status = f"failed (exit {run.exit_code}): {lines[-1] if lines else ''}"
+                result.status = failure(run)
                 result.runs, result.cpu_runs = [], []
                 failed.add(command.tool)
                 continue
