@@ -19,7 +19,8 @@ from test_aof_support import AofFixture, aof_fixtures, copy_tree, resp, simple_p
 from rdbtools.aof import read_aof
 from rdbtools.aof._swap import manifest_line
 from rdbtools.aof.manifest import load_manifest
-from rdbtools.aof.writer import AofWriter, score_text
+from rdbtools.aof.commands import score_text
+from rdbtools.aof.writer import AofWriter
 from rdbtools.cli.aoftool import main
 from rdbtools.errors import WriteError
 from rdbtools.events import (
@@ -293,9 +294,10 @@ def test_select_per_database_and_scores() -> None:
                       KeyEnd(b"z", 0, 0)])
     assert cmds == [(b"SELECT", b"0"), (b"SET", b"a", b"1"), (b"SELECT", b"3"),
                     (b"ZADD", b"z", b"0.10000000000000001", b"m", b"-inf", b"n", b"-0", b"o")]
-    assert score_text(0.1, 11) == b"0.1"
-    with pytest.raises(WriteError):
-        score_text(float("nan"), 10)
+    assert score_text(0.1, True, b"z") == b"0.1"
+    assert score_text(0.1, False, b"z") == b"0.10000000000000001"
+    with pytest.raises(WriteError, match="key b'z'"):
+        score_text(float("nan"), False, b"z")
 
 
 def test_hash_field_ttls_field_by_field() -> None:

@@ -27,7 +27,8 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.formats.resp import RespWriter, command, score_text
+from rdbtools.aof.commands import score_text as shortest_text
+from rdbtools.formats.resp import RespWriter, command
 
 
 def resp(events: list[Event] | object) -> tuple[list[list[bytes]], RespWriter]:
@@ -42,6 +43,10 @@ def resp(events: list[Event] | object) -> tuple[list[list[bytes]], RespWriter]:
 def test_command_encoding() -> None:
     assert command(b"SET", b"k", b"a\r\nb") == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\na\r\nb\r\n"
     assert parse_resp(command(b"SET", b"", b"")) == [[b"SET", b"", b""]]
+
+
+def score_text(score: float, key: bytes) -> bytes:
+    return shortest_text(score, True, key)
 
 
 def test_scores() -> None:

@@ -243,7 +243,7 @@ def test_maker_refuses_slots_out_of_field_order() -> None:
 
 @given(st.lists(st.binary(max_size=300), max_size=80))
 def test_resp_command_same(args: list[bytes]) -> None:
-    from rdbtools.aof._resp_out import _resp_command
+    from rdbtools.aof.commands import _resp_command
 
     fast = _speedups.resp
     assert fast(*args) == _resp_command(*args)

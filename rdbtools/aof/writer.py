@@ -28,7 +28,7 @@ field TTLs before 7.4, consumers without pending entries before 6.2, pending ent
 consumer owns.
 
 Two differences from the server: a pending entry whose stream entry was deleted is kept
-(``rdbtools.aof._stream_rewrite``: the server's own rewrite loses it); and, for bounded
+(``rdbtools.aof.stream_rewrite``: the server's own rewrite loses it); and, for bounded
 memory, a string that arrives in several ``StringValue`` pieces is written as ``SET``
 with the first piece and ``APPEND`` with each next one. Everything is written as it
 arrives (the writer holds at most one command), except a stream's ``XADD`` commands,
@@ -38,58 +38,33 @@ known.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from itertools import chain
 from typing import Any, BinaryIO
 
-from rdbtools import _spec as S
-from rdbtools.aof._resp_out import ADD_COMMANDS, ITEMS_PER_COMMAND, resp_command
-from rdbtools.aof._stream_rewrite import StreamRewrite
-from rdbtools.errors import WriteError, key_text
-from rdbtools.events import (
-    Command,
-    Event,
-    Function,
-    HashFields,
-    KeyEnd,
-    KeyStart,
-    ListItems,
-    ModuleAux,
-    SetMembers,
-    StreamEntries,
-    StreamGroup,
-    StreamIdmp,
-    StreamMeta,
-    StringValue,
-    ZSetMembers,
+from rdbtools.aof.commands import (
+    ADD_COMMANDS,
+    add_commands,
+    expire_command,
+    resp_command,
+    zadd_args,
 )
+from rdbtools.aof.emitter import Emitter, Forms
+from rdbtools.errors import WriteError, key_text
+from rdbtools.events import Command, Event, Function, KeyEnd, KeyStart, ModuleAux
 from rdbtools.rdb._targets import Target
 from rdbtools.rdb.writer import Loss, LossReport
 from rdbtools.sinks import BytesSink
 
-_TTL_HASH_TYPES = frozenset({S.TYPE_HASH_METADATA_PRE_GA, S.TYPE_HASH_LISTPACK_EX_PRE_GA,
-                             S.TYPE_HASH_METADATA, S.TYPE_HASH_LISTPACK_EX})
 
-
-def score_text(score: float, level: int) -> bytes:
-    """A score as ``rioWriteBulkDouble`` prints it: ``%.17g`` up to 7.0 (RDB 10), the
-    shortest text that reads back to the same double from 7.2; ``inf`` / ``-inf``."""
-    if math.isnan(score):
-        raise WriteError("a sorted-set score is NaN, which no server accepts")
-    if math.isinf(score):
-        return b"inf" if score > 0 else b"-inf"
-    if level <= 10:
-        return b"%.17g" % score
-    return repr(score).encode("ascii")
-
-
-def _zset_args(key: bytes, members: Iterable[tuple[bytes, float]], level: int) -> list[bytes]:
-    """``score member ...`` of ``ZADD`` for ``members`` (``key`` names a NaN score)."""
-    try:
-        return [x for member, score in members for x in (score_text(score, level), member)]
-    except WriteError as err:
-        raise WriteError(f"key {key_text(key)}: {err}") from None
+def forms_of(target: Target) -> Forms:
+    """The command forms of ``target``'s server: scores as ``rioWriteBulkDouble`` prints
+    them (``%.17g`` up to 7.0, RDB 10; the shortest round-trip text from 7.2), hashes
+    with field TTLs field by field (7.4's ``rewriteHashObject``), streams as its
+    ``rewriteStreamObject``, ``FUNCTION LOAD <code>``."""
+    return Forms(shortest_scores=target.level > 10, hash_ttls="per-field",
+                 field_ttls=target.has_field_ttls, stream_level=target.level,
+                 function_load=(b"FUNCTION", b"LOAD"), pre_ga_functions=True)
 
 
 class AofWriter:
@@ -109,11 +84,7 @@ class AofWriter:
         self._want_db: int | None = None
         self._key: KeyStart | None = None
         self._skip = False
-        self._args: list[bytes] = []
-        self._per_field = False
-        self._pieces = 0
-        self._created = False
-        self._stream: StreamRewrite | None = None
+        self._emitter = Emitter(self._cmd, self._raw, self._lose_value, forms_of(self.target))
         self._closed = False
         self.bytes = 0
         if timestamp is not None:
@@ -141,11 +112,23 @@ class AofWriter:
         self._select()
         self._emit(resp_command(*args))
 
+    def _raw(self, data: bytes) -> None:
+        self._select()
+        self._emit(data)
+
     def _lose(self, what: str, ks: KeyStart | None = None) -> None:
         loss = Loss(what, ks.db if ks else None, ks.key if ks else None)
         if self.strict:
             raise WriteError(f"an AOF for RDB {self.target.version} cannot hold this: {loss}")
         self.report.losses.append(loss)
+
+    def _lose_value(self, kind: str, sentence: str, n: int) -> None:
+        """What the current key's events hold that the target cannot be told."""
+        self._lose(sentence, self._emitter.key)
+
+    def _drop(self, what: str, ks: KeyStart) -> None:
+        self._lose(what, ks)
+        self.report.dropped_keys += 1
 
     # ------------------------------------------------------------------ events
 
@@ -169,33 +152,13 @@ class AofWriter:
             elif isinstance(ev, KeyEnd):
                 raise WriteError(f"KeyEnd for {key_text(ev.key)} outside a key")
             return  # Header, Aux, SelectDb, ResizeDb, SlotInfo, End: nothing in an AOF
-        if self._skip:
-            if isinstance(ev, KeyEnd):
+        if isinstance(ev, KeyEnd):
+            if self._skip:
                 self._key = None
-            return
-        if isinstance(ev, StringValue):
-            self._cmd(b"SET" if self._pieces == 0 else b"APPEND", ks.key, bytes(ev.data))
-            self._pieces += 1
-        elif isinstance(ev, ListItems):
-            self._add_many(ks, ev.items, 1)
-        elif isinstance(ev, SetMembers):
-            self._add_many(ks, ev.members, 1)
-        elif isinstance(ev, ZSetMembers):
-            self._add_many(ks, _zset_args(ks.key, ev.members, self.level), 2)
-        elif isinstance(ev, HashFields):
-            self._hash(ks, ev)
-        elif isinstance(ev, StreamEntries):
-            self._stream_of(ks).entries(ev)
-        elif isinstance(ev, StreamMeta):
-            self._stream_of(ks).meta = ev
-        elif isinstance(ev, StreamGroup):
-            self._stream_of(ks).groups.append(ev)
-        elif isinstance(ev, StreamIdmp):
-            self._lose("stream idempotent-producer state dropped (no command sets it)", ks)
-        elif isinstance(ev, KeyEnd):
-            self._end(ks)
-        else:
-            raise WriteError(f"key {key_text(ks.key)}: {type(ev).__name__} inside a key")
+            else:
+                self._end(ks)
+        elif not self._skip:
+            self._emitter.value(ev)
 
     def write_plain(self, db: int, key: bytes, type: str, value: Any,
                     expire_ms: int | None) -> None:
@@ -212,24 +175,21 @@ class AofWriter:
             self._cmd(b"SET", key, value)
         else:
             if not value:
-                self._lose(f"empty {type} dropped: servers do not keep empty keys",
+                self._drop(f"empty {type} dropped: servers do not keep empty keys",
                            KeyStart(db, key, type, "", 0))
-                self.report.dropped_keys += 1
                 return
             if type == "zset":
-                flat = _zset_args(key, value, self.level)
+                flat = zadd_args(key, value, self._emitter.forms.shortest_scores)
                 width = 2
             elif type == "hash":
                 flat = list(chain.from_iterable(value))
                 width = 2
             else:
                 flat, width = value, 1
-            per = ITEMS_PER_COMMAND * width
-            name = ADD_COMMANDS[type]
-            for start in range(0, len(flat), per):
-                self._cmd(name, key, *flat[start:start + per])
+            for args in add_commands(type, key, flat, width):
+                self._cmd(*args)
         if expire_ms is not None:
-            self._cmd(b"PEXPIREAT", key, b"%d" % expire_ms)
+            self._cmd(*expire_command(key, expire_ms))
         self.report.keys += 1
 
     def write_all(self, events: Iterable[Event]) -> LossReport:
@@ -254,23 +214,14 @@ class AofWriter:
             self._lose(f"function library dropped: RDB {self.target.version}'s server has "
                        "no functions")
             return
-        code = bytes(ev.code)
-        if ev.pre_ga and ev.name is not None and not code.startswith(b"#!"):
-            code = b"#!" + (ev.engine or b"lua").lower() + b" name=" + ev.name + b"\n" + code
-        self._cmd(b"FUNCTION", b"LOAD", code)
+        self._emitter.function(ev)
 
     # ------------------------------------------------------------------ keys
 
     def _start(self, ks: KeyStart) -> None:
         self._key = ks
         self._skip = False
-        self._args = []
-        self._pieces = 0
-        self._created = False
-        if self._stream is not None:
-            self._stream.spool.close()
-        self._stream = None
-        self._per_field = ks.type == "hash" and ks.rdb_type in _TTL_HASH_TYPES
+        self._emitter.start(ks)
         why = None
         if ks.type == "module":
             why = "module value dropped: only its module can rewrite it"
@@ -281,82 +232,17 @@ class AofWriter:
         elif ks.type not in ("string", "stream") and ks.type not in ADD_COMMANDS:
             raise WriteError(f"unknown key type {ks.type!r} (key {key_text(ks.key)})")
         if why is not None:
-            self._lose(why, ks)
-            self.report.dropped_keys += 1
+            self._drop(why, ks)
             self._skip = True
             return
         self._want_db = ks.db
 
-    def _add_many(self, ks: KeyStart, flat: Sequence[bytes], width: int) -> None:
-        """Queue elements of ``width`` arguments each (``flat``: their arguments in
-        order); write a command for each 64 of them, as adding them one by one would."""
-        if not flat:
-            return
-        self._created = True
-        args = self._args
-        args += flat
-        per = ITEMS_PER_COMMAND * width
-        if len(args) < per:
-            return
-        start = 0
-        while len(args) - start >= per:
-            self._cmd(ADD_COMMANDS[ks.type], ks.key, *args[start:start + per])
-            start += per
-        self._args = args[start:]
-
-    def _flush(self, ks: KeyStart) -> None:
-        if self._args:
-            self._cmd(ADD_COMMANDS[ks.type], ks.key, *self._args)
-            self._args = []
-
-    def _hash(self, ks: KeyStart, ev: HashFields) -> None:
-        """Batches of 64 pairs; a hash with field TTLs field by field, each TTL right
-        after its field (7.4's ``rewriteHashObject``)."""
-        fields = ev.fields
-        if not self._per_field:
-            # the fields before the first one with a TTL go in batches
-            n = next((i for i, f in enumerate(fields) if f[2] is not None), len(fields))
-            self._add_many(ks, [bytes(x) for name, value, _ in fields[:n]
-                                for x in (name, value)], 2)
-            if n == len(fields):
-                return
-            self._flush(ks)
-            self._per_field = True
-            fields = fields[n:]
-        for name, value, ttl in fields:
-            name = bytes(name)
-            self._cmd(b"HMSET", ks.key, name, bytes(value))
-            self._created = True
-            if ttl is None:
-                continue
-            if self.target.has_field_ttls:
-                self._cmd(b"HPEXPIREAT", ks.key, b"%d" % ttl, b"FIELDS", b"1", name)
-            else:
-                self._lose(f"TTL of field {name!r} dropped: servers before 7.4 have no "
-                           "field TTLs", ks)
-
-    def _stream_of(self, ks: KeyStart) -> StreamRewrite:
-        if self._stream is None:
-            self._stream = StreamRewrite(ks.key, self.level)
-        return self._stream
-
     def _end(self, ks: KeyStart) -> None:
         self._key = None
-        if ks.type in ADD_COMMANDS:
-            self._flush(ks)
-            if not self._created:
-                self._lose(f"empty {ks.type} dropped: servers do not keep empty keys", ks)
-                self.report.dropped_keys += 1
-                return
-        elif ks.type == "string" and self._pieces == 0:
-            self._cmd(b"SET", ks.key, b"")
-        elif ks.type == "stream":
-            stream = self._stream_of(ks)
-            self._stream = None
-            self._select()
-            stream.finish(self._emit, lambda what: self._lose(what, ks))
-        if ks.expire_ms is not None:
-            self._cmd(b"PEXPIREAT", ks.key, b"%d" % ks.expire_ms)
+        if self._emitter.end() == 0 and ks.type in ADD_COMMANDS:
+            self._drop(f"empty {ks.type} dropped: servers do not keep empty keys", ks)
+            return
+        self._emitter.expire()
         self.report.keys += 1
 
 

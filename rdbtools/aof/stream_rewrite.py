@@ -1,5 +1,5 @@
 """The commands that rebuild one stream (``rewriteStreamObject`` in Redis ``aof.c``), for
-``rdbtools.aof.writer``.
+``rdbtools.aof.emitter`` (the commands themselves are built by ``rdbtools.aof.commands``).
 
 The server writes ``XADD`` per entry (``XADD key MAXLEN 0 0-1 x y`` for an empty stream),
 ``XSETID``, then per group ``XGROUP CREATE``, ``XGROUP CREATECONSUMER`` for a consumer
@@ -23,7 +23,15 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 
-from rdbtools.aof._resp_out import resp_command, sid
+from rdbtools.aof.commands import (
+    Lose,
+    empty_stream,
+    group_commands,
+    resp_command,
+    sid,
+    xadd,
+    xsetid,
+)
 from rdbtools.events import StreamEntries, StreamGroup, StreamId, StreamMeta
 from rdbtools.rdb._spool import Spool
 
@@ -44,10 +52,7 @@ class StreamRewrite:
 
     def entries(self, ev: StreamEntries) -> None:
         for entry in ev.entries:
-            args = [b"XADD", self.key, sid(entry.id)]
-            for name, value in entry.fields:
-                args += (bytes(name), bytes(value))
-            cmd = resp_command(*args)
+            cmd = resp_command(*xadd(self.key, entry))
             self.spool.write(_HEAD.pack(entry.id[0], entry.id[1], len(cmd)) + cmd)
 
     def _spooled(self) -> Iterator[tuple[StreamId, bytes]]:
@@ -69,13 +74,13 @@ class StreamRewrite:
             ms, seq, n = _HEAD.unpack(head)
             yield (ms, seq), fp.read(n)
 
-    def finish(self, emit: Callable[[bytes], None], lose: Callable[[str], None]) -> None:
+    def finish(self, emit: Callable[[bytes], None], lose: Lose) -> None:
         try:
             self._finish(emit, lose)
         finally:
             self.spool.close()
 
-    def _finish(self, emit: Callable[[bytes], None], lose: Callable[[str], None]) -> None:
+    def _finish(self, emit: Callable[[bytes], None], lose: Lose) -> None:
         key = self.key
         pending = sorted({p.id for g in self.groups for p in g.pending})
         phantoms: list[StreamId] = []
@@ -94,11 +99,12 @@ class StreamRewrite:
             phantoms.append(p)
             emit(resp_command(b"XADD", key, sid(p), b"x", b"y"))
         if first is None and not phantoms:
-            emit(resp_command(b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"))
+            emit(resp_command(*empty_stream(key)))
         if not phantoms:
-            self._setid(emit)
+            emit(resp_command(*xsetid(key, self.meta, self.level)))
         for g in self.groups:
-            self._group(g, emit, lose)
+            for args in group_commands(key, g, self.level, lose):
+                emit(resp_command(*args))
         if first is None and phantoms:
             emit(resp_command(b"XTRIM", key, b"MAXLEN", b"0"))
         elif first is not None and phantoms and phantoms[0] < first:
@@ -107,49 +113,4 @@ class StreamRewrite:
         for n in range(0, len(inner), XDEL_IDS_PER_CMD):
             emit(resp_command(b"XDEL", key, *map(sid, inner[n:n + XDEL_IDS_PER_CMD])))
         if phantoms:
-            self._setid(emit)
-
-    def _setid(self, emit: Callable[[bytes], None]) -> None:
-        meta = self.meta
-        last = meta.last_id if meta is not None else (0, 0)
-        args = [b"XSETID", self.key, sid(last)]
-        if self.level >= 10:
-            added = 0 if meta is None else (
-                meta.entries_added if meta.entries_added is not None else meta.length)
-            deleted = (0, 0) if meta is None or meta.max_deleted_id is None \
-                else meta.max_deleted_id
-            args += (b"ENTRIESADDED", b"%d" % added, b"MAXDELETEDID", sid(deleted))
-        emit(resp_command(*args))
-
-    def _group(self, group: StreamGroup, emit: Callable[[bytes], None],
-               lose: Callable[[str], None]) -> None:
-        key, name = self.key, bytes(group.name)
-        args = [b"XGROUP", b"CREATE", key, name, sid(group.last_delivered_id)]
-        if self.level >= 10:
-            read = group.entries_read if group.entries_read is not None else -1
-            args += (b"ENTRIESREAD", b"%d" % read)
-        emit(resp_command(*args))
-        delivery = {p.id: p for p in group.pending}
-        claimed = 0
-        for consumer in sorted(group.consumers, key=lambda c: bytes(c.name)):
-            cname = bytes(consumer.name)
-            if not consumer.pending:
-                if self.level >= 9:
-                    emit(resp_command(b"XGROUP", b"CREATECONSUMER", key, name, cname))
-                else:
-                    lose(f"consumer {cname!r} without pending entries dropped (no XGROUP "
-                         "CREATECONSUMER before 6.2)")
-                continue
-            for pid in sorted(consumer.pending):
-                entry = delivery.get(pid)
-                if entry is None:
-                    lose(f"pending entry {sid(pid).decode()} of consumer {cname!r} has no "
-                         "delivery record: dropped")
-                    continue
-                claimed += 1
-                emit(resp_command(b"XCLAIM", key, name, cname, b"0", sid(pid), b"TIME",
-                                  b"%d" % entry.delivery_time_ms, b"RETRYCOUNT",
-                                  b"%d" % entry.delivery_count, b"JUSTID", b"FORCE"))
-        if claimed < len(group.pending):
-            lose(f"{len(group.pending) - claimed} pending entries of group {name!r} that no "
-                 "consumer owns dropped")
+            emit(resp_command(*xsetid(key, self.meta, self.level)))
