@@ -1212,3 +1212,33 @@ def use_pure_python_decoders(m: Any) -> None:
                        ("_lp_count", E._lp_count_py), ("_lp_slice", E._lp_slice_py),
                        ("_zl_count", E._zl_count_py), ("_zl_slice", E._zl_slice_py)):
         m.setattr(E, name, twin)
+
+
+# --------------------------------------------------------------------------- pinned bytes
+
+RESP_DIGESTS: dict[str, dict[str, str]] = json.loads(
+    (Path(__file__).with_name("resp_digests.json")).read_text())
+"""SHA-256 of the bytes ``rdbtool dump --resp`` (per fixture) and ``aoftool rewrite -o
+--format aof`` (per AOF fixture and target version) write, keyed by the path under the
+fixture folder: the output bytes stay as they are unless a change means to alter them
+(then the file is written again from the new output, with the reason in the commit)."""
+
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+def pinned_fixture(rel: str) -> Path:
+    """The fixture at ``rel``: in the shared fixture folder, else in ``fixtures/``;
+    skips the test when neither holds it."""
+    import pytest
+
+    for root in (SHARED_FIXTURES, FIXTURES):
+        path = root / rel
+        if path.exists():
+            return path
+    pytest.skip(f"fixture {rel} not found")
+
+
+def aof_path(folder: Path) -> Path:
+    """The AOF of a fixture folder: its ``appendonlydir`` or its ``appendonly.aof``."""
+    multipart = folder / "appendonlydir"
+    return multipart if multipart.is_dir() else folder / "appendonly.aof"

@@ -5,6 +5,7 @@ of ``rewriteAppendOnlyFileRio``; errors write nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -13,13 +14,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import canon_record
+from helpers import RESP_DIGESTS, aof_path, canon_record, pinned_fixture
 from test_aof_support import AofFixture, aof_fixtures, copy_tree, resp, simple_parse
 
 from rdbtools.aof import read_aof
 from rdbtools.aof._swap import manifest_line
-from rdbtools.aof.manifest import load_manifest
 from rdbtools.aof.commands import score_text
+from rdbtools.aof.manifest import load_manifest
 from rdbtools.aof.writer import AofWriter
 from rdbtools.cli.aoftool import main
 from rdbtools.errors import WriteError
@@ -676,3 +677,15 @@ def test_temporary_files_of_killed_runs_are_removed(tmp_path: Path) -> None:
     assert sorted(report.leftovers) == ["temp-appendonly.aof.3.base.rdb.abc.tmp",
                                         "temp-appendonly.aof.manifest.tmp"]
     assert not [n for n in os.listdir(d) if n.startswith("temp-")]
+
+
+@pytest.mark.parametrize("case", sorted(RESP_DIGESTS["aoftool rewrite"]))
+def test_fixture_rewrite_bytes_are_pinned(case: str, tmp_path: Path) -> None:
+    """``aoftool rewrite -o --format aof`` of every AOF fixture for each target server
+    writes the same bytes as ever (``tests/resp_digests.json``; an RDB output holds the
+    time it was written, so it has no fixed bytes)."""
+    rel, fmt, version = case.split(" ")
+    out = tmp_path / "out"
+    aof_rewrite(str(aof_path(pinned_fixture(rel))), output=str(out), format=fmt,
+                to_version=None if version == "default" else version)
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == RESP_DIGESTS["aoftool rewrite"][case]

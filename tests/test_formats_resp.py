@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+from pathlib import Path
 
 import pytest
 from cli_support import file_events, key_events, parse_resp
+from click.testing import CliRunner
+from helpers import RESP_DIGESTS, aof_path, pinned_fixture
 
+from rdbtools.aof.commands import score_text as shortest_text
+from rdbtools.cli import rdbtool
 from rdbtools.errors import WriteError
 from rdbtools.events import (
     Event,
@@ -27,7 +33,6 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.aof.commands import score_text as shortest_text
 from rdbtools.formats.resp import RespWriter, command
 
 
@@ -190,3 +195,17 @@ def test_modules_are_skipped_and_counted() -> None:
 def test_nan_score_is_a_write_error() -> None:
     with pytest.raises(WriteError, match="b'z'"):
         resp(key_events(b"z", "zset", ZSetMembers(((b"a", math.nan),))))
+
+
+@pytest.mark.parametrize("rel", sorted(RESP_DIGESTS["dump --resp"]))
+def test_fixture_bytes_are_pinned(rel: str, tmp_path: Path) -> None:
+    """``rdbtool dump --resp`` of every fixture (RDB files, AOFs replayed) writes the
+    same bytes as ever (``tests/resp_digests.json``)."""
+    path = pinned_fixture(rel)
+    if path.is_dir():
+        path = aof_path(path)
+    out = tmp_path / "out.resp"
+    result = CliRunner().invoke(rdbtool.main, ["dump", "--resp", "-q", str(path),
+                                               "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == RESP_DIGESTS["dump --resp"][rel]
