@@ -32,6 +32,7 @@ from itertools import accumulate, chain
 from rdbtools._accel import speedups
 from rdbtools.aof._exact import ANNOTATION_MAX
 from rdbtools.aof._lines import Lines
+from rdbtools.aof.commands import command_size
 
 MAX_FAST_ARGC = 4096
 """Commands with more arguments are read by the exact parser."""
@@ -147,12 +148,6 @@ class Walk:
     def line_of(self, c: int) -> int:
         """``walk_framing``: the line where command ``c`` starts."""
         return self.start + sum(self.ns[:c]) * 2 + c + bisect.bisect_right(self.anns, c)
-
-
-def command_size(args: tuple[bytes, ...]) -> int:
-    """The size of ``args`` as a RESP command (FORMAT.md §8.1)."""
-    return len(b"*%d\r\n" % len(args)) + sum(len(b"$%d\r\n\r\n" % len(a)) + len(a)
-                                              for a in args)
 
 
 def walk_full(window: Lines, i: int, st: State) -> Walk:

@@ -45,6 +45,12 @@ resp_command: Callable[..., bytes] = speedups.resp if speedups else _resp_comman
 """One RESP command from its arguments (the C extension's when it is built)."""
 
 
+def command_size(args: tuple[bytes, ...]) -> int:
+    """The size of ``args`` as a RESP command, without building it."""
+    return len(b"*%d\r\n" % len(args)) + sum(len(b"$%d\r\n\r\n" % len(a)) + len(a)
+                                              for a in args)
+
+
 def sid(value: StreamId) -> bytes:
     """A stream id as ``rioWriteBulkStreamID`` writes it: ``<ms>-<seq>``."""
     return b"%d-%d" % value

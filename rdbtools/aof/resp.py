@@ -45,12 +45,12 @@ from rdbtools.aof._walk import (
     Batch,
     State,
     Walk,
-    command_size,
     framing_kind_of,
     kind_of,
     walk_framing,
     walk_full,
 )
+from rdbtools.aof.commands import command_size
 from rdbtools.errors import AofCorrupt, AofTruncated, ParseError
 from rdbtools.events import Command
 
