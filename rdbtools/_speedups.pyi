@@ -127,7 +127,7 @@ def aof_walk_full(
     """``walk_full_py`` from line ``i``, which starts at byte ``off``; ``st`` (a
     ``State``) is updated in place, the result is an instance of ``walk``."""
 
-# RESP (rdbtools/aof/_resp_out.py)
+# RESP (rdbtools/aof/commands.py)
 
 def resp(*args: Buffer) -> bytes:
     """One RESP command: ``*<argc>`` then ``$<len>`` and the bytes of each argument."""
