@@ -14,8 +14,6 @@ from pathlib import Path
 from test_layers import PACKAGE, _tree, imports_of
 
 SHARED: dict[str, str] = {
-    # the RESP framing and the events -> RESP command emitter are being made one
-    "rdbtools.aof._resp_out": "formats.resp frames RESP with the AOF writer's code",
     "rdbtools.rdb._spool": "the AOF stream rewrite spools as the RDB writer does (two "
                            "Spool classes to become one)",
     "rdbtools.formats._jsontext": "JSON text of bytes, for aoftool dump and the memory "
