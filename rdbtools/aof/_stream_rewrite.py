@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 
 from rdbtools.aof._resp_out import resp_command, sid
 from rdbtools.events import StreamEntries, StreamGroup, StreamId, StreamMeta
-from rdbtools.rdb._spool import Spool
+from rdbtools.spool import Spool
 
 _HEAD = struct.Struct("<QQI")
 XDEL_IDS_PER_CMD = 64

@@ -3,7 +3,7 @@
 ``KeyJson`` turns ``KeyStart``, the key's value events and ``KeyEnd`` into the object the
 JSON Lines and JSON writers share (schema: ``docs/jsonl-schema.md``). Lists, sets, sorted
 sets and stream entries are written batch by batch; a string and a hash are held in a
-``Spool`` (memory up to a budget, then a temporary file) because their JSON form depends
+``ItemSpool`` (memory up to a budget, then a temporary file) because their JSON form depends
 on the whole value: a string is a JSON string only if all its bytes are valid UTF-8, and
 a hash is an object only if every field name is.
 """
@@ -46,8 +46,8 @@ from rdbtools.formats._jsontext import (
     jscored_items,
     quote,
 )
-from rdbtools.formats._spool import Spool
 from rdbtools.formats.module_json import module_member
+from rdbtools.spool import ItemSpool
 
 _ENCODING_TEXT: dict[str, str] = {}
 """JSON text of each encoding name met so far."""
@@ -149,14 +149,14 @@ class KeyJson:
         self._emit = emit
         self._key: KeyStart | None = None
         self._first = True
-        self._chunks: Spool[bytes] = Spool()
+        self._chunks: ItemSpool[bytes] = ItemSpool()
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._utf8_ok = True
         self._first_unchecked: bytes | None = None
         self._head = ""
         self.in_key = False
         """Whether a key has started and not ended."""
-        self._fields: Spool[_HashBatch] = Spool()
+        self._fields: ItemSpool[_HashBatch] = ItemSpool()
         self._names_utf8 = True
         self._has_ttl = False
         self._stream_entries_open = False
