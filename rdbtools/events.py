@@ -7,15 +7,18 @@ bounded value batches (``StringValue``, ``ListItems``, ``SetMembers``, ``ZSetMem
 ``KeyEnd``. Values stay ``bytes``; decoding text is the business of output formats.
 Every event carries ``offset``: the byte position in its source where it starts.
 
-``records()`` folds the key events of a stream into whole ``Record`` objects for callers
-that want one value at a time; it is built on the event stream, not on a second parser.
+``KeyFolder`` folds the events of one key into its whole value, once for every caller:
+``records()`` (whole ``Record`` objects for callers that want one value at a time),
+``diff``'s canonical form and the keyspace AOF replay loads. It is built on the event
+stream, not on a second parser.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 StreamId = tuple[int, int]
 """A stream entry id ``(ms, seq)``."""
@@ -432,70 +435,145 @@ class Record:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+class KeyFolder:
+    """Folds the value events of one key into its whole value: ``begin(KeyStart)``, then
+    ``feed()`` each event up to the ``KeyEnd``, then ``end()``. The value is what
+    ``Record.value`` holds for the key's type: the string's pieces joined; the list,
+    set, sorted-set or hash batches concatenated in file order into one list; a
+    ``StreamValue``; the ``ModuleValue`` or ``NotReplayed`` itself. Events that carry
+    no value (file-level ones) are ignored.
+
+    ``records()``, the canonical form of ``diff`` and the keyspace that AOF replay
+    loads are all built on this one folding."""
+
+    __slots__ = ("start", "_on", "_parts", "_entries", "_groups", "_meta", "_idmp", "_module")
+
+    def __init__(self) -> None:
+        self.start: KeyStart | None = None
+        self._parts: list[Any] = []
+        self._entries: list[StreamEntry] = []
+        self._groups: list[StreamGroup] = []
+        self._meta: StreamMeta | None = None
+        self._idmp: StreamIdmp | None = None
+        self._module: ModuleValue | NotReplayed | None = None
+        self._on: dict[type, Callable[[Any], None]] = {
+            StringValue: self._string,
+            ListItems: self._items,
+            SetMembers: self._members,
+            ZSetMembers: self._members,
+            HashFields: self._fields,
+            StreamEntries: self._stream_entries,
+            StreamMeta: self._stream_meta,
+            StreamGroup: self._groups.append,
+            StreamIdmp: self._stream_idmp,
+            ModuleValue: self._module_value,
+            NotReplayed: self._module_value,
+        }
+
+    def begin(self, start: KeyStart) -> None:
+        """Start folding the key ``start`` opens."""
+        self.start = start
+        self._parts = []
+        if self._entries:
+            self._entries.clear()
+        if self._groups:
+            self._groups.clear()
+        self._meta = self._idmp = self._module = None
+
+    def feed(self, ev: Event) -> bool:
+        """Take in one event of the key's value; ``False`` (and nothing done) for an
+        event that carries no value."""
+        on = self._on.get(type(ev))
+        if on is None:
+            return False
+        on(ev)
+        return True
+
+    def end(self) -> RecordValue:
+        """The whole value of the key begun last (see the class docstring)."""
+        assert self.start is not None
+        t = self.start.type
+        self.start = None
+        if t == "string":
+            return b"".join(self._parts)
+        if t == "stream":
+            return StreamValue(tuple(self._entries), self._meta, tuple(self._groups), self._idmp)
+        if t == "module" or t == "not-replayed":
+            assert self._module is not None
+            return self._module
+        return self._parts
+
+    def _string(self, ev: StringValue) -> None:
+        self._parts.append(ev.data)
+
+    def _items(self, ev: ListItems) -> None:
+        self._parts.extend(ev.items)
+
+    def _members(self, ev: SetMembers | ZSetMembers) -> None:
+        self._parts.extend(ev.members)
+
+    def _fields(self, ev: HashFields) -> None:
+        self._parts.extend(ev.fields)
+
+    def _stream_entries(self, ev: StreamEntries) -> None:
+        self._entries.extend(ev.entries)
+
+    def _stream_meta(self, ev: StreamMeta) -> None:
+        self._meta = ev
+
+    def _stream_idmp(self, ev: StreamIdmp) -> None:
+        self._idmp = ev
+
+    def _module_value(self, ev: ModuleValue | NotReplayed) -> None:
+        self._module = ev
+
+
+def fold_keys(events: Iterable[Event], other: Callable[[Event], None] | None = None,
+              skip: Callable[[bytes], bool] | None = None,
+              ) -> Iterator[tuple[KeyStart, RecordValue, KeyEnd]]:
+    """``(KeyStart, whole value, KeyEnd)`` per key of ``events`` (``KeyFolder``).
+    ``other`` is called with each event that carries no part of a value (file-level
+    events). A key for which ``skip(key)`` is true is passed over, its value never
+    gathered."""
+    folder = KeyFolder()
+    begin, feed, end = folder.begin, folder.feed, folder.end
+    start: KeyStart | None = None
+    skipping = False
+    for ev in events:
+        if isinstance(ev, KeyEnd):
+            if start is not None:
+                yield start, end(), ev
+                start = None
+            skipping = False
+        elif skipping:
+            continue
+        elif isinstance(ev, KeyStart):
+            if skip is not None and skip(ev.key):
+                skipping, start = True, None
+                continue
+            begin(ev)
+            start = ev
+        elif not (start is not None and feed(ev)) and other is not None:
+            other(ev)
+
+
 def records(events: Iterable[Event]) -> Iterator[Record]:
     """Fold key events into whole ``Record`` objects (file-level events are dropped).
 
     This holds one whole key in memory at a time: use the event stream directly where a
     key may be too big for that.
     """
-    start: KeyStart | None = None
-    parts: list[object] = []
-    strings: list[bytes] = []
-    entries: list[StreamEntry] = []
-    groups: list[StreamGroup] = []
-    meta: StreamMeta | None = None
-    idmp: StreamIdmp | None = None
-    module: ModuleValue | NotReplayed | None = None
-    for ev in events:
-        tp = type(ev)
-        if tp is KeyStart:
-            assert isinstance(ev, KeyStart)
-            start = ev
-            parts, strings, entries, groups = [], [], [], []
-            meta = idmp = module = None
-        elif tp is StringValue:
-            strings.append(ev.data)  # type: ignore[union-attr]
-        elif tp is ListItems:
-            parts.extend(ev.items)  # type: ignore[union-attr]
-        elif tp is SetMembers:
-            parts.extend(ev.members)  # type: ignore[union-attr]
-        elif tp is ZSetMembers:
-            parts.extend(ev.members)  # type: ignore[union-attr]
-        elif tp is HashFields:
-            parts.extend(ev.fields)  # type: ignore[union-attr]
-        elif tp is StreamEntries:
-            entries.extend(ev.entries)  # type: ignore[union-attr]
-        elif tp is StreamMeta:
-            meta = ev  # type: ignore[assignment]
-        elif tp is StreamGroup:
-            groups.append(ev)  # type: ignore[arg-type]
-        elif tp is StreamIdmp:
-            idmp = ev  # type: ignore[assignment]
-        elif tp is ModuleValue or tp is NotReplayed:
-            module = ev  # type: ignore[assignment]
-        elif tp is KeyEnd and start is not None:
-            assert isinstance(ev, KeyEnd)
-            value: RecordValue
-            if start.type == "string":
-                value = b"".join(strings)
-            elif start.type == "stream":
-                value = StreamValue(tuple(entries), meta, tuple(groups), idmp)
-            elif start.type in ("module", "not-replayed"):
-                assert module is not None
-                value = module
-            else:
-                value = parts  # type: ignore[assignment]
-            yield Record(
-                db=start.db,
-                key=start.key,
-                type=start.type,
-                encoding=start.encoding,
-                value=value,
-                expire_ms=start.expire_ms,
-                idle=start.idle,
-                freq=start.freq,
-                rdb_type=start.rdb_type,
-                offset=start.offset,
-                size=ev.size,
-            )
-            start = None
+    for start, value, end in fold_keys(events):
+        yield Record(
+            db=start.db,
+            key=start.key,
+            type=start.type,
+            encoding=start.encoding,
+            value=value,
+            expire_ms=start.expire_ms,
+            idle=start.idle,
+            freq=start.freq,
+            rdb_type=start.rdb_type,
+            offset=start.offset,
+            size=end.size,
+        )

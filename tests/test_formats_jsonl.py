@@ -15,6 +15,7 @@ from cli_support import file_events, key_events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rdbtools import spool
 from rdbtools.errors import WriteError
 from rdbtools.events import (
     Aux,
@@ -39,7 +40,6 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.formats import _spool
 from rdbtools.formats.jsonl import JsonlWriter
 
 
@@ -92,7 +92,7 @@ def test_empty_string_and_surrogate_bytes_are_binary() -> None:
 @pytest.mark.parametrize("limit", [None, 4])
 def test_string_in_pieces(monkeypatch: pytest.MonkeyPatch, limit: int | None) -> None:
     if limit is not None:
-        monkeypatch.setattr(_spool, "MEMORY_LIMIT", limit)
+        monkeypatch.setattr(spool, "MEMORY_LIMIT", limit)
     text = "€uro ".encode() * 50
     pieces = [StringValue(text[i : i + 7]) for i in range(0, len(text), 7)]  # splits '€'
     assert one(*key_events(b"k", "string", *pieces))["value"] == text.decode()
@@ -159,7 +159,7 @@ def test_hash_object_pairs_and_field_ttls() -> None:
 
 
 def test_hash_spilled_to_disk(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_spool, "MEMORY_LIMIT", 1000)
+    monkeypatch.setattr(spool, "MEMORY_LIMIT", 1000)
     fields = [(b"f%d" % i, b"v%d" % i, i if i % 3 == 0 else None) for i in range(2000)]
     batches = [HashFields(tuple(fields[i : i + 100])) for i in range(0, 2000, 100)]
     obj = one(*key_events(b"h", "hash", *batches))

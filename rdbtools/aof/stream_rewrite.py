@@ -33,7 +33,7 @@ from rdbtools.aof.commands import (
     xsetid,
 )
 from rdbtools.events import StreamEntries, StreamGroup, StreamId, StreamMeta
-from rdbtools.rdb._spool import Spool
+from rdbtools.spool import Spool
 
 _HEAD = struct.Struct("<QQI")
 XDEL_IDS_PER_CMD = 64

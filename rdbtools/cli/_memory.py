@@ -9,7 +9,6 @@ HTML report. Reference: ``docs/memory.md``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from functools import partial
 
@@ -31,14 +30,14 @@ from rdbtools.memory._report_rows import write_csv, write_jsonl
 from rdbtools.memory._report_text import summary_text
 from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES
 from rdbtools.memory.html import render_html
-from rdbtools.memory.model import STATES, parse_version
+from rdbtools.memory.model import STATES
 from rdbtools.memory.rows import MemoryRow
 from rdbtools.memory.server import ServerFacts
 from rdbtools.ops.filters import KeyFilter
 from rdbtools.ops.memory import Head, memory_rows, memory_summary, server_facts
+from rdbtools.server_version import parse_version
 
 PROG = "rdbtool"
-_MODEL = re.compile(r"\A(?:(?:redis|valkey)-)?\d+(?:\.\d+){0,2}\Z", re.IGNORECASE)
 MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
 """The major versions ``--model`` takes: Redis 2.x to 8.x, Valkey 7.x to 9.x."""
 
@@ -240,7 +239,8 @@ def memory_command(
 
 def _known_model(version: str) -> bool:
     """Whether ``version`` names a server version whose major ``MODEL_MAJORS`` lists."""
-    if not _MODEL.match(version):
+    try:
+        server, (major, _, _) = parse_version(version, exact=True)
+    except ValueError:
         return False
-    server, (major, _, _) = parse_version(version)
     return major in MODEL_MAJORS[server]

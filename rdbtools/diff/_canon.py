@@ -39,18 +39,12 @@ from typing import Any
 from rdbtools.events import (
     Event,
     Function,
-    HashFields,
-    KeyEnd,
-    KeyStart,
-    ListItems,
     ModuleValue,
-    SetMembers,
-    StreamEntries,
+    RecordValue,
     StreamGroup,
     StreamIdmp,
-    StreamMeta,
-    StringValue,
-    ZSetMembers,
+    StreamValue,
+    fold_keys,
 )
 
 KeyRow = tuple[int, bytes, str, "int | None", bytes]
@@ -58,6 +52,8 @@ KeyRow = tuple[int, bytes, str, "int | None", bytes]
 
 _dumps = marshal.dumps
 _first = itemgetter(0)
+
+
 def _group(g: StreamGroup) -> tuple[object, ...]:
     pel = tuple(sorted(((p.id, p.consumer, p.delivery_time_ms, p.delivery_count)
                         for p in g.pending), key=_first))
@@ -71,85 +67,57 @@ def _idmp(ev: StreamIdmp) -> tuple[object, ...]:
             ev.iids_duplicates)
 
 
+def _stream(v: StreamValue) -> tuple[Any, ...]:
+    meta = v.meta
+    return (tuple([(e.id, e.fields) for e in v.entries]),
+            None if meta is None else (meta.last_id, meta.first_id, meta.max_deleted_id,
+                                       meta.entries_added),
+            tuple(sorted([_group(g) for g in v.groups], key=_first)),
+            None if v.idmp is None else _idmp(v.idmp))
+
+
+def _module(v: ModuleValue) -> tuple[Any, ...]:
+    data = v.decoded
+    if data is not None and data.type == "json":  # compared as a document
+        return (v.module_id & ~1023, b"", 1, data.document)
+    return (v.module_id, v.payload, 0, None)
+
+
+def canonical(t: str, value: RecordValue) -> bytes:
+    """The packed canonical form of a key of type ``t`` whose whole value (as
+    ``KeyFolder`` folds it) is ``value``; a string is its bytes. Sorts ``value`` in
+    place."""
+    if t == "string":  # kept as it is: bytes need no packing
+        assert isinstance(value, bytes)
+        return value
+    if t == "list":
+        assert isinstance(value, list)
+        return _dumps(tuple(value))
+    if t == "stream":
+        assert isinstance(value, StreamValue)
+        return _dumps(_stream(value))
+    if t == "module":
+        return _dumps(_module(value) if isinstance(value, ModuleValue) else None)
+    if not isinstance(value, list):  # a key replay did not compute carries no elements
+        return _dumps(())
+    if t == "set":
+        value.sort()
+    else:
+        # by name only: a damaged file may repeat a field, and its TTL can be None
+        value.sort(key=_first)
+    return _dumps(tuple(value))
+
+
 def canonical_rows(events: Iterable[Event], functions: dict[bytes, bytes],
                    skip: Callable[[bytes], bool] | None = None) -> Iterator[KeyRow]:
     """One ``KeyRow`` per key of ``events``; function libraries go into ``functions``
     (name -> code). One whole key is held at a time (the value and its packed form).
     A key for which ``skip(key)`` is true is passed over, its value never gathered."""
-    skipping = False
-    start: KeyStart | None = None
-    parts: list[Any] = []
-    meta: object = None
-    groups: list[tuple[object, ...]] = []
-    idmp: object = None
-    module: object = None
-    # the most frequent events first: a string key is KeyStart, StringValue, KeyEnd
-    for ev in events:
-        tp = type(ev)
-        if skipping:
-            skipping = tp is not KeyEnd
-            continue
-        if tp is KeyStart:
-            if skip is not None and skip(ev.key):  # type: ignore[union-attr]
-                skipping = True
-                start = None
-                continue
-            start = ev  # type: ignore[assignment]
-            parts = []
-            meta = idmp = module = None
-            if groups:
-                groups = []
-        elif tp is KeyEnd:
-            if start is None:
-                continue
-            t = start.type
-            value: Any
-            if t == "string":  # kept as it is: bytes need no packing
-                yield (start.db, start.key, t, start.expire_ms,
-                       parts[0] if len(parts) == 1 else b"".join(parts))
-                start = None
-                continue
-            elif t == "list":
-                value = tuple(parts)
-            elif t == "stream":
-                value = (tuple(parts), meta, tuple(sorted(groups, key=_first)), idmp)
-            elif t == "module":
-                value = module
-            elif t == "set":
-                parts.sort()
-                value = tuple(parts)
-            else:
-                # by name only: a damaged file may repeat a field, and its TTL can be None
-                parts.sort(key=_first)
-                value = tuple(parts)
-            yield (start.db, start.key, t, start.expire_ms, _dumps(value))
-            start = None
-        elif tp is StringValue:
-            parts.append(ev.data)  # type: ignore[union-attr]
-        elif tp is HashFields:
-            parts.extend(ev.fields)  # type: ignore[union-attr]
-        elif tp is ListItems:
-            parts.extend(ev.items)  # type: ignore[union-attr]
-        elif tp is SetMembers:
-            parts.extend(ev.members)  # type: ignore[union-attr]
-        elif tp is ZSetMembers:
-            parts.extend(ev.members)  # type: ignore[union-attr]
-        elif tp is StreamEntries:
-            parts.extend([(e.id, e.fields) for e in ev.entries])  # type: ignore[union-attr]
-        elif tp is StreamMeta:
-            assert isinstance(ev, StreamMeta)
-            meta = (ev.last_id, ev.first_id, ev.max_deleted_id, ev.entries_added)
-        elif tp is StreamGroup:
-            groups.append(_group(ev))  # type: ignore[arg-type]
-        elif tp is StreamIdmp:
-            idmp = _idmp(ev)  # type: ignore[arg-type]
-        elif tp is ModuleValue:
-            assert isinstance(ev, ModuleValue)
-            data = ev.decoded
-            if data is not None and data.type == "json":  # compared as a document
-                module = (ev.module_id & ~1023, b"", 1, data.document)
-            else:
-                module = (ev.module_id, ev.payload, 0, None)
-        elif tp is Function:
-            assert isinstance(ev, Function)
+
+    def library(ev: Event) -> None:
+        if isinstance(ev, Function):
             functions[ev.library] = ev.code
+
+    for start, value, _ in fold_keys(events, library, skip):
+        t = start.type
+        yield (start.db, start.key, t, start.expire_ms, canonical(t, value))

@@ -3,7 +3,7 @@
 ``KeyJson`` turns ``KeyStart``, the key's value events and ``KeyEnd`` into the object the
 JSON Lines and JSON writers share (schema: ``docs/jsonl-schema.md``). Lists, sets, sorted
 sets and stream entries are written batch by batch; a string and a hash are held in a
-``Spool`` (memory up to a budget, then a temporary file) because their JSON form depends
+``ItemSpool`` (memory up to a budget, then a temporary file) because their JSON form depends
 on the whole value: a string is a JSON string only if all its bytes are valid UTF-8, and
 a hash is an object only if every field name is.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import codecs
 from collections.abc import Callable
+from typing import Any
 
 from rdbtools.errors import WriteError, key_text
 from rdbtools.events import (
@@ -45,8 +46,8 @@ from rdbtools.formats._jsontext import (
     jscored_items,
     quote,
 )
-from rdbtools.formats._spool import Spool
 from rdbtools.formats.module_json import module_member
+from rdbtools.spool import ItemSpool
 
 _ENCODING_TEXT: dict[str, str] = {}
 """JSON text of each encoding name met so far."""
@@ -148,14 +149,14 @@ class KeyJson:
         self._emit = emit
         self._key: KeyStart | None = None
         self._first = True
-        self._chunks: Spool[bytes] = Spool()
+        self._chunks: ItemSpool[bytes] = ItemSpool()
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._utf8_ok = True
         self._first_unchecked: bytes | None = None
         self._head = ""
         self.in_key = False
         """Whether a key has started and not ended."""
-        self._fields: Spool[_HashBatch] = Spool()
+        self._fields: ItemSpool[_HashBatch] = ItemSpool()
         self._names_utf8 = True
         self._has_ttl = False
         self._stream_entries_open = False
@@ -163,6 +164,19 @@ class KeyJson:
         self._stream_groups = 0  # 0 none yet, 1 open, 2 closed
         self._stream_idmp = False
         self._module = False
+        self._on: dict[type, Callable[[Any], None]] = {
+            StringValue: self._string_value,
+            ListItems: self._list_items,
+            SetMembers: self._set_members,
+            ZSetMembers: self._zset_members,
+            HashFields: self._hash_fields,
+            NotReplayed: self._not_replayed,
+            ModuleValue: self._module_value,
+            StreamEntries: self._stream_entries,
+            StreamMeta: self._stream_meta_value,
+            StreamGroup: self._stream_group,
+            StreamIdmp: self._stream_idmp_value,
+        }
 
     def start(self, ks: KeyStart) -> None:
         """Begin a key: write its attributes and open its value."""
@@ -214,31 +228,36 @@ class KeyJson:
         tp = type(ev)
         if tp not in _EVENTS_OF_TYPE[ks.type]:
             raise WriteError(f"key {key_text(ks.key)}: {tp.__name__} in a {ks.type} key")
-        if tp is StringValue:
-            self._string_piece(ev.data)  # type: ignore[union-attr]
-        elif tp is ListItems:
-            self._array(jbytes_items(ev.items))  # type: ignore[union-attr]
-        elif tp is SetMembers:
-            self._array(jbytes_items(ev.members))  # type: ignore[union-attr, arg-type]
-        elif tp is ZSetMembers:
-            self._array(jscored_items(ev.members))  # type: ignore[union-attr, arg-type]
-        elif isinstance(ev, HashFields):
-            self._hash_fields(ev)
-        elif isinstance(ev, NotReplayed):
-            self._module = True
-            self._emit(f',"value":{{"not_replayed":{encode_json(ev.names)}}}')
-        elif isinstance(ev, ModuleValue):
-            if self._module:
-                raise WriteError(f"key {key_text(ks.key)}: two module values")
-            self._module = True
-            self._emit(
-                f',"value":{{"module":{quote(ev.module_name)},'
-                f'"module_version":{ev.module_version},"payload":{b64(ev.payload)}'
-                + module_member(ev.decoded)
-                + (',"pre_ga":true}' if ks.rdb_type == 6 else "}")
-            )
-        else:
-            self._stream_part(ks, ev)
+        self._on[tp](ev)
+
+    def _string_value(self, ev: StringValue) -> None:
+        self._string_piece(ev.data)
+
+    def _list_items(self, ev: ListItems) -> None:
+        self._array(jbytes_items(ev.items))
+
+    def _set_members(self, ev: SetMembers) -> None:
+        self._array(jbytes_items(ev.members))
+
+    def _zset_members(self, ev: ZSetMembers) -> None:
+        self._array(jscored_items(ev.members))
+
+    def _not_replayed(self, ev: NotReplayed) -> None:
+        self._module = True
+        self._emit(f',"value":{{"not_replayed":{encode_json(ev.names)}}}')
+
+    def _module_value(self, ev: ModuleValue) -> None:
+        ks = self._key
+        assert ks is not None
+        if self._module:
+            raise self._misplaced("two module values")
+        self._module = True
+        self._emit(
+            f',"value":{{"module":{quote(ev.module_name)},'
+            f'"module_version":{ev.module_version},"payload":{b64(ev.payload)}'
+            + module_member(ev.decoded)
+            + (',"pre_ga":true}' if ks.rdb_type == 6 else "}")
+        )
 
     def end(self, ke: KeyEnd, suffix: str = "") -> None:
         """Finish the current key: write what was held, close the object, then write
@@ -389,34 +408,40 @@ class KeyJson:
             self._emit("]")
             self._stream_entries_open = False
 
-    def _stream_part(self, ks: KeyStart, ev: Event) -> None:
-        if isinstance(ev, StreamEntries):
-            if not self._stream_entries_open:
-                raise WriteError(f"key {key_text(ks.key)}: stream entries after stream metadata")
-            self._array(",".join([_entry(e) for e in ev.entries]))
-        elif isinstance(ev, StreamMeta):
-            if self._stream_meta or self._stream_groups:
-                raise WriteError(f"key {key_text(ks.key)}: stream metadata out of order")
-            self._close_entries()
-            self._stream_meta = True
-            self._emit(
-                f',"last_id":{jid(ev.last_id)},"first_id":{jopt_id(ev.first_id)},'
-                f'"max_deleted_id":{jopt_id(ev.max_deleted_id)},'
-                f'"entries_added":{jopt_int(ev.entries_added)}'
-            )
-        elif isinstance(ev, StreamGroup):
-            if self._stream_groups == 2:
-                raise WriteError(f"key {key_text(ks.key)}: stream group after idempotency state")
-            self._close_entries()
-            self._emit((',"groups":[' if self._stream_groups == 0 else ",") + _group(ev))
-            self._stream_groups = 1
-        elif isinstance(ev, StreamIdmp):
-            if self._stream_idmp:
-                raise WriteError(f"key {key_text(ks.key)}: two stream idempotency states")
-            self._close_entries()
-            self._close_groups()
-            self._stream_idmp = True
-            self._emit(f',"idmp":{_idmp(ev)}')
+    def _misplaced(self, what: str) -> WriteError:
+        assert self._key is not None
+        return WriteError(f"key {key_text(self._key.key)}: {what}")
+
+    def _stream_entries(self, ev: StreamEntries) -> None:
+        if not self._stream_entries_open:
+            raise self._misplaced("stream entries after stream metadata")
+        self._array(",".join([_entry(e) for e in ev.entries]))
+
+    def _stream_meta_value(self, ev: StreamMeta) -> None:
+        if self._stream_meta or self._stream_groups:
+            raise self._misplaced("stream metadata out of order")
+        self._close_entries()
+        self._stream_meta = True
+        self._emit(
+            f',"last_id":{jid(ev.last_id)},"first_id":{jopt_id(ev.first_id)},'
+            f'"max_deleted_id":{jopt_id(ev.max_deleted_id)},'
+            f'"entries_added":{jopt_int(ev.entries_added)}'
+        )
+
+    def _stream_group(self, ev: StreamGroup) -> None:
+        if self._stream_groups == 2:
+            raise self._misplaced("stream group after idempotency state")
+        self._close_entries()
+        self._emit((',"groups":[' if self._stream_groups == 0 else ",") + _group(ev))
+        self._stream_groups = 1
+
+    def _stream_idmp_value(self, ev: StreamIdmp) -> None:
+        if self._stream_idmp:
+            raise self._misplaced("two stream idempotency states")
+        self._close_entries()
+        self._close_groups()
+        self._stream_idmp = True
+        self._emit(f',"idmp":{_idmp(ev)}')
 
     def _close_groups(self) -> None:
         if self._stream_groups == 0:

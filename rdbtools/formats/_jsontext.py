@@ -19,12 +19,21 @@ quote: Callable[[str], str] = json.encoder.encode_basestring
 """A JSON string literal for a ``str`` (the C accelerator), non-ASCII kept as is."""
 
 
-def jbytes(data: bytes) -> str:
-    """A byte string: a JSON string when ``data`` is valid UTF-8, else ``{"b64": ...}``."""
+def json_bytes(data: bytes) -> str | dict[str, str]:
+    """A byte string as a JSON value (for ``json.dumps``): a string when ``data`` is
+    valid UTF-8, else ``{"b64": "<base64>"}``."""
     try:
-        return quote(data.decode("utf-8"))
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        return b64(data)
+        return {"b64": base64.b64encode(data).decode("ascii")}
+
+
+def jbytes(data: bytes) -> str:
+    """``json_bytes(data)`` as JSON text."""
+    value = json_bytes(data)
+    if isinstance(value, str):
+        return quote(value)
+    return '{"b64":"' + value["b64"] + '"}'
 
 
 def _no_default(obj: object) -> object:

@@ -15,7 +15,7 @@ full, so memory stays bounded however many keys the inputs hold.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
 from rdbtools.errors import MissingExtra
@@ -109,6 +109,8 @@ class DumpBatches:
         self._parts: list[str] = []
         self._key = KeyJson(self._parts.append)
         self._start: KeyStart | None = None
+        self._on: dict[type, Callable[[Any], None]] = {KeyStart: self._key_start,
+                                                       KeyEnd: self._key_end}
 
     @property
     def full(self) -> bool:
@@ -116,17 +118,9 @@ class DumpBatches:
 
     def write(self, ev: Event) -> None:
         """Take one event (value events go to the key being read)."""
-        if isinstance(ev, KeyStart):
-            self._start = ev
-            self._key.start(ev)
-        elif isinstance(ev, KeyEnd):
-            self._key.end(ev)
-            ks = self._start
-            assert ks is not None
-            self._add((self.file, None, ks.db, ks.key, key_text(ks.key), ks.type,
-                       ks.encoding, ks.expire_ms, ks.idle, ks.freq, ev.size))
-            self.keys += 1
-            self._start = None
+        on = self._on.get(type(ev))
+        if on is not None:
+            on(ev)
         elif self._key.in_key:
             self._key.value(ev)
         else:
@@ -134,6 +128,19 @@ class DumpBatches:
             if text is not None:
                 self._parts.append(text)
                 self._add((self.file, _RECORD_NAMES.get(type(ev)), *_NO_KEY))
+
+    def _key_start(self, ev: KeyStart) -> None:
+        self._start = ev
+        self._key.start(ev)
+
+    def _key_end(self, ev: KeyEnd) -> None:
+        self._key.end(ev)
+        ks = self._start
+        assert ks is not None
+        self._add((self.file, None, ks.db, ks.key, key_text(ks.key), ks.type,
+                   ks.encoding, ks.expire_ms, ks.idle, ks.freq, ev.size))
+        self.keys += 1
+        self._start = None
 
     def _add(self, meta: tuple[Any, ...]) -> None:
         text = "".join(self._parts)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-
+from rdbtools.formats._jsontext import json_bytes as json_bytes
 from rdbtools.quoting import quote_key
 
 
@@ -16,15 +15,6 @@ def show(data: bytes) -> str:
     if text.isprintable() and not text.startswith('"'):
         return text
     return quote_key(data).decode("ascii")
-
-
-def json_bytes(data: bytes) -> str | dict[str, str]:
-    """``data`` as the JSON formats write it: a string when valid UTF-8, else
-    ``{"b64": ...}`` (for ``json.dumps``)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"b64": base64.b64encode(data).decode("ascii")}
 
 
 def table(rows: list[list[str]], align: str) -> list[str]:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from rdbtools.events import Event, KeyEnd, KeyStart
 from rdbtools.formats._jsonkey import KeyJson
@@ -17,24 +18,27 @@ class JsonlWriter:
     def __init__(self, out: BinaryIO) -> None:
         self._sink = TextSink(out)
         self._key = KeyJson(self._sink.emit)
-        self._start, self._value, self._end = self._key.start, self._key.value, self._key.end
+        self._value = self._key.value
+        self._on: dict[type, Callable[[Any], None]] = {KeyStart: self._key.start,
+                                                       KeyEnd: self._key_end}
         self.keys = 0
         self.skipped: dict[str, int] = {}
 
     def write(self, ev: Event) -> None:
         """Write one event (value events go to the key being written)."""
-        tp = type(ev)
-        if tp is KeyStart:
-            self._start(ev)  # type: ignore[arg-type]
-        elif tp is KeyEnd:
-            self._end(ev, "\n")  # type: ignore[arg-type]
-            self.keys += 1
+        on = self._on.get(type(ev))
+        if on is not None:
+            on(ev)
         elif self._key.in_key:
             self._value(ev)
         else:
             text = record_json(ev)
             if text is not None:
                 self._sink.emit(text + "\n")
+
+    def _key_end(self, ev: KeyEnd) -> None:
+        self._key.end(ev, "\n")
+        self.keys += 1
 
     def close(self) -> None:
         """Write out what is buffered (the file itself stays open)."""

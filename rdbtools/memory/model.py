@@ -11,7 +11,6 @@ not the expires entry, the main table's buckets or fragmentation (§10.7). See
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from rdbtools.memory._encodings import sds_header
 from rdbtools.memory._estimator import KeyEstimator
 from rdbtools.memory._jemalloc import ALLOCATORS, Allocator
 from rdbtools.memory.server import ServerFacts
+from rdbtools.server_version import parse_version
 
 __all__ = ["ALLOCATORS", "STATES", "KeyCosts", "KeyEstimator", "MemoryModel", "ModelChoice",
            "choose_model", "explain_model", "key_costs", "parse_version"]
@@ -34,19 +34,6 @@ live Redis 6.2+ keeps the last stream node allocated at ``stream-node-max-bytes`
 DEFAULT_VERSION = (7, 2)
 """The model used when the file names no server version (no AUX fields: Redis < 3.2, or
 an AOF without an RDB part) and none is given."""
-
-_VERSION = re.compile(r"^\s*(?:(redis|valkey)[-/ ]?)?(\d+)(?:\.(\d+))?(?:\.(\d+))?", re.I)
-
-
-def parse_version(text: str) -> tuple[str, tuple[int, int, int]]:
-    """``"7.0"``, ``"7.2.6"``, ``"valkey-8.0"``, ``"redis-8.0"`` → (server, version).
-    A bad text raises ``ValueError``."""
-    m = _VERSION.match(text)
-    if not m:
-        raise ValueError(f"bad server version {text!r} (expected e.g. 7.2, 7.4.1, valkey-8.0)")
-    server = (m.group(1) or "redis").lower()
-    return server, (int(m.group(2)), int(m.group(3) or 0), int(m.group(4) or 0))
-
 
 @dataclass(frozen=True, slots=True)
 class MemoryModel:

@@ -17,10 +17,10 @@ from typing import Any
 
 from rdbtools.errors import RdbToolsError
 from rdbtools.memory._jemalloc import ALLOCATORS
+from rdbtools.server_version import parse_version
 
 _QUANTUM = re.compile(r"^Quantum size:\s*(\d+)", re.M)
 _BIN = re.compile(r"^\s+(\d+)\s+\d+\s+\d+", re.M)
-_VERSION = re.compile(r"^\d+(?:\.\d+){0,2}$")
 
 
 class ServerFactsError(RdbToolsError):
@@ -102,8 +102,10 @@ def facts_from_info(
     model and raises ``ServerFactsError``."""
     valkey = _text(server, "valkey_version")
     version = valkey or _text(server, "redis_version")
-    if not _VERSION.match(version):
-        raise ServerFactsError(f"{source}: INFO server names no server version")
+    try:
+        parse_version(version, exact=True)
+    except ValueError:
+        raise ServerFactsError(f"{source}: INFO server names no server version") from None
     bits = 32 if _text(server, "arch_bits") == "32" else 64
     mem_allocator = _text(memory, "mem_allocator") or "unknown"
     quantum: int | None = None

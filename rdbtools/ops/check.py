@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from rdbtools.events import (
-    Aux,
-    End,
-    Event,
-    Function,
-    HashFields,
-    Header,
-    KeyEnd,
-    KeyStart,
-    ListItems,
-    ModuleAux,
-    ModuleValue,
-    SetMembers,
-    SlotImport,
-    SlotInfo,
-    StreamEntries,
-    StreamGroup,
-    StreamIdmp,
-    StreamMeta,
-    StringValue,
-    ZSetMembers,
-)
+from rdbtools.events import End, Event, KeyStart, SlotImport, SlotInfo
+from rdbtools.ops._file_level import file_level_handlers
 
 
 @dataclass
@@ -54,12 +35,6 @@ class CheckSummary:
     checksum: int | None = None
 
 
-_PER_KEY = frozenset({
-    KeyEnd, StringValue, ListItems, SetMembers, ZSetMembers, HashFields, StreamEntries,
-    StreamMeta, StreamGroup, StreamIdmp, ModuleValue,
-})
-
-
 def check(events: Iterable[Event]) -> CheckSummary:
     """Consume ``events`` and return their summary. Damage in the input surfaces as the
     reader's ``ParseError``; a clean return means every byte was read and, when
@@ -67,33 +42,31 @@ def check(events: Iterable[Event]) -> CheckSummary:
     summary = CheckSummary()
     dbs: Counter[int] = Counter()
     types: Counter[str] = Counter()
+
+    def key_start(ev: KeyStart) -> None:
+        dbs[ev.db] += 1
+        types[ev.type] += 1
+        if ev.expire_ms is not None:
+            summary.expires += 1
+
+    def slot_info(ev: SlotInfo) -> None:
+        summary.slot_info += 1
+
+    def slot_import(ev: SlotImport) -> None:
+        summary.slot_imports += 1
+
+    def end(ev: End) -> None:
+        summary.checksum_state, summary.checksum = ev.checksum_state, ev.checksum
+
+    on: dict[type, Callable[[Any], None]] = {
+        **file_level_handlers(summary),
+        KeyStart: key_start, SlotInfo: slot_info, SlotImport: slot_import, End: end,
+    }
+    get = on.get
     for ev in events:
-        tp = type(ev)
-        if tp in _PER_KEY:  # most events: nothing to count
-            continue
-        if tp is KeyStart:
-            assert isinstance(ev, KeyStart)
-            dbs[ev.db] += 1
-            types[ev.type] += 1
-            if ev.expire_ms is not None:
-                summary.expires += 1
-        elif tp is Aux:
-            assert isinstance(ev, Aux)
-            summary.aux.append((ev.name, ev.value))
-        elif tp is Header:
-            assert isinstance(ev, Header)
-            summary.version, summary.magic = ev.version, ev.magic
-        elif tp is Function:
-            summary.functions += 1
-        elif tp is ModuleAux:
-            summary.module_aux += 1
-        elif tp is SlotInfo:
-            summary.slot_info += 1
-        elif tp is SlotImport:
-            summary.slot_imports += 1
-        elif tp is End:
-            assert isinstance(ev, End)
-            summary.checksum_state, summary.checksum = ev.checksum_state, ev.checksum
+        handler = get(type(ev))  # None for most events: value batches, KeyEnd
+        if handler is not None:
+            handler(ev)
     summary.dbs = dict(sorted(dbs.items()))
     summary.types = dict(types.most_common())
     summary.keys = sum(dbs.values())

@@ -10,21 +10,18 @@ stream entries (module values have none). Percentiles come from a bounded histog
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
+from typing import Any
 
 from rdbtools.clock import now_ms as current_ms
 from rdbtools.events import (
-    Aux,
-    End,
     Event,
-    Function,
     HashFields,
-    Header,
     KeyEnd,
     KeyStart,
     ListItems,
-    ModuleAux,
     ModuleValue,
     NotReplayed,
     SetMembers,
@@ -33,6 +30,7 @@ from rdbtools.events import (
     ZSetMembers,
 )
 from rdbtools.histogram import Histogram
+from rdbtools.ops._file_level import file_level_handlers
 
 PERCENTILES = (50, 90, 99)
 """The element-count percentiles reported per type."""
@@ -132,83 +130,101 @@ def _elements(hists: dict[str, Histogram]) -> dict[str, ElementStats]:
     return out
 
 
+_ELEMENTS: dict[type, Callable[[Any], Sized]] = {
+    StringValue: attrgetter("data"),
+    ListItems: attrgetter("items"),
+    SetMembers: attrgetter("members"),
+    ZSetMembers: attrgetter("members"),
+    StreamEntries: attrgetter("entries"),
+}
+"""What of a value batch counts as its elements (a hash's fields are counted apart)."""
+
+
+class _Pass:
+    """The state of one ``info`` pass: the key being read and its element count."""
+
+    __slots__ = ("report", "top", "heap", "hists", "start", "count", "field_ttls", "seq", "on")
+
+    def __init__(self, report: InfoReport, top: int) -> None:
+        self.report = report
+        self.top = top
+        self.heap: list[tuple[int, int, BigKey]] = []
+        self.hists: dict[str, Histogram] = {}
+        self.start: KeyStart | None = None
+        self.count = self.field_ttls = self.seq = 0
+        self.on: dict[type, Callable[[Any], None]] = {
+            **file_level_handlers(report),
+            KeyStart: self._key_start,
+            KeyEnd: self._key_end,
+            HashFields: self._hash_fields,
+            ModuleValue: self._module_value,
+            NotReplayed: self._not_replayed,
+        }
+
+    def _key_start(self, ev: KeyStart) -> None:
+        self.start, self.count, self.field_ttls = ev, 0, 0
+
+    def _hash_fields(self, ev: HashFields) -> None:
+        fields = ev.fields
+        self.count += len(fields)
+        self.field_ttls += sum(1 for f in fields if f[2] is not None)
+
+    def _module_value(self, ev: ModuleValue) -> None:
+        if ev.decoded is not None and self.start is not None:  # count it as json, bf ...
+            self.start = replace(self.start, type=ev.decoded.type)
+
+    def _not_replayed(self, ev: NotReplayed) -> None:
+        counts = self.report.not_replayed
+        for name, n in ev.names.items():
+            counts[name] = counts.get(name, 0) + n
+
+    def _key_end(self, ev: KeyEnd) -> None:
+        start = self.start
+        if start is None:
+            return
+        self.seq += 1
+        _count_key(self.report, start, ev.size, self.field_ttls)
+        elements = self.count if start.type in _ELEMENT_TYPES else None
+        if elements is not None:
+            hist = self.hists.get(start.type)
+            if hist is None:
+                hist = self.hists[start.type] = Histogram()
+            hist.add(elements)
+        heap, top = self.heap, self.top
+        if top > 0 and (len(heap) < top or ev.size > heap[0][0]):
+            big = BigKey(
+                db=start.db,
+                key=start.key,
+                type=start.type,
+                encoding=start.encoding,
+                size=ev.size,
+                elements=elements,
+                expire_ms=start.expire_ms,
+            )
+            if len(heap) < top:
+                heapq.heappush(heap, (ev.size, -self.seq, big))
+            else:
+                heapq.heapreplace(heap, (ev.size, -self.seq, big))
+        self.start = None
+
+
 def info(events: Iterable[Event], *, top: int = 10, now_ms: int | None = None) -> InfoReport:
     """Consume ``events`` and report on them. ``top``: how many of the biggest keys to
     keep; ``now_ms``: the time against which TTLs count as expired (default: now)."""
     report = InfoReport(now_ms=current_ms() if now_ms is None else now_ms)
-    heap: list[tuple[int, int, BigKey]] = []
-    hists: dict[str, Histogram] = {}
-    start: KeyStart | None = None
-    count = 0
-    field_ttls = 0
-    seq = 0
+    p = _Pass(report, top)
+    elements_of, handler_of = _ELEMENTS.get, p.on.get
     for ev in events:
         tp = type(ev)
-        if tp is ListItems:
-            count += len(ev.items)  # type: ignore[union-attr]
-        elif tp is HashFields:
-            fields = ev.fields  # type: ignore[union-attr]
-            count += len(fields)
-            field_ttls += sum(1 for f in fields if f[2] is not None)
-        elif tp is SetMembers:
-            count += len(ev.members)  # type: ignore[union-attr]
-        elif tp is ZSetMembers:
-            count += len(ev.members)  # type: ignore[union-attr]
-        elif tp is StringValue:
-            count += len(ev.data)  # type: ignore[union-attr]
-        elif tp is StreamEntries:
-            count += len(ev.entries)  # type: ignore[union-attr]
-        elif tp is ModuleValue:
-            assert isinstance(ev, ModuleValue)
-            if ev.decoded is not None and start is not None:  # count it as json, bf ...
-                start = replace(start, type=ev.decoded.type)
-        elif tp is NotReplayed:
-            assert isinstance(ev, NotReplayed)
-            for name, n in ev.names.items():
-                report.not_replayed[name] = report.not_replayed.get(name, 0) + n
-        elif tp is KeyStart:
-            assert isinstance(ev, KeyStart)
-            start, count, field_ttls = ev, 0, 0
-        elif tp is KeyEnd and start is not None:
-            assert isinstance(ev, KeyEnd)
-            seq += 1
-            _count_key(report, start, ev.size, field_ttls)
-            elements = count if start.type in _ELEMENT_TYPES else None
-            if elements is not None:
-                hist = hists.get(start.type)
-                if hist is None:
-                    hist = hists[start.type] = Histogram()
-                hist.add(elements)
-            if top > 0 and (len(heap) < top or ev.size > heap[0][0]):
-                big = BigKey(
-                    db=start.db,
-                    key=start.key,
-                    type=start.type,
-                    encoding=start.encoding,
-                    size=ev.size,
-                    elements=elements,
-                    expire_ms=start.expire_ms,
-                )
-                if len(heap) < top:
-                    heapq.heappush(heap, (ev.size, -seq, big))
-                else:
-                    heapq.heapreplace(heap, (ev.size, -seq, big))
-            start = None
-        elif tp is Aux:
-            assert isinstance(ev, Aux)
-            report.aux.append((ev.name, ev.value))
-        elif tp is Header:
-            assert isinstance(ev, Header)
-            report.version, report.magic = ev.version, ev.magic
-        elif tp is Function:
-            report.functions += 1
-        elif tp is ModuleAux:
-            report.module_aux += 1
-        elif tp is End:
-            assert isinstance(ev, End)
-            report.checksum_state = ev.checksum_state
-    report.top = [big for _, _, big in sorted(heap, reverse=True)]
-    report.elements = _elements(hists)
+        elements = elements_of(tp)
+        if elements is not None:
+            p.count += len(elements(ev))
+        else:
+            handler = handler_of(tp)
+            if handler is not None:
+                handler(ev)
+    report.top = [big for _, _, big in sorted(p.heap, reverse=True)]
+    report.elements = _elements(p.hists)
     report.dbs = dict(sorted(report.dbs.items()))
     report.types = dict(sorted(report.types.items(), key=lambda kv: -kv[1].bytes))
     return report

@@ -38,6 +38,7 @@ from rdbtools.ops.connection import cluster_enabled, is_cluster, one_line
 from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
 from rdbtools.rdb.writer import Loss
+from rdbtools.server_version import parse_version
 
 CONFLICT_MODES = ("replace", "skip-existing", "fail-on-conflict")
 KEY_KINDS = frozenset({"payload", "commands-last"})
@@ -85,10 +86,9 @@ def server_rdb_version(info: dict[str, Any]) -> int:
     (FORMAT.md §1.3, §9.1)."""
     valkey = str(info.get("valkey_version") or "")
     if valkey:
-        major = int(valkey.split(".")[0])
+        major = parse_version(valkey)[1][0]
         return VALKEY_VERSION if major >= 9 else 11
-    parts = [int(p) for p in str(info.get("redis_version", "0.0.0")).split(".")[:2]]
-    major, minor = parts[0], parts[1] if len(parts) > 1 else 0
+    major, minor, _ = parse_version(str(info.get("redis_version", "0.0.0")))[1]
     table = [((8, 0), 12), ((7, 4), 12), ((7, 2), 11), ((7, 0), 10), ((5, 0), 9),
              ((4, 0), 8), ((3, 2), 7), ((2, 6), 6), ((2, 4), 2)]
     for (a, b), v in table:

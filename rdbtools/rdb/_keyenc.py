@@ -29,9 +29,9 @@ from rdbtools.events import (
     ZSetMembers,
 )
 from rdbtools.rdb import _encoders as C
-from rdbtools.rdb._spool import Spool
 from rdbtools.rdb._targets import Target, Thresholds
 from rdbtools.rdb._values import skip_module_opcodes
+from rdbtools.spool import Spool
 
 _LE64S = Struct("<q").pack
 _LE64U = Struct("<Q").pack
