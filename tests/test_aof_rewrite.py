@@ -569,6 +569,20 @@ def test_target_from_the_evidence(files: dict[str, bytes], version: str, server:
     assert b"XSETID" in data and (b"ENTRIESADDED" in data) == (version != "9")
 
 
+
+@pytest.mark.parametrize("first,then", [(b"HPERSIST", b"HPEXPIREAT"),
+                                        (b"HPEXPIREAT", b"HPERSIST")])
+def test_the_first_command_of_the_level_is_named(first: bytes, then: bytes,
+                                                 tmp_path: Path) -> None:
+    """Two commands of the same newer server in one batch: the reason names the one the
+    file has first, the same on every run."""
+    ttl = {b"HPERSIST": (), b"HPEXPIREAT": (b"4000000000000",)}
+    data = resp(b"HSET", b"h", b"f", b"v") + b"".join(
+        resp(name, b"h", *ttl[name], b"FIELDS", b"1", b"f") for name in (first, then))
+    report = _origin(tmp_path, {"a.aof": data})
+    assert report.reason.startswith(f"{first.decode()} (Redis 7.4+); no RDB part"), report.reason
+
+
 def test_target_from_the_rdb_part(tmp_path: Path) -> None:
     """A 6.2 preamble in a single file: 6.2; the same as the base of a multi-part AOF (a
     6.2 server upgraded to 7.0): 7.0, which reads it now; the format stays an RDB."""

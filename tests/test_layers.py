@@ -22,6 +22,9 @@ relative (``from ..ops import x``), or as ``importlib.import_module("rdbtools.x"
 a literal name. ``from rdbtools import name`` where ``name`` is not a module imports the
 facade, which is layer 0. A new top-level module defaults to core, which is sound: a
 core module may import only core, so a misplaced one fails here rather than passing.
+
+No circle of modules either, within a layer too: counting the same imports, no module
+imports (directly or through others) a module that imports it back.
 """
 
 from __future__ import annotations
@@ -82,8 +85,13 @@ def _module_name(path: Path, package: Path) -> tuple[str, bool]:
 def _is_module(dotted: str, package: Path) -> bool:
     rel = Path(*dotted.split(".")[1:])
     base = package / rel
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file() or any(
-        package.joinpath(rel.parent).glob(rel.name + ".*.so")
+    # a C extension counts by its stub (.pyi) as well, so a tree where it is not built
+    # reads the same
+    return (
+        base.with_suffix(".py").is_file()
+        or base.with_suffix(".pyi").is_file()
+        or (base / "__init__.py").is_file()
+        or any(package.joinpath(rel.parent).glob(rel.name + ".*.so"))
     )
 
 
@@ -144,6 +152,106 @@ def test_imports_run_down_the_layers() -> None:
     )
     stale = ALLOWED - {(u.importer, u.imported) for u in bad}
     assert not stale, f"allowed upward imports that no longer occur: {sorted(stale)}"
+
+
+
+def import_graph(package: Path) -> dict[str, set[str]]:
+    """Each module of ``package`` and the modules of the package it imports (any form
+    ``imports_of`` counts; a module importing itself is left out)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        importer, _ = _module_name(path, package)
+        found = {imported for imported, _ in imports_of(path, package)}
+        graph.setdefault(importer, set()).update(found - {importer})
+    return graph
+
+
+def import_circles(package: Path) -> list[list[str]]:
+    """The circles of modules in ``package``: each set of two or more modules that all
+    reach each other through imports (a strongly connected component), sorted."""
+    graph = import_graph(package)
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+    for root in sorted(graph):
+        if root in order:
+            continue
+        # Tarjan's algorithm, with an explicit stack of (module, its imports left to visit)
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(sorted(graph[root] & graph.keys())))]
+        while work:
+            module, rest = work[-1]
+            nxt = next(rest, None)
+            if nxt is not None:
+                if nxt not in order:
+                    order[nxt] = low[nxt] = len(order)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt] & graph.keys()))))
+                elif nxt in on_stack:
+                    low[module] = min(low[module], order[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[module])
+            if low[module] == order[module]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == module:
+                        break
+                if len(component) > 1:
+                    circles.append(sorted(component))
+    return sorted(circles)
+
+
+def test_no_circle_of_modules() -> None:
+    graph = import_graph(PACKAGE)
+    assert sum(map(len, graph.values())) > 500, f"only a few imports found under {PACKAGE}"
+    circles = import_circles(PACKAGE)
+    shown = "\n".join("  " + " <-> ".join(c) for c in circles)
+    assert not circles, f"modules that import each other (directly or through others):\n{shown}"
+
+
+def test_checker_reports_circles(tmp_path: Path) -> None:
+    package = _tree(tmp_path, {
+        "__init__.py": "",
+        "events.py": "import rdbtools.events\n",  # itself: no circle
+        "memory/__init__.py": "",
+        "memory/model.py": (
+            "from rdbtools.memory.rows import Row\n"
+            "def estimator():\n"
+            "    from ._estimator import KeyEstimator\n"
+        ),
+        "memory/_estimator.py": (
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n"
+            "    from rdbtools.memory.model import MemoryModel\n"
+        ),
+        "memory/rows.py": "from rdbtools import events\n",
+        "replay/__init__.py": "from .keyspace import Keyspace\nfrom . import commands\n",
+        "replay/keyspace.py": "from rdbtools.events import KeyStart\n",
+        "replay/commands.py": "from rdbtools.replay.hll import pfadd\n",
+        "replay/hll.py": "import importlib\nR = importlib.import_module('rdbtools.replay')\n",
+        "aof/__init__.py": "",
+        "aof/a.py": "from rdbtools.aof import b\n",
+        "aof/b.py": "from rdbtools.aof.c import x\n",
+        "aof/c.py": "from .a import y\n",
+    })
+    assert import_circles(package) == [
+        ["rdbtools.aof.a", "rdbtools.aof.b", "rdbtools.aof.c"],
+        ["rdbtools.memory._estimator", "rdbtools.memory.model"],
+        ["rdbtools.replay", "rdbtools.replay.commands", "rdbtools.replay.hll"],
+    ]
+    (package / "memory" / "_estimator.py").write_text("from rdbtools.memory import rows\n")
+    assert ["rdbtools.memory._estimator", "rdbtools.memory.model"] not in import_circles(package)
 
 
 def test_every_layer_is_present() -> None:

@@ -26,8 +26,6 @@ from test_cli_docs import Example, console_blocks, python_blocks
 
 from rdbtools.cli.rdbtool import main
 from rdbtools.events import Aux
-from rdbtools.memory._report_rows import csv_key, csv_unkey
-from rdbtools.memory._report_text import summary_text
 from rdbtools.memory.aggregate import (
     FREQ_BUCKETS,
     IDLE_BUCKETS,
@@ -38,6 +36,8 @@ from rdbtools.memory.aggregate import (
 )
 from rdbtools.memory.rows import COLUMNS, MemoryRow
 from rdbtools.rdb.reader import read_rdb
+from rdbtools.reports.memory.rows import csv_key, csv_unkey
+from rdbtools.reports.memory.text import summary_text
 
 SMALL = FIXTURES / "7.0.15" / "small-encodings.rdb"
 LFU = FIXTURES / "7.4.1" / "lfu.rdb"
@@ -557,8 +557,8 @@ def test_doc_python_example(code: str, tmp_path: Path) -> None:
        st.integers(0, 15))
 def test_csv_rows_are_what_csv_writer_writes(items: list[Any], db: int) -> None:
     """The unquoted fast path of ``write_csv`` gives the bytes ``csv.writer`` gives."""
-    from rdbtools.memory._report_rows import csv_key, write_csv
     from rdbtools.memory.rows import COLUMNS, MemoryRow
+    from rdbtools.reports.memory.rows import csv_key, write_csv
 
     rows = [MemoryRow(f, db, k, "hash", "listpack", 72 + len(k), 30, 2, len(k), exp,
                       None if exp is None else 5, 3) for f, k, exp in items]

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from helpers import FIXTURES, REPO
 
 from rdbtools.cli.rdbtool import main
-from rdbtools.memory._report_rows import csv_unkey
 from rdbtools.memory.aggregate import prefix_of
+from rdbtools.reports.memory.rows import csv_unkey
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"

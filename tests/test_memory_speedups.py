@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from rdbtools import read_rdb
 from rdbtools.events import Event, KeyEnd, KeyStart, SlotInfo
 from rdbtools.memory import _batch as B
-from rdbtools.memory import _estimator, model
+from rdbtools.memory import _estimator, _key_costs
 from rdbtools.memory.estimate import rows_from_events
 from rdbtools.memory.model import choose_model
 from tests.helpers import FIXTURES, all_cases
@@ -159,7 +159,7 @@ def _pure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_estimator, "zset_batch", B.zset_batch_py)
     monkeypatch.setattr(_estimator, "hash_batch", B.hash_batch_py)
     monkeypatch.setattr(_estimator, "list_batch", B.list_batch_py)
-    monkeypatch.setattr(model, "is_int", B.is_int_py)
+    monkeypatch.setattr(_key_costs, "is_int", B.is_int_py)
     monkeypatch.setattr("rdbtools.memory.estimate.is_int", B.is_int_py)
     monkeypatch.setattr("rdbtools.memory._streams.lp_sum", B.lp_sum_py)
 

@@ -24,9 +24,6 @@ SHARED: dict[str, str] = {
                           "(to be aof/swap.py)",
     "rdbtools.rdb._encoders": "canonical_int: the memory model uses the pure-Python twin",
     "rdbtools.rdb._encodings": "backlen_size: the memory model sizes listpack entries",
-    "rdbtools.memory._report_json": "memory renderers used by the CLI (to move to reports)",
-    "rdbtools.memory._report_rows": "memory renderers used by the CLI (to move to reports)",
-    "rdbtools.memory._report_text": "memory renderers used by the CLI (to move to reports)",
 }
 """Private module -> why modules outside its package still import it."""
 

@@ -127,12 +127,13 @@ class OriginWatch:
         self._commands(b.args)
 
     def _commands(self, commands: Iterable[tuple[bytes, ...]]) -> None:
-        """The names of a batch first (a set: cheap); the arguments only of the few
-        commands whose options tell a version."""
+        """The names of a batch first (each once, in the order the file has them, so the
+        first command that shows a level is the one named, whatever the hash seed); the
+        arguments only of the few commands whose options tell a version."""
         try:
-            names = set(map(_first, commands))
+            names = dict.fromkeys(map(_first, commands))
         except IndexError:  # an empty command
-            names = {args[0] for args in commands if args}
+            names = dict.fromkeys(args[0] for args in commands if args)
         for name in names:
             upper = name.upper()
             level = SINCE.get(upper, 0)

@@ -25,16 +25,16 @@ from rdbtools.cli._common import (
     warn,
 )
 from rdbtools.events import Event
-from rdbtools.memory._report_json import summary_json
-from rdbtools.memory._report_rows import write_csv, write_jsonl
-from rdbtools.memory._report_text import summary_text
 from rdbtools.memory.aggregate import DEFAULT_MAX_PREFIXES
-from rdbtools.memory.html import render_html
 from rdbtools.memory.model import STATES
 from rdbtools.memory.rows import MemoryRow
 from rdbtools.memory.server import ServerFacts
 from rdbtools.ops.filters import KeyFilter
 from rdbtools.ops.memory import Head, memory_rows, memory_summary, server_facts
+from rdbtools.reports.memory.html import render_html
+from rdbtools.reports.memory.rows import write_csv, write_jsonl
+from rdbtools.reports.memory.summary_json import summary_json
+from rdbtools.reports.memory.text import summary_text
 from rdbtools.server_version import parse_version
 
 PROG = "rdbtool"

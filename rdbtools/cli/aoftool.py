@@ -25,13 +25,19 @@ from rdbtools.ops.aof_rewrite import (
     OutputIsInput,
     aof_rewrite,
     check_output,
-    origin_line,
-    rewrite_json,
-    rewrite_text,
 )
 from rdbtools.ops.aof_stats import aof_stats
 from rdbtools.rdb._targets import WRITABLE_VERSIONS
-from rdbtools.reports.aof import check_text, cut_text, fix_text, stats_json, stats_text
+from rdbtools.reports.aof import (
+    check_text,
+    cut_text,
+    fix_text,
+    origin_line,
+    rewrite_json,
+    rewrite_text,
+    stats_json,
+    stats_text,
+)
 
 PROG = "aoftool"
 TIME_T_MAX = (1 << 63) - 1

@@ -47,6 +47,7 @@ from rdbtools.rdb._targets import WRITABLE_VERSIONS
 from rdbtools.rdb.module_types import ModuleNeeds
 from rdbtools.reports.check import check_text
 from rdbtools.reports.info import info_json, info_text
+from rdbtools.reports.restore import missing_text, restore_text
 
 PROG = "rdbtool"
 
@@ -447,20 +448,11 @@ def restore_command(
         warn(PROG, f"lost: {loss}")
     for line in needs.lines():
         warn(PROG, line)
-    verb = "would write" if dry_run else "wrote"
-    where = f" on {len(client.get_primaries())} primaries" if summary.cluster and client else ""
-    missing = (f", {summary.skipped_missing_db} of missing databases"
-               if summary.missing_db else "")
-    click.echo(
-        f"{verb} {summary.keys_written} keys (RDB {summary.target_version}: "
-        f"{summary.by_payload} by RESTORE, {summary.by_commands} by commands), "
-        f"{summary.functions} functions{where}; skipped {summary.skipped_expired} expired, "
-        f"{summary.skipped_existing} existing{missing}; {len(summary.losses)} losses",
-        err=True,
-    )
+    primaries = len(client.get_primaries()) if summary.cluster and client else None
+    click.echo(restore_text(summary, dry_run=dry_run, primaries=primaries), err=True)
     if summary.missing_db:
         raise RestoreError(f"{summary.skipped_missing_db} keys not written: "
-                           f"{summary.missing_text()}: map them with --to-db N, or leave "
+                           f"{missing_text(summary)}: map them with --to-db N, or leave "
                            "them out with --db")
 
 

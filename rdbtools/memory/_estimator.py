@@ -9,8 +9,6 @@ counts are known.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rdbtools.events import (
     HashFields,
     KeyEnd,
@@ -24,6 +22,7 @@ from rdbtools.events import (
     ZSetMembers,
 )
 from rdbtools.memory._batch import hash_batch, list_batch, set_batch, zset_batch
+from rdbtools.memory._costs import Costs
 from rdbtools.memory._encodings import (
     HASH_MAX_ENTRIES,
     HASH_MAX_VALUE,
@@ -36,13 +35,10 @@ from rdbtools.memory._encodings import (
     ZSET_MAX_ENTRIES,
     ZSET_MAX_VALUE,
 )
+from rdbtools.memory._key_costs import KeyCosts
 from rdbtools.memory._streams import StreamSizer, rax_alloc, rax_nodes
 from rdbtools.memory.module_costs import ModuleAcc
 from rdbtools.memory.rows import MemoryRow
-
-if TYPE_CHECKING:
-    from rdbtools.memory._costs import Costs
-    from rdbtools.memory.model import MemoryModel
 
 
 class Accumulator:
@@ -322,15 +318,16 @@ _ACCS: dict[str, type[Accumulator] | type[ModuleAcc]] = {
 
 
 class KeyEstimator:
-    """The running estimate of one key: ``feed`` each value event, then ``finish``."""
+    """The running estimate of one key: ``feed`` each value event, then ``finish``;
+    ``key_costs`` is the model's (``MemoryModel.key_costs()``)."""
 
-    __slots__ = ("model", "start", "file", "_acc")
+    __slots__ = ("key_costs", "start", "file", "_acc")
 
-    def __init__(self, model: MemoryModel, start: KeyStart, file: str = "") -> None:
-        self.model = model
+    def __init__(self, key_costs: KeyCosts, start: KeyStart, file: str = "") -> None:
+        self.key_costs = key_costs
         self.start = start
         self.file = file
-        self._acc = new_acc(model.costs, start)
+        self._acc = new_acc(key_costs.c, start)
 
     def feed(self, event: ValueEvent) -> None:
         """Account for one value event of the key."""
@@ -340,7 +337,7 @@ class KeyEstimator:
         """The key's row: encoding after a load, estimated memory, shape, attributes."""
         acc = self._acc
         s = self.start
-        kc = self.model.key_costs()
+        kc = self.key_costs
         expires = s.expire_ms is not None
         if isinstance(acc, _StringAcc):
             encoding, memory = kc.string(len(s.key), expires, acc.length, acc.head)

@@ -25,7 +25,8 @@ from rdbtools.events import (
 )
 from rdbtools.memory._batch import is_int
 from rdbtools.memory._estimator import Accumulator, new_acc
-from rdbtools.memory.model import KeyCosts, MemoryModel, choose_model, key_costs
+from rdbtools.memory._key_costs import KeyCosts
+from rdbtools.memory.model import MemoryModel, choose_model, key_costs
 from rdbtools.memory.module_costs import ModuleAcc
 from rdbtools.memory.rows import MemoryRow
 

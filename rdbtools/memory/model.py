@@ -15,11 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rdbtools.events import KeyStart
-from rdbtools.memory._batch import is_int
 from rdbtools.memory._costs import Costs
-from rdbtools.memory._encodings import sds_header
 from rdbtools.memory._estimator import KeyEstimator
 from rdbtools.memory._jemalloc import ALLOCATORS, Allocator
+from rdbtools.memory._key_costs import KeyCosts
 from rdbtools.memory.server import ServerFacts
 from rdbtools.server_version import parse_version
 
@@ -113,102 +112,11 @@ class MemoryModel:
 
     def estimator(self, start: KeyStart, *, file: str = "") -> KeyEstimator:
         """A fresh estimator for the key ``start`` opens; ``file`` names its row's input."""
-        return KeyEstimator(self, start, file)
+        return KeyEstimator(self.key_costs(), start, file)
 
     def key_costs(self) -> KeyCosts:
         """This model's ``KeyCosts`` (made once per model)."""
         return key_costs(self)
-
-
-class KeyCosts:
-    """What a key costs beyond its value in one model, and whole string keys, with the
-    parts that depend only on the model computed once (tables by key and value length)."""
-
-    __slots__ = ("c", "where", "apart", "robj", "embstr_max", "cluster", "share", "embstr",
-                 "raws", "valkey")
-
-    TABLE = 256
-    """Key lengths (and embstr lengths) below this are looked up, not computed."""
-
-    def __init__(self, model: MemoryModel) -> None:
-        c = self.c = model.costs
-        self.where = model.embedded_keys
-        self.apart = self.where != "object"  # the key's part does not depend on the value
-        self.robj = c.robj
-        self.embstr_max = c.embstr_max
-        self.cluster = model.cluster_overhead
-        self.share = [self._share(k) for k in range(self.TABLE)]
-        self.embstr = [c.embstr(n) for n in range(self.embstr_max + 1)]
-        self.raws: dict[int, int] = {}  # raw string sizes met so far, by length
-        self.valkey = c.valkey_table  # Valkey 8.1+: its own rule for embedded strings
-
-    def raw(self, length: int) -> int:
-        """A raw string's value: robj and sds (remembered for lengths < 64 KiB)."""
-        v = self.raws.get(length)
-        if v is None:
-            v = self.c.raw(length)
-            if length < 65536:
-                self.raws[length] = v
-        return v
-
-    def _share(self, klen: int) -> int:
-        """The key's part when it lives apart from the value (``sds`` / ``entry``)."""
-        c = self.c
-        if self.where == "entry":
-            # Valkey 8.0: "the main-dict entry embeds the key": next and value pointers, a
-            # header-size byte and the key as an sdshdr8 (measured: 21 + keylen)
-            return c.a(8 + 8 + 1 + 3 + klen + 1) + self.cluster
-        return c.key(klen) + c.dict_entry + self.cluster
-
-    def total(self, klen: int, expires: bool, value: int, encoding: str, length: int) -> int:
-        """The whole key of ``klen`` bytes (``expires``: it has a TTL) whose value costs
-        ``value`` in ``encoding`` (``length``: an embstr's length)."""
-        if self.apart:
-            return value + (self.share[klen] if klen < self.TABLE else self._share(klen))
-        # Redis 8 / Valkey 8.1 kvobj: "alloc(16 + [8 if expire slot] + 1 + sdshdr(keylen) +
-        # keylen + 1 + [embedded value sds for short strings])" + value parts without robj
-        c = self.c
-        head = self._head(klen, expires)
-        if encoding == "embstr":
-            return c.a(head + 3 + length + 1)
-        return c.a(head) + value - self.robj
-
-    def _head(self, klen: int, expires: bool) -> int:
-        """The object header with the key embedded: robj, the expire slot (a TTL, or a
-        key of 128 bytes or more), the key's header-size byte and its sds."""
-        return 16 + (8 if expires or klen >= 128 else 0) + 1 + sds_header(klen) + klen + 1
-
-    def valkey_string(self, klen: int, expires: bool, length: int) -> tuple[str, int]:
-        """A Valkey 8.1+ string that is not an integer. 8.1-9.0: "embed when the sum is
-        up to 64 bytes" (robj, key, expire, sdshdr8 value); 9.1: the embedded value
-        needs no value pointer (an 8-byte header) and is embedded up to 128 bytes
-        (measured on 9.1.2); else a raw sds beside the object."""
-        c = self.c
-        head = self._head(klen, expires)
-        value = 3 + length + 1
-        if c.valkey_embval and length:  # an empty value keeps its pointer (measured)
-            if head - 8 + value <= 128:
-                return "embstr", c.a(head - 8 + value)
-        elif head + value <= 64:
-            return "embstr", c.a(head + value)
-        return "raw", c.a(head) + c.a(sds_header(length) + length + 1)
-
-    def string(self, klen: int, expires: bool, length: int, head: bytes) -> tuple[str, int]:
-        """(encoding, memory) of a whole string key: ``klen`` bytes of key, ``length``
-        bytes of value that start with ``head`` (all of it when ``length`` ≤ 20)."""
-        # §10.6: "canonical integer text of ≤ 20 chars that fits a signed 64-bit long → int"
-        if length <= 20 and is_int(head):
-            encoding, value = "int", self.robj
-        elif self.valkey:
-            return self.valkey_string(klen, expires, length)
-        elif length <= self.embstr_max:
-            encoding, value = "embstr", self.embstr[length]
-        else:
-            encoding, value = "raw", self.raw(length)
-        if self.apart:
-            share = self.share[klen] if klen < self.TABLE else self._share(klen)
-            return encoding, value + share
-        return encoding, self.total(klen, expires, value, encoding, length)
 
 
 _KEY_COSTS: dict[MemoryModel, KeyCosts] = {}
@@ -218,7 +126,7 @@ def key_costs(m: MemoryModel) -> KeyCosts:
     """The ``KeyCosts`` of ``m`` (made once per model)."""
     k = _KEY_COSTS.get(m)
     if k is None:
-        k = _KEY_COSTS[m] = KeyCosts(m)
+        k = _KEY_COSTS[m] = KeyCosts(m.costs, m.embedded_keys, m.cluster_overhead)
     return k
 
 

@@ -71,15 +71,6 @@ class RestoreSummary:
     def skipped_missing_db(self) -> int:
         return sum(self.missing_db.values())
 
-    def missing_text(self) -> str:
-        """One line on the keys of missing databases: how many, from which database,
-        why; empty when there are none."""
-        by_reason: dict[str, list[str]] = {}
-        for db, n in sorted(self.missing_db.items()):
-            by_reason.setdefault(self.missing_reason[db], []).append(f"{n} of db {db}")
-        return "; ".join(f"{', '.join(counts)} ({reason})"
-                         for reason, counts in by_reason.items())
-
 
 def server_rdb_version(info: dict[str, Any]) -> int:
     """The RDB version a server writes and reads, from ``INFO server``

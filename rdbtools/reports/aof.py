@@ -1,4 +1,5 @@
-"""Text and JSON forms of the AOF reports (``aoftool check``, ``fix``, ``stats``)."""
+"""Text and JSON forms of the AOF reports (``aoftool check``, ``fix``, ``stats``,
+``rewrite``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from rdbtools.formats.display import json_bytes, show
 from rdbtools.ops.aof_check import AofCheckReport
 from rdbtools.ops.aof_fix import AofFixReport
+from rdbtools.ops.aof_rewrite import AofRewriteReport
 from rdbtools.ops.aof_stats import AofStatsReport
 
 TIMELINE_ROWS = 60
@@ -191,3 +193,74 @@ def stats_json(r: AofStatsReport) -> str:
         },
     }
     return json.dumps(doc, ensure_ascii=False) + "\n"
+
+
+def origin_line(r: AofRewriteReport) -> str:
+    """The one line (on standard error) saying which server the rewrite is for and why."""
+    return f"target {r.server} (RDB {r.version}, format {r.format}): {r.reason}"
+
+
+def _share(before: int, after: int) -> str:
+    return f"{after / before * 100:.1f} %" if before else "-"
+
+
+def rewrite_text(r: AofRewriteReport) -> str:
+    """The report ``aoftool rewrite`` prints."""
+    lines = [f"{r.path}: rewritten as {r.format} for {r.server} (RDB version {r.version}), "
+             f"{r.keys} keys -> {r.output}"]
+    for name, size in r.before:
+        lines.append(f"  before  {name:<32} {size:>12} bytes")
+    for name, size in r.after:
+        lines.append(f"  after   {name:<32} {size:>12} bytes")
+    lines.append(f"  size    {r.size_before} -> {r.size_after} bytes "
+                 f"({_share(r.size_before, r.size_after)} of before)")
+    for name in r.leftovers:
+        lines.append(f"  removed {name} (left by an interrupted rewrite)")
+    for name in r.removed:
+        lines.append(f"  removed {name}")
+    for name in r.history:
+        lines.append(f"  history {name}")
+    if r.backup is not None:
+        lines.append(f"  original kept as {r.backup}")
+    if r.replay_errors:
+        failed = ", ".join(f"{n} x{c}" for n, c in sorted(r.replay_errors.items()))
+        lines.append(f"  commands that failed on replay as on the server (no effect): {failed}")
+    if r.skipped:
+        skipped = ", ".join(f"{n} x{c}" for n, c in sorted(r.skipped.items()))
+        lines.append(f"  unknown commands skipped: {skipped}")
+    if r.carried:
+        carried = ", ".join(f"{n} x{c}" for n, c in r.carried.items())
+        lines.append(f"  commands not replayed, kept as they were: {carried}")
+    for loss in r.losses:
+        lines.append(f"  lost    {loss}")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_json(r: AofRewriteReport) -> str:
+    """The rewrite report as one JSON document (``aoftool rewrite --json``)."""
+    doc = {
+        "path": r.path,
+        "layout": r.layout,
+        "format": r.format,
+        "version": r.version,
+        "server": r.server,
+        "reason": r.reason,
+        "format_reason": r.format_reason,
+        "output": r.output,
+        "original": r.original,
+        "backup": r.backup,
+        "keys": r.keys,
+        "dropped_keys": r.dropped_keys,
+        "size_before": r.size_before,
+        "size_after": r.size_after,
+        "before": [{"file": n, "bytes": s} for n, s in r.before],
+        "after": [{"file": n, "bytes": s} for n, s in r.after],
+        "removed": list(r.removed),
+        "history": list(r.history),
+        "leftovers_removed": list(r.leftovers),
+        "replay_errors": dict(sorted(r.replay_errors.items())),
+        "skipped": dict(sorted(r.skipped.items())),
+        "not_replayed": r.carried,
+        "losses": list(r.losses),
+    }
+    return json.dumps(doc, indent=2) + "\n"

@@ -22,8 +22,6 @@ from string import Template
 from typing import Any
 
 from rdbtools.formats.display import show
-from rdbtools.memory._report_assets import CSS, JS
-from rdbtools.memory._report_json import listed_prefixes, model_lines
 from rdbtools.memory.aggregate import (
     Bucket,
     MemorySummary,
@@ -31,6 +29,8 @@ from rdbtools.memory.aggregate import (
     Total,
     prefix_of,
 )
+from rdbtools.reports.memory._assets import CSS, JS
+from rdbtools.reports.memory._shared import listed_prefixes, model_lines
 
 TREE_PREFIXES = 400
 """Prefixes per depth drawn in the treemap."""

@@ -4,8 +4,8 @@ estimated bytes in a running server (``MemoryRow.memory``), written in full."""
 from __future__ import annotations
 
 from rdbtools.formats.display import show, table
-from rdbtools.memory._report_json import listed_prefixes, model_lines
 from rdbtools.memory.aggregate import Bucket, MemorySummary, PrefixTotal, Total
+from rdbtools.reports.memory._shared import listed_prefixes, model_lines
 
 
 def _pct(share: float) -> str:

@@ -22,6 +22,7 @@ from rdbtools.memory.aggregate import (
 )
 from rdbtools.memory.model import MODEL_HINT
 from rdbtools.memory.rows import MemoryRow
+from rdbtools.reports.memory._shared import listed_prefixes
 
 
 def row_dict(row: MemoryRow) -> dict[str, Any]:
@@ -40,20 +41,6 @@ def row_dict(row: MemoryRow) -> dict[str, Any]:
         "idle": row.idle,
         "freq": row.freq,
     }
-
-
-def model_lines(summary: MemorySummary) -> list[str]:
-    """``model: …`` lines: each distinct model and where its parts came from (with the
-    file names when the files differ), and how to choose another when one was assumed."""
-    described = {f.file: f.model.describe() for f in summary.files if f.model is not None}
-    distinct = sorted(set(described.values()))
-    if len(distinct) == 1:
-        lines = [f"model: {distinct[0]}"]
-    else:
-        lines = [f"model ({file}): {text}" for file, text in described.items()]
-    if any(f.model is not None and f.model.assumed for f in summary.files):
-        lines.append(f"model assumed: {MODEL_HINT}")
-    return lines
 
 
 def _model(f: FileTotal) -> dict[str, Any] | None:
@@ -90,22 +77,6 @@ def _prefix(p: PrefixTotal) -> dict[str, Any]:
         "memory": p.memory,
         "share": round(p.share, 6),
     }
-
-
-def listed_prefixes(
-    level: PrefixLevel, limit: int, whole: int
-) -> tuple[tuple[PrefixTotal, ...], PrefixTotal | None]:
-    """The ``limit`` heaviest prefixes of ``level`` and one ``(other)`` total for the
-    rest (folded or not listed), ``None`` when there is no rest."""
-    shown = level.prefixes[:limit]
-    keys = sum(p.keys for p in level.prefixes[limit:])
-    memory = sum(p.memory for p in level.prefixes[limit:])
-    if level.other is not None:
-        keys += level.other.keys
-        memory += level.other.memory
-    if not keys:
-        return shown, None
-    return shown, PrefixTotal(b"(other)", keys, memory, memory / whole if whole else 0.0)
 
 
 def _level(level: PrefixLevel, limit: int, whole: int) -> dict[str, Any]:
