@@ -17,8 +17,8 @@ from helpers import canon_record
 from test_aof_support import AofFixture, aof_fixtures, copy_tree, resp, simple_parse
 
 from rdbtools.aof import read_aof
-from rdbtools.aof._swap import manifest_line
 from rdbtools.aof.manifest import load_manifest
+from rdbtools.aof.swap import manifest_line
 from rdbtools.aof.writer import AofWriter, score_text
 from rdbtools.cli.aoftool import main
 from rdbtools.errors import WriteError
