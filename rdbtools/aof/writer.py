@@ -64,7 +64,7 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.rdb._targets import Target
+from rdbtools.rdb.targets import Target
 from rdbtools.rdb.writer import Loss, LossReport
 from rdbtools.sinks import BytesSink
 

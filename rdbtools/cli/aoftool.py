@@ -30,7 +30,7 @@ from rdbtools.ops.aof_rewrite import (
     rewrite_text,
 )
 from rdbtools.ops.aof_stats import aof_stats
-from rdbtools.rdb._targets import WRITABLE_VERSIONS
+from rdbtools.rdb.targets import WRITABLE_VERSIONS
 from rdbtools.reports.aof import check_text, cut_text, fix_text, stats_json, stats_text
 
 PROG = "aoftool"

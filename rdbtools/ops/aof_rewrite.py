@@ -44,7 +44,7 @@ from rdbtools.atomic import sweep_temps
 from rdbtools.errors import ParseError, WriteError
 from rdbtools.events import Command, Event, StreamGroup, StreamMeta
 from rdbtools.ops.aof_fix import _backup as keep_original
-from rdbtools.rdb._targets import Target
+from rdbtools.rdb.targets import Target
 from rdbtools.rdb.writer import Loss, LossReport, RdbWriter
 from rdbtools.replay import NOT_REPLAYED, Replayer, base_events, not_replayed, rewrite_commands
 from rdbtools.sources import open_binary

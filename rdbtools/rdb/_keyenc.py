@@ -30,8 +30,8 @@ from rdbtools.events import (
 )
 from rdbtools.rdb import _encoders as C
 from rdbtools.rdb._spool import Spool
-from rdbtools.rdb._targets import Target, Thresholds
 from rdbtools.rdb._values import skip_module_opcodes
+from rdbtools.rdb.targets import Target, Thresholds
 
 _LE64S = Struct("<q").pack
 _LE64U = Struct("<Q").pack
