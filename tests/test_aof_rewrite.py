@@ -18,9 +18,9 @@ from helpers import RESP_DIGESTS, aof_path, canon_record, pinned_fixture
 from test_aof_support import AofFixture, aof_fixtures, copy_tree, resp, simple_parse
 
 from rdbtools.aof import read_aof
-from rdbtools.aof._swap import manifest_line
 from rdbtools.aof.commands import score_text
 from rdbtools.aof.manifest import load_manifest
+from rdbtools.aof.swap import manifest_line
 from rdbtools.aof.writer import AofWriter
 from rdbtools.cli.aoftool import main
 from rdbtools.errors import WriteError

@@ -6,7 +6,7 @@ check`` (new files that the manifest does not list yet are ignored, as the serve
 them). Running the rewrite again afterwards completes it and removes the temporary files
 the killed run left.
 
-The steps are named by ``rdbtools.aof._swap.CRASH_POINTS`` and reached through
+The steps are named by ``rdbtools.aof.swap.CRASH_POINTS`` and reached through
 ``$RDBTOOLS_AOF_REWRITE_CRASH_AT`` (the process kills itself there). Skipped with the
 reason shown when no server is there, failed when ``CI=true``.
 """
@@ -28,8 +28,8 @@ from helpers import cli_env
 from test_aof_rewrite_live import raw, serve
 from test_aof_support import aof_fixtures, copy_tree, resp, server_available
 
-from rdbtools.aof._swap import CRASH_ENV, CRASH_POINTS
 from rdbtools.aof.manifest import load_manifest
+from rdbtools.aof.swap import CRASH_ENV, CRASH_POINTS
 
 pytestmark = pytest.mark.live
 

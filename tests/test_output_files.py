@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import REPO, cli_env
 
-from rdbtools.aof._swap import CRASH_ENV
+from rdbtools.aof.swap import CRASH_ENV
 from rdbtools.atomic import hold, make_temp, name_write_error, sweep_temps
 from rdbtools.cli import _common
 from rdbtools.cli.aoftool import main as aoftool

@@ -18,10 +18,6 @@ SHARED: dict[str, str] = {
                            "Spool classes to become one)",
     "rdbtools.formats._jsontext": "JSON text of bytes, for aoftool dump and the memory "
                                   "rows (to be one with formats.display.json_bytes)",
-    "rdbtools.rdb._targets": "the target versions and thresholds, shared by the AOF "
-                             "writer, operations and the CLI (to be rdb/targets.py)",
-    "rdbtools.aof._swap": "the crash-safe swap of AOF files, used by aoftool rewrite "
-                          "(to be aof/swap.py)",
     "rdbtools.rdb._encoders": "canonical_int: the memory model uses the pure-Python twin",
     "rdbtools.rdb._encodings": "backlen_size: the memory model sizes listpack entries",
 }

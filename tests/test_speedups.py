@@ -413,7 +413,7 @@ def test_list_runs_same_as_one_by_one(batches: list[list[bytes]], version: int,
     element do."""
     from rdbtools.events import ListItems
     from rdbtools.rdb import _keyenc
-    from rdbtools.rdb._targets import Thresholds
+    from rdbtools.rdb.targets import Thresholds
 
     th = Thresholds(list_max_listpack_bytes=node_bytes)
     ks = KeyStart(0, b"l", "list", "quicklist", 18)
@@ -431,7 +431,7 @@ def test_list_runs_split_at_the_same_byte() -> None:
     and one that does not, for ziplist and listpack nodes."""
     from rdbtools.events import ListItems
     from rdbtools.rdb import _keyenc
-    from rdbtools.rdb._targets import Thresholds
+    from rdbtools.rdb.targets import Thresholds
 
     for version in (8, 10, 12):
         for first in ([b"x" * 300], [b"x" * 300, b"7"], [b"a" * 20] * 12):
@@ -567,7 +567,7 @@ def test_one_batch_keys_same_as_encoders(keys: list[tuple[tuple[str, list[Any]],
     bytes (or the error) of the encoders that ``write`` uses."""
     from rdbtools.errors import WriteError
     from rdbtools.events import HashFields, ListItems, StringValue, ZSetMembers
-    from rdbtools.rdb._targets import Thresholds
+    from rdbtools.rdb.targets import Thresholds
     from rdbtools.rdb.writer import RdbWriter
 
     th = Thresholds(hash_max_listpack_entries=3, zset_max_listpack_entries=3,
@@ -605,7 +605,7 @@ def test_one_batch_lists_split_where_encoders_split() -> None:
     """Lists in one batch around the node limit: written at once only when the encoder
     too makes one node of them."""
     from rdbtools.events import ListItems
-    from rdbtools.rdb._targets import Thresholds
+    from rdbtools.rdb.targets import Thresholds
     from rdbtools.rdb.writer import RdbWriter
 
     for version in (7, 9, 10, 11, 12):

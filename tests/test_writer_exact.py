@@ -41,7 +41,7 @@ from helpers import (
 from rdbtools import lzf, read_rdb
 from rdbtools.events import Header, KeyEnd, KeyStart
 from rdbtools.rdb import _encodings as E
-from rdbtools.rdb._targets import Thresholds
+from rdbtools.rdb.targets import Thresholds
 from rdbtools.rdb.writer import RdbWriter
 
 COMPARED = {

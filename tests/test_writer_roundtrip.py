@@ -56,7 +56,7 @@ from rdbtools.events import (  # noqa: E402
     ZSetMembers,
 )
 from rdbtools.rdb import _encoders as C  # noqa: E402
-from rdbtools.rdb._targets import Thresholds  # noqa: E402
+from rdbtools.rdb.targets import Thresholds  # noqa: E402
 from rdbtools.rdb.writer import RdbWriter  # noqa: E402
 
 VERSIONS: list[int | str] = [6, 7, 8, 9, 10, 11, 12, "valkey"]

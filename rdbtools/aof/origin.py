@@ -31,7 +31,7 @@ from operator import itemgetter
 from rdbtools.aof.reader import AofItem
 from rdbtools.aof.resp import Batch
 from rdbtools.events import AofPart, Aux, Command, Header
-from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS, Target
+from rdbtools.rdb.targets import VALKEY_VERSION, WRITABLE_VERSIONS, Target
 
 SERVERS = {6: "Redis 3.0", 7: "Redis 3.2", 8: "Redis 4.0", 9: "Redis 6.2", 10: "Redis 7.0",
            11: "Redis 7.2", 12: "Redis 7.4", VALKEY_VERSION: "Valkey 9"}

@@ -52,7 +52,7 @@ from rdbtools.aof.commands import (
 from rdbtools.aof.emitter import Emitter, Forms
 from rdbtools.errors import WriteError, key_text
 from rdbtools.events import Command, Event, Function, KeyEnd, KeyStart, ModuleAux
-from rdbtools.rdb._targets import Target
+from rdbtools.rdb.targets import Target
 from rdbtools.rdb.writer import Loss, LossReport
 from rdbtools.sinks import BytesSink
 

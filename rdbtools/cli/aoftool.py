@@ -27,7 +27,7 @@ from rdbtools.ops.aof_rewrite import (
     check_output,
 )
 from rdbtools.ops.aof_stats import aof_stats
-from rdbtools.rdb._targets import WRITABLE_VERSIONS
+from rdbtools.rdb.targets import WRITABLE_VERSIONS
 from rdbtools.reports.aof import (
     check_text,
     cut_text,

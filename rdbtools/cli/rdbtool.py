@@ -43,8 +43,8 @@ from rdbtools.ops.info import info
 from rdbtools.ops.inputs import read_input
 from rdbtools.ops.load import load_jsonl
 from rdbtools.ops.restore import TARGET_VERSIONS, restore
-from rdbtools.rdb._targets import WRITABLE_VERSIONS
 from rdbtools.rdb.module_types import ModuleNeeds
+from rdbtools.rdb.targets import WRITABLE_VERSIONS
 from rdbtools.reports.check import check_text
 from rdbtools.reports.info import info_json, info_text
 from rdbtools.reports.restore import missing_text, restore_text

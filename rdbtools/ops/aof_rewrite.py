@@ -16,7 +16,7 @@ a file of the input). Without it a single-file AOF is replaced the same way and 
 original is kept beside it as ``<name>.bak.<UTC time>`` (a hard link made once the new
 file is complete and fsync-ed, just before the rename), and a multi-part AOF gets a new
 base, a new empty incr file and a new manifest exactly as the server does after a
-rewrite (see ``rdbtools.aof._swap``); the old files stay until the new manifest is in
+rewrite (see ``rdbtools.aof.swap``); the old files stay until the new manifest is in
 place, then are removed, or kept as history with ``keep_history``. The input is
 replayed completely before anything is written, so a damaged input fails with the
 reader's error and writes nothing; with ``strict`` so does anything the target cannot
@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from rdbtools.aof import _swap
+from rdbtools.aof import swap
 from rdbtools.aof.manifest import names_a_part
 from rdbtools.aof.origin import OriginWatch
 from rdbtools.aof.reader import AofLayout, iter_aof, open_aof, opened_once
@@ -43,7 +43,7 @@ from rdbtools.atomic import sweep_temps
 from rdbtools.errors import ParseError, WriteError
 from rdbtools.events import Command, Event, StreamGroup, StreamMeta
 from rdbtools.ops.aof_fix import _backup as keep_original
-from rdbtools.rdb._targets import Target
+from rdbtools.rdb.targets import Target
 from rdbtools.rdb.writer import Loss, LossReport, RdbWriter
 from rdbtools.replay import NOT_REPLAYED, Replayer, base_events, not_replayed, rewrite_commands
 from rdbtools.sources import open_binary
@@ -302,7 +302,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
             and layout.files[0].source is None:
         # a single file with 7.0's evidence (a 7.0+ incr file): replay it as 7.0 does
         replayer, watch = _replay(layout, verify_checksum, skip_unknown, strict, False)
-    _swap.crash_point("replayed")
+    swap.crash_point("replayed")
     if to_version is None and _has_field_ttls(replayer):
         watch.need(12, "a hash with field TTLs")
     origin = watch.origin(layout.kind == "multi", to_version)
@@ -338,9 +338,9 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     history: tuple[str, ...] = ()
     backup: str | None = None
     if manifest is not None:
-        plan = _swap.plan_swap(manifest, "aof" if fmt == "aof" else "rdb")
-        stale = sweep_temps(plan.directory, _swap.swap_temp_prefix(plan))
-        result = _swap.swap(plan, fill, keep_history=keep_history)
+        plan = swap.plan_swap(manifest, "aof" if fmt == "aof" else "rdb")
+        stale = sweep_temps(plan.directory, swap.swap_temp_prefix(plan))
+        result = swap.swap(plan, fill, keep_history=keep_history)
         out_name = plan.manifest_path
         after = result.written
         removed, history = result.removed, result.history
@@ -348,7 +348,7 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
     else:
         target_path = output if output is not None else layout.files[0].path
         final = os.path.realpath(target_path)
-        stale = sweep_temps(os.path.dirname(final), _swap.temp_prefix(final))
+        stale = sweep_temps(os.path.dirname(final), swap.temp_prefix(final))
 
         def keep() -> None:
             nonlocal backup
@@ -359,12 +359,12 @@ def aof_rewrite(path: str, *, output: str | None = None, format: str | None = No
                     if os.path.dirname(final) == os.path.realpath(
                         os.path.dirname(target_path) or ".") else kept
 
-        with _swap.atomic_file(target_path, before_replace=keep) as fp:
+        with swap.atomic_file(target_path, before_replace=keep) as fp:
             fill(fp)
             counted = fp.tell()
         out_name = target_path
         after = ((os.path.basename(target_path), counted),)
-    _swap.crash_point("done")
+    swap.crash_point("done")
     return AofRewriteReport(
         path=path, layout=layout.kind, format=fmt, version=version, output=out_name,
         before=before, after=after, keys=report.keys, server=origin.server,

@@ -11,8 +11,8 @@ from rdbtools.atomic import atomic_file
 from rdbtools.events import Event
 from rdbtools.ops.inputs import read_input
 from rdbtools.ops.load import load_events
-from rdbtools.rdb._targets import Thresholds
 from rdbtools.rdb.reader import read_rdb
+from rdbtools.rdb.targets import Thresholds
 from rdbtools.rdb.writer import LossReport, RdbWriter
 from rdbtools.sources import RDB_MAGICS
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 
 from rdbtools.errors import WriteError
 from rdbtools.events import Event, Header, KeyEnd, KeyStart, StringValue
-from rdbtools.rdb._targets import WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
+from rdbtools.rdb.targets import WRITABLE_VERSIONS
 
 DEFAULT_VERSION = 12
 """RDB 12 (Redis 7.4): the writer's newest version, which holds every type."""

@@ -35,8 +35,8 @@ from rdbtools.errors import RestoreError, key_text
 from rdbtools.events import Event, Function, KeyEnd, KeyStart
 from rdbtools.formats.resp import RespWriter
 from rdbtools.ops.connection import cluster_enabled, is_cluster, one_line
-from rdbtools.rdb._targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.payload import encode_payload
+from rdbtools.rdb.targets import VALKEY_VERSION, WRITABLE_VERSIONS
 from rdbtools.rdb.writer import Loss
 from rdbtools.server_version import parse_version
 

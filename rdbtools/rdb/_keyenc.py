@@ -29,8 +29,8 @@ from rdbtools.events import (
     ZSetMembers,
 )
 from rdbtools.rdb import _encoders as C
-from rdbtools.rdb._targets import Target, Thresholds
 from rdbtools.rdb._values import skip_module_opcodes
+from rdbtools.rdb.targets import Target, Thresholds
 from rdbtools.spool import Spool
 
 _LE64S = Struct("<q").pack

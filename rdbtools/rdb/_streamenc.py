@@ -20,7 +20,7 @@ from rdbtools.events import (
 )
 from rdbtools.rdb import _encoders as C
 from rdbtools.rdb._keyenc import Finished, KeyEncoder, Loss
-from rdbtools.rdb._targets import Target, Thresholds
+from rdbtools.rdb.targets import Target, Thresholds
 
 _BE_ID = Struct(">QQ").pack
 _LE64S = Struct("<q").pack

@@ -20,7 +20,7 @@ from rdbtools.errors import (
 from rdbtools.events import Event, KeyStart
 from rdbtools.rdb import _values as V
 from rdbtools.rdb._keyenc import EmptyKey
-from rdbtools.rdb._targets import Target, Thresholds
+from rdbtools.rdb.targets import Target, Thresholds
 from rdbtools.rdb.writer import ENCODERS, Loss, unsupported
 
 

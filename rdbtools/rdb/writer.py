@@ -47,7 +47,7 @@ from rdbtools.rdb._keyenc import (
     check_module_payload,
 )
 from rdbtools.rdb._streamenc import StreamEncoder
-from rdbtools.rdb._targets import Target, Thresholds
+from rdbtools.rdb.targets import Target, Thresholds
 
 _LE64S = Struct("<q").pack
 _LE64U = Struct("<Q").pack
