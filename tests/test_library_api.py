@@ -171,3 +171,20 @@ def test_the_documented_rename(source: str, tmp_path: Path) -> None:
     assert changes == [] and summary.keys_equal == len(after)
     assert proc.stdout.decode() == f"{len(after)} keys written, 0 losses\n"
     assert sorted(os.listdir(tmp_path)) == ["dump.rdb", "migrated.rdb"]
+
+
+def test_a_command_loads_what_it_uses() -> None:
+    """``rdbtool check`` does not load the memory model, the diff, the replay, the server
+    connection or ``ssl``; ``rdbtool memory`` does load the model when it runs."""
+    check = ("import contextlib, io, sys\nfrom rdbtools.cli.rdbtool import main\n"
+             f"sys.argv = ['rdbtool', 'check', {str(SMALL)!r}]\n"
+             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+             "    try:\n        main()\n    except SystemExit:\n        pass\n"
+             "assert out.getvalue()")
+    loaded = _loaded_after(check)
+    for absent in ("rdbtools.memory", "rdbtools.diff", "rdbtools.replay", "rdbtools.ops.restore",
+                   "rdbtools.ops.connection", "redis", "pyarrow"):
+        assert not any(m == absent or m.startswith(absent + ".") for m in loaded), absent
+    memory = check.replace("'check'", "'memory', '--csv', '-o', '/dev/null'").replace(
+        "assert out.getvalue()", "")
+    assert "rdbtools.memory.model" in _loaded_after(memory)

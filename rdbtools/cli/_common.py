@@ -132,6 +132,39 @@ STRICT_REPLAY = click.option(
     "--strict", is_flag=True,
     help="For an AOF: fail on a command replay does not model (by default the keys it "
     "touches are shown as not-replayed, with their command names).")
+PROG = "rdbtool"
+FILE_ARG = click.argument("file", metavar="FILE|-")
+NO_VERIFY = click.option(
+    "--no-verify", is_flag=True, help="Do not verify the CRC64 checksum (faster)."
+)
+
+
+class LazyGroup(click.Group):
+    """A command group whose commands named in ``lazy_commands`` (name →
+    ``"module:attribute"``) are imported when first run or listed, so that a command
+    loads only what it uses (click's "lazily loading subcommands" pattern)."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = self.lazy_commands.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, _, attribute = where.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{where} is not a click command")
+        return command
+
+
 QUIET = click.option("-q", "--quiet", is_flag=True,
                      help="No progress line on the terminal while the input is read.")
 

@@ -18,7 +18,7 @@ from typing import ParamSpec, TextIO, TypeVar
 
 import click
 
-from rdbtools.cli._common import fail, filter_options, guarded, os_message
+from rdbtools.cli._common import PROG, fail, filter_options, guarded, os_message
 from rdbtools.diff import Item, sorted_items
 from rdbtools.errors import RdbToolsError
 from rdbtools.ops.diff import Change, DiffSummary, diff_files
@@ -31,7 +31,6 @@ from rdbtools.reports.diff import (
     text_line,
 )
 
-PROG = "rdbtool"
 EXIT_DIFFERENT = 1
 EXIT_TROUBLE = 2
 BASELINE_MB = 64

@@ -15,6 +15,7 @@ from functools import partial
 import click
 
 from rdbtools.cli._common import (
+    PROG,
     QUIET,
     STRICT_REPLAY,
     filter_options,
@@ -37,7 +38,6 @@ from rdbtools.reports.memory.summary_json import summary_json
 from rdbtools.reports.memory.text import summary_text
 from rdbtools.server_version import parse_version
 
-PROG = "rdbtool"
 MODEL_MAJORS = {"redis": range(2, 9), "valkey": range(7, 10)}
 """The major versions ``--model`` takes: Redis 2.x to 8.x, Valkey 7.x to 9.x."""
 
