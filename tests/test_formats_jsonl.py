@@ -326,7 +326,7 @@ def test_big_list_is_written_while_it_arrives() -> None:
 @given(st.lists(st.binary(max_size=12) | st.text(max_size=6).map(str.encode), max_size=12))
 def test_decode_all_is_each_item_decoded(items: list[bytes]) -> None:
     """The one-go batch decoding gives exactly the per-item decoding (or None)."""
-    from rdbtools.formats._jsontext import decode_all
+    from rdbtools.formats.jsontext import decode_all
 
     try:
         want: list[str] | None = [x.decode("utf-8") for x in items]

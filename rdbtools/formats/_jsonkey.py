@@ -33,7 +33,7 @@ from rdbtools.events import (
     StringValue,
     ZSetMembers,
 )
-from rdbtools.formats._jsontext import (
+from rdbtools.formats.jsontext import (
     b64,
     decode_all,
     encode_json,

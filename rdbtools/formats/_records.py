@@ -16,7 +16,7 @@ from rdbtools.events import (
     SlotImport,
     SlotInfo,
 )
-from rdbtools.formats._jsontext import b64, jbytes, jopt_bytes, quote
+from rdbtools.formats.jsontext import b64, jbytes, jopt_bytes, quote
 
 
 def header_json(ev: Header) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rdbtools.formats._jsontext import json_bytes as json_bytes
+from rdbtools.formats.jsontext import json_bytes as json_bytes
 from rdbtools.quoting import quote_key
 
 

@@ -13,7 +13,7 @@ import base64
 import math
 
 from rdbtools.events import ModuleData
-from rdbtools.formats._jsontext import encode_json, quote
+from rdbtools.formats.jsontext import encode_json, quote
 
 
 def _plain(value: object) -> object:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from rdbtools.events import AofPart, Command, Event, KeyStart
-from rdbtools.formats._jsontext import jbytes_items, quote
 from rdbtools.formats.jsonl import JsonlWriter
+from rdbtools.formats.jsontext import jbytes_items, quote
 from rdbtools.quoting import quote_key
 from rdbtools.sinks import TextSink
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from rdbtools.formats._jsontext import jbytes, quote
+from rdbtools.formats.jsontext import jbytes, quote
 from rdbtools.memory.rows import COLUMNS, MemoryRow
 
 _FLUSH_ROWS = 2048
