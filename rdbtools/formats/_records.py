@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rdbtools.events import (
     Aux,
     End,
@@ -32,30 +35,52 @@ def end_json(ev: End) -> str:
     return f'{{"checksum":{stored},"computed":{computed},"checksum_state":{state}}}'
 
 
+def _aux(ev: Aux) -> str:
+    return f'{{"record":"aux","name":{jbytes(ev.name)},"value":{jbytes(ev.value)}}}'
+
+
+def _function(ev: Function) -> str:
+    text = f'{{"record":"function","code":{jbytes(ev.code)}'
+    if ev.pre_ga:
+        text += (
+            f',"name":{jopt_bytes(ev.name)},"engine":{jopt_bytes(ev.engine)},'
+            f'"description":{jopt_bytes(ev.description)},"pre_ga":true'
+        )
+    return text + "}"
+
+
+def _module_aux(ev: ModuleAux) -> str:
+    return (
+        f'{{"record":"module_aux","module":{quote(ev.module_name)},'
+        f'"module_version":{ev.module_version},"when":{ev.when},"payload":{b64(ev.payload)}}}'
+    )
+
+
+def _slot_info(ev: SlotInfo) -> str:
+    return f'{{"record":"slot_info","slot":{ev.slot},"keys":{ev.keys},"expires":{ev.expires}}}'
+
+
+def _slot_import(ev: SlotImport) -> str:
+    ranges = ",".join(f"[{a},{b}]" for a, b in ev.ranges)
+    return f'{{"record":"slot_import","job_name":{jbytes(ev.job_name)},"ranges":[{ranges}]}}'
+
+
+def _header(ev: Header) -> str:
+    return '{"record":"header",' + header_json(ev)[1:]
+
+
+def _end(ev: End) -> str:
+    return '{"record":"end",' + end_json(ev)[1:]
+
+
+_RECORDS: dict[type[Event], Callable[[Any], str]] = {
+    Aux: _aux, Function: _function, ModuleAux: _module_aux, SlotInfo: _slot_info,
+    SlotImport: _slot_import, Header: _header, End: _end,
+}
+"""The record writer of each file-level event class."""
+
+
 def record_json(ev: Event) -> str | None:
     """The record object for a file-level event, or ``None`` for events without one."""
-    if isinstance(ev, Aux):
-        return f'{{"record":"aux","name":{jbytes(ev.name)},"value":{jbytes(ev.value)}}}'
-    if isinstance(ev, Function):
-        text = f'{{"record":"function","code":{jbytes(ev.code)}'
-        if ev.pre_ga:
-            text += (
-                f',"name":{jopt_bytes(ev.name)},"engine":{jopt_bytes(ev.engine)},'
-                f'"description":{jopt_bytes(ev.description)},"pre_ga":true'
-            )
-        return text + "}"
-    if isinstance(ev, ModuleAux):
-        return (
-            f'{{"record":"module_aux","module":{quote(ev.module_name)},'
-            f'"module_version":{ev.module_version},"when":{ev.when},"payload":{b64(ev.payload)}}}'
-        )
-    if isinstance(ev, SlotInfo):
-        return f'{{"record":"slot_info","slot":{ev.slot},"keys":{ev.keys},"expires":{ev.expires}}}'
-    if isinstance(ev, SlotImport):
-        ranges = ",".join(f"[{a},{b}]" for a, b in ev.ranges)
-        return f'{{"record":"slot_import","job_name":{jbytes(ev.job_name)},"ranges":[{ranges}]}}'
-    if isinstance(ev, Header):
-        return '{"record":"header",' + header_json(ev)[1:]
-    if isinstance(ev, End):
-        return '{"record":"end",' + end_json(ev)[1:]
-    return None
+    write = _RECORDS.get(type(ev))
+    return None if write is None else write(ev)
