@@ -188,3 +188,16 @@ def test_a_command_loads_what_it_uses() -> None:
     memory = check.replace("'check'", "'memory', '--csv', '-o', '/dev/null'").replace(
         "assert out.getvalue()", "")
     assert "rdbtools.memory.model" in _loaded_after(memory)
+
+
+def test_aoftool_check_loads_no_replay() -> None:
+    """``aoftool check`` (without ``--replay``) does not load the replay or the rewrite."""
+    aof = FIXTURES / "7.0.15" / "aof-multipart-preamble-yes-writes" / "appendonlydir"
+    probe = ("import contextlib, io, sys\nfrom rdbtools.cli.aoftool import main\n"
+             f"sys.argv = ['aoftool', 'check', {str(aof)!r}]\n"
+             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+             "    try:\n        main()\n    except SystemExit:\n        pass\n"
+             "assert out.getvalue()")
+    loaded = _loaded_after(probe)
+    assert not [m for m in loaded if m.startswith(("rdbtools.replay", "rdbtools.ops.aof_rewrite"))]
+    assert "rdbtools.replay" in _loaded_after(probe.replace("'check', ", "'check', '--replay', "))

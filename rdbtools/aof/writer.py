@@ -56,6 +56,10 @@ from rdbtools.rdb.targets import Target
 from rdbtools.rdb.writer import Loss, LossReport
 from rdbtools.sinks import BytesSink
 
+REWRITE_FORMATS = ("aof", "preamble", "rdb")
+"""What a rewrite writes as the base: RESP commands, an RDB preamble followed by
+commands (``aof-use-rdb-preamble yes``), or an RDB base file (multi-part, 7.0+)."""
+
 
 def forms_of(target: Target) -> Forms:
     """The command forms of ``target``'s server: scores as ``rioWriteBulkDouble`` prints

@@ -16,16 +16,11 @@ import click
 
 from rdbtools import __version__
 from rdbtools.aof.reader import open_aof, read_aof
+from rdbtools.aof.writer import REWRITE_FORMATS
 from rdbtools.cli._common import fail, guarded, output_file, refuse_same_file, warn
 from rdbtools.ops.aof_check import aof_check
 from rdbtools.ops.aof_dump import aof_dump
 from rdbtools.ops.aof_fix import aof_fix
-from rdbtools.ops.aof_rewrite import (
-    FORMATS,
-    OutputIsInput,
-    aof_rewrite,
-    check_output,
-)
 from rdbtools.ops.aof_stats import aof_stats
 from rdbtools.rdb.targets import WRITABLE_VERSIONS
 from rdbtools.reports.aof import (
@@ -184,7 +179,7 @@ REWRITE_VERSIONS = (*map(str, WRITABLE_VERSIONS), "valkey")
               help="Write the result to the file OUT (complete or not at all) and leave "
                    "PATH untouched; OUT must not be a file of PATH [default: rewrite PATH "
                    "in place].")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+@click.option("--format", "fmt", type=click.Choice(REWRITE_FORMATS), default=None,
               help="aof: RESP commands; preamble: an RDB as aof-use-rdb-preamble yes "
                    "writes it; rdb: a plain RDB file [default: what the server's own "
                    "rewrite writes: preamble when PATH has an RDB preamble or base, else "
@@ -235,6 +230,8 @@ def rewrite_command(path: str, output: str | None, fmt: str | None, to_version: 
     Memory: replay holds the whole keyspace of PATH in memory (a key's final value is
     known only at the end of the log); the output is written as it is produced.
     """
+    from rdbtools.ops.aof_rewrite import OutputIsInput, aof_rewrite, check_output
+
     if path == "-" and output is None:
         raise click.UsageError("standard input cannot be rewritten in place: give -o OUT")
     if output == "-":

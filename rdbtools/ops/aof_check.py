@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rdbtools import errors
 from rdbtools.aof.reader import AofLayout, TimestampCut, iter_aof, open_aof
@@ -26,7 +27,9 @@ from rdbtools.aof.resp import Batch
 from rdbtools.aof.timestamps import MAX_TIMESTAMP, timestamp_note
 from rdbtools.errors import ParseError
 from rdbtools.events import AofPart, End, Header, KeyStart
-from rdbtools.replay import Refusal, Replayer
+
+if TYPE_CHECKING:
+    from rdbtools.replay import Refusal
 
 
 @dataclass
@@ -137,6 +140,8 @@ def aof_check(path: str | AofLayout, *, verify_checksum: bool = True,
         report.layout = layout
         _scan(report, layout, verify_checksum, truncate_to_timestamp, jobs)
         if replay and report.problem is None:
+            from rdbtools.replay import Replayer  # loaded only to replay
+
             replayer = Replayer(skip_unknown=True)
             replayer.apply(iter_aof(layout, verify_checksum=False))  # verified above
             report.replayed = True

@@ -38,7 +38,7 @@ from rdbtools.aof import swap
 from rdbtools.aof.manifest import names_a_part
 from rdbtools.aof.origin import OriginWatch
 from rdbtools.aof.reader import AofLayout, iter_aof, open_aof, opened_once
-from rdbtools.aof.writer import AofWriter
+from rdbtools.aof.writer import REWRITE_FORMATS, AofWriter
 from rdbtools.atomic import sweep_temps
 from rdbtools.errors import ParseError, WriteError
 from rdbtools.events import Command, Event, StreamGroup, StreamMeta
@@ -48,7 +48,7 @@ from rdbtools.rdb.writer import Loss, LossReport, RdbWriter
 from rdbtools.replay import NOT_REPLAYED, Replayer, base_events, not_replayed, rewrite_commands
 from rdbtools.sources import open_binary
 
-FORMATS = ("aof", "preamble", "rdb")
+FORMATS = REWRITE_FORMATS
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdbtools.formats.display import json_bytes, show
-from rdbtools.ops.aof_check import AofCheckReport
-from rdbtools.ops.aof_fix import AofFixReport
-from rdbtools.ops.aof_rewrite import AofRewriteReport
-from rdbtools.ops.aof_stats import AofStatsReport
+
+if TYPE_CHECKING:  # the reports' types only: the operations load when they run
+    from rdbtools.ops.aof_check import AofCheckReport
+    from rdbtools.ops.aof_fix import AofFixReport
+    from rdbtools.ops.aof_rewrite import AofRewriteReport
+    from rdbtools.ops.aof_stats import AofStatsReport
 
 TIMELINE_ROWS = 60
 """Minutes listed by the text timeline (the first and last halves beyond that)."""
